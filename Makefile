@@ -1,0 +1,105 @@
+# rmem top-level Makefile.
+#
+#   make              build everything buildable here into build/
+#   make check        build with ASan+UBSan into build/san/ and run every
+#                     test suite; ends with "N passed, N failed"
+#   make install      install programs, library, header and docs (PREFIX)
+#
+# Both targets first run scripts/install-deps.sh, which installs missing
+# Debian packages (as root) and is silent when all are there.
+
+BUILD	?= build
+SAN	?= 0
+PREFIX	?= /usr/local
+CC	?= gcc
+
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-missing-field-initializers
+RMEM_CPPFLAGS := -D_GNU_SOURCE -Iinclude/uapi -Idrivers/rmem -Iuserspace/lib
+RMEM_CFLAGS   := -std=gnu11 -fPIC $(WARN) $(CFLAGS)
+LDLIBS_LIB    := -lcrypto -lxxhash
+
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+RMEM_CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
+
+LIB_SRCS     := drivers/rmem/rmem_proto.c userspace/lib/common.c \
+		userspace/lib/client.c
+POOLD_CORE   := userspace/poold/server.c userspace/poold/pool.c \
+		userspace/poold/config.c userspace/poold/log.c
+POOLD_SRCS   := userspace/poold/main.c $(POOLD_CORE)
+RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBRMEM_A  := $(BUILD)/librmem.a
+LIBRMEM_SO := $(BUILD)/librmem.so.0
+PROGRAMS   := $(BUILD)/rmem-poold $(BUILD)/rmemctl
+
+UNIT_TESTS := proto common config pool
+UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
+INTEG_BINS := $(BUILD)/tests/test_donor
+TEST_BINS  := $(UNIT_BINS) $(INTEG_BINS)
+
+.PHONY: all deps check tests install clean
+all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RMEM_CPPFLAGS) $(RMEM_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBRMEM_A): $(call obj,$(LIB_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBRMEM_SO): $(call obj,$(LIB_SRCS))
+	$(CC) -shared -Wl,-soname,librmem.so.0 $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+
+$(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
+	$(CC) $(LDFLAGS) $^ -o $@ -linih $(LDLIBS_LIB)
+
+$(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+
+# tests
+$(BUILD)/tests/test_proto: $(call obj,tests/unit/test_proto.c) $(LIBRMEM_A)
+$(BUILD)/tests/test_common: $(call obj,tests/unit/test_common.c) $(LIBRMEM_A)
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(POOLD_CORE)) $(LIBRMEM_A)
+$(BUILD)/tests/test_pool: $(call obj,tests/unit/test_pool.c $(POOLD_CORE)) $(LIBRMEM_A)
+$(BUILD)/tests/test_donor: $(call obj,tests/integration/test_donor.c) $(LIBRMEM_A)
+$(TEST_BINS):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -linih -lpthread $(LDLIBS_LIB)
+
+tests: all $(TEST_BINS)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SAN=1 BUILD=build/san tests
+	tests/run.sh build/san
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/rmem
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBRMEM_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf librmem.so.0 $(DESTDIR)$(PREFIX)/lib/librmem.so
+	install -m 644 userspace/lib/librmem.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/uapi/linux/rmem.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -m 644 Documentation/man/rmem-poold.8 Documentation/man/rmemctl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 etc/rmem-poold.conf $(DESTDIR)$(PREFIX)/share/doc/rmem/rmem-poold.conf.example
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

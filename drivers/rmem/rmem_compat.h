@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The pure-logic files of the driver (rmem_proto.c, ...) include only this
+ * header, so the same source builds into the module, into KUnit and into the
+ * userspace programs and unit tests. In the kernel it pulls the real
+ * headers; in userspace it maps the few kernel names they use onto libc and
+ * libxxhash.
+ */
+#ifndef RMEM_COMPAT_H
+#define RMEM_COMPAT_H
+
+#ifdef __KERNEL__
+
+#include <linux/types.h>
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/string.h>
+#include <linux/xxhash.h>
+#include <asm/byteorder.h>
+
+#define rmem_xxh64_state	xxh64_state
+#define rmem_xxh64_reset	xxh64_reset
+#define rmem_xxh64_update	xxh64_update
+#define rmem_xxh64_digest	xxh64_digest
+#define rmem_xxh64		xxh64
+
+#else /* userspace */
+
+#include <endian.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY	/* XXH64_state_t on the stack */
+#include <xxhash.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+
+#define cpu_to_le16(x)	htole16(x)
+#define cpu_to_le32(x)	htole32(x)
+#define cpu_to_le64(x)	htole64(x)
+#define le16_to_cpu(x)	le16toh(x)
+#define le32_to_cpu(x)	le32toh(x)
+#define le64_to_cpu(x)	le64toh(x)
+
+static inline unsigned int hweight64(u64 w)
+{
+	return (unsigned int)__builtin_popcountll(w);
+}
+
+#define rmem_xxh64_state	XXH64_state_s
+#define rmem_xxh64_reset(s, seed)	((void)XXH64_reset((s), (seed)))
+#define rmem_xxh64_update(s, p, n)	((void)XXH64_update((s), (p), (n)))
+#define rmem_xxh64_digest(s)		((u64)XXH64_digest(s))
+#define rmem_xxh64(p, n, seed)		((u64)XXH64((p), (n), (seed)))
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+#endif /* __KERNEL__ */
+
+#include "../../include/uapi/linux/rmem.h"
+
+#endif /* RMEM_COMPAT_H */

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * rmem: remote-memory swap. The one definition of the donor wire protocol,
+ * shared by the kernel driver, rmem-poold, librmem, rmemctl, the fio engine
+ * and the tests. Documentation/protocol.rst explains every field.
+ *
+ * Everything on the wire is little-endian. A connection carries requests
+ * (struct rmem_req_hdr + payload) from client to donor and replies
+ * (struct rmem_reply_hdr + payload) back. The 64-bit tag of a request is
+ * echoed in its reply, so a client may keep many requests in flight; a donor
+ * may answer them in any order.
+ */
+#ifndef _UAPI_LINUX_RMEM_H
+#define _UAPI_LINUX_RMEM_H
+
+#include <linux/types.h>
+
+#if defined(__cplusplus)
+#define RMEM_WIRE_SIZE(type, size) \
+	static_assert(sizeof(type) == (size), "wire size of " #type)
+#else
+#define RMEM_WIRE_SIZE(type, size) \
+	_Static_assert(sizeof(type) == (size), "wire size of " #type)
+#endif
+
+/* Protocol versions this header describes. */
+#define RMEM_PROTO_VERSION_MIN	1
+#define RMEM_PROTO_VERSION	1
+
+#define RMEM_DEFAULT_PORT	7609
+
+/* "RMEQ" and "RMEP" when read as bytes off the wire. */
+#define RMEM_REQ_MAGIC		0x51454d52u
+#define RMEM_REPLY_MAGIC	0x50454d52u
+
+/* Frames are the unit of donor memory; lines the unit of PATCH. */
+#define RMEM_FRAME_SHIFT	12
+#define RMEM_FRAME_SIZE		(1u << RMEM_FRAME_SHIFT)
+#define RMEM_LINE_SHIFT		6
+#define RMEM_LINE_SIZE		(1u << RMEM_LINE_SHIFT)
+#define RMEM_LINES_PER_FRAME	(RMEM_FRAME_SIZE / RMEM_LINE_SIZE)
+
+/* Limits a donor enforces; a request past them is refused. */
+#define RMEM_MAX_IO_FRAMES	256	/* frames in one READ or WRITE (1 MiB) */
+#define RMEM_MAX_DISCARD_EXTENTS 256	/* extents in one DISCARD */
+#define RMEM_MAX_PING		64	/* PING payload bytes, echoed back */
+#define RMEM_MAX_PAYLOAD	(RMEM_MAX_IO_FRAMES * RMEM_FRAME_SIZE)
+
+#define RMEM_NONCE_SIZE		32
+#define RMEM_MAC_SIZE		32	/* HMAC-SHA256 */
+#define RMEM_TOKEN_SIZE		16
+#define RMEM_NAME_SIZE		40
+#define RMEM_KEY_MIN		16	/* shortest shared secret accepted */
+#define RMEM_KEY_MAX		256
+
+/*
+ * Page hash carried by PATCH: XXH64 with this seed over the 4096 bytes of
+ * the frame (the kernel's lib/xxhash xxh64() and libxxhash's XXH64() agree).
+ */
+#define RMEM_HASH_SEED		0ull
+
+enum rmem_op {
+	RMEM_OP_HELLO	= 1,	/* version negotiation, nonce exchange */
+	RMEM_OP_AUTH	= 2,	/* challenge-response with the shared key */
+	RMEM_OP_OPEN	= 3,	/* create or join this client's region */
+	RMEM_OP_READ	= 4,	/* frames [frame, frame+count) */
+	RMEM_OP_WRITE	= 5,	/* frames [frame, frame+count) */
+	RMEM_OP_PATCH	= 6,	/* masked lines of one frame, verified by hash */
+	RMEM_OP_DISCARD	= 7,	/* extents whose contents are no longer needed */
+	RMEM_OP_STATS	= 8,	/* donor and region counters */
+	RMEM_OP_PING	= 9,	/* echo up to RMEM_MAX_PING bytes */
+	RMEM_OP_CLOSE	= 10,	/* orderly close, optionally freeing the region */
+	RMEM_OP_MAX	= RMEM_OP_CLOSE,
+};
+
+/*
+ * Reply status. Numbers never change meaning; new ones are only appended.
+ * "fatal" ones are followed by the donor closing the connection, because
+ * after them it can no longer trust where the next header starts.
+ */
+enum rmem_status {
+	RMEM_OK		= 0,
+	RMEM_E_PROTO	= 1,	/* malformed header or payload (fatal) */
+	RMEM_E_VERSION	= 2,	/* no protocol version in common (fatal) */
+	RMEM_E_AUTH	= 3,	/* the MAC does not prove the key (fatal) */
+	RMEM_E_NOAUTH	= 4,	/* request before authentication (fatal) */
+	RMEM_E_OP	= 5,	/* unknown operation or flag */
+	RMEM_E_INVAL	= 6,	/* bad count or argument */
+	RMEM_E_TOOBIG	= 7,	/* payload length over the limit (fatal) */
+	RMEM_E_RANGE	= 8,	/* frame outside the region */
+	RMEM_E_NOREGION	= 9,	/* no region open on this connection */
+	RMEM_E_QUOTA	= 10,	/* region larger than the client's quota */
+	RMEM_E_NOSPC	= 11,	/* the pool has too few free frames */
+	RMEM_E_NOENT	= 12,	/* no region with that id and token */
+	RMEM_E_MISMATCH	= 13,	/* patched frame's hash differs; frame unchanged */
+	RMEM_E_BUSY	= 14,	/* too many clients (fatal) */
+	RMEM_E_SHUTDOWN	= 15,	/* donor is shutting down (fatal) */
+	RMEM_E_INTERNAL	= 16,	/* donor-side failure */
+	RMEM_STATUS_MAX	= RMEM_E_INTERNAL,
+};
+
+/* Every request starts with this header. */
+struct rmem_req_hdr {
+	__le32 magic;		/* RMEM_REQ_MAGIC */
+	__le16 op;		/* enum rmem_op */
+	__le16 flags;		/* per-op RMEM_*_F flags; unknown bits refused */
+	__le64 tag;		/* echoed in the reply */
+	__le64 frame;		/* first frame: READ, WRITE, PATCH */
+	__le32 count;		/* frames: READ, WRITE; extents: DISCARD */
+	__le32 len;		/* payload bytes following this header */
+};
+RMEM_WIRE_SIZE(struct rmem_req_hdr, 32);
+
+/* Every reply starts with this header. */
+struct rmem_reply_hdr {
+	__le32 magic;		/* RMEM_REPLY_MAGIC */
+	__le16 op;		/* the request's op */
+	__le16 status;		/* enum rmem_status */
+	__le64 tag;		/* the request's tag */
+	__le32 len;		/* payload bytes following this header */
+	__le32 reserved;	/* zero */
+};
+RMEM_WIRE_SIZE(struct rmem_reply_hdr, 24);
+
+/* HELLO request payload. */
+struct rmem_hello {
+	__le16 min_version;
+	__le16 max_version;
+	__le32 flags;		/* zero */
+	__u8 nonce[RMEM_NONCE_SIZE];	/* client challenge, random */
+	char name[RMEM_NAME_SIZE];	/* client name for logs, NUL-padded */
+};
+RMEM_WIRE_SIZE(struct rmem_hello, 80);
+
+/* HELLO reply payload (also sent with RMEM_E_VERSION). */
+struct rmem_hello_reply {
+	__le16 version;		/* chosen version; 0 with RMEM_E_VERSION */
+	__le16 min_version;	/* what the donor speaks */
+	__le16 max_version;
+	__le16 reserved;
+	__le32 flags;		/* zero */
+	__le32 reserved2;
+	__u8 nonce[RMEM_NONCE_SIZE];	/* donor challenge, random */
+};
+RMEM_WIRE_SIZE(struct rmem_hello_reply, 48);
+
+/*
+ * AUTH request payload. The key itself never crosses the wire:
+ *   mac = HMAC-SHA256(key, "rmem-client" || le16 version ||
+ *                          donor nonce || client nonce)
+ */
+struct rmem_auth {
+	__u8 mac[RMEM_MAC_SIZE];
+};
+RMEM_WIRE_SIZE(struct rmem_auth, 32);
+
+/*
+ * AUTH reply payload. The donor proves it holds the key too:
+ *   mac = HMAC-SHA256(key, "rmem-donor" || le16 version ||
+ *                          client nonce || donor nonce)
+ */
+struct rmem_auth_reply {
+	__u8 mac[RMEM_MAC_SIZE];
+	__le64 quota_frames;	/* largest region this client may open */
+	__le64 free_frames;	/* frames free in the pool now */
+	__le32 max_io_frames;	/* RMEM_MAX_IO_FRAMES or less */
+	__le32 max_discard_extents;
+	__le32 frame_size;	/* RMEM_FRAME_SIZE */
+	__le32 reserved;
+};
+RMEM_WIRE_SIZE(struct rmem_auth_reply, 64);
+
+/* OPEN flags (in rmem_req_hdr.flags): exactly one of them. */
+#define RMEM_OPEN_F_CREATE	0x0001	/* new zeroed region of .frames */
+#define RMEM_OPEN_F_ATTACH	0x0002	/* join region .region_id by token */
+
+/* OPEN request payload. */
+struct rmem_open {
+	__le64 frames;		/* CREATE: size; ATTACH: 0 or the size */
+	__le64 region_id;	/* ATTACH: the region to join */
+	__u8 token[RMEM_TOKEN_SIZE];	/* ATTACH: its token */
+};
+RMEM_WIRE_SIZE(struct rmem_open, 32);
+
+/* OPEN reply payload: the token lets other connections join. */
+struct rmem_open_reply {
+	__le64 region_id;
+	__le64 frames;
+	__u8 token[RMEM_TOKEN_SIZE];
+};
+RMEM_WIRE_SIZE(struct rmem_open_reply, 32);
+
+/*
+ * PATCH payload: this header, then one 64-byte line for each set bit of
+ * mask, lowest bit first. hash is the page hash (RMEM_HASH_SEED) of the
+ * whole frame after the lines are applied; the donor applies them only if
+ * it matches, and otherwise answers RMEM_E_MISMATCH leaving the frame as it
+ * was. A zero mask just checks the frame's hash.
+ */
+struct rmem_patch {
+	__le64 mask;
+	__le64 hash;
+};
+RMEM_WIRE_SIZE(struct rmem_patch, 16);
+
+/* DISCARD payload: count of these. Discarded frames read back as zeros. */
+struct rmem_extent {
+	__le64 frame;
+	__le32 count;
+	__le32 reserved;	/* zero */
+};
+RMEM_WIRE_SIZE(struct rmem_extent, 16);
+
+/* CLOSE flags. */
+#define RMEM_CLOSE_F_RELEASE	0x0001	/* free the region now */
+
+/* I/O counters, kept per donor and per region. */
+struct rmem_io_stats {
+	__le64 reads;		/* READ requests served */
+	__le64 writes;		/* WRITE requests served */
+	__le64 patches;		/* PATCH requests applied */
+	__le64 mismatches;	/* PATCH requests refused with MISMATCH */
+	__le64 discarded;	/* frames discarded */
+	__le64 bytes_in;	/* payload bytes received */
+	__le64 bytes_out;	/* payload bytes sent */
+	__le64 errors;		/* requests answered with an error */
+};
+RMEM_WIRE_SIZE(struct rmem_io_stats, 64);
+
+/* STATS reply payload. Region fields are zero when none is open. */
+struct rmem_stats {
+	__le64 pool_frames;
+	__le64 free_frames;
+	__le64 quota_frames;
+	__le64 uptime_sec;
+	__le32 clients;		/* connections now */
+	__le32 max_clients;
+	__le32 regions;		/* regions now, attached or orphaned */
+	__le32 flags;		/* RMEM_STATS_F_* */
+	__le64 auth_failures;	/* peers refused at AUTH */
+	__le64 proto_errors;	/* peers dropped for malformed input */
+	struct rmem_io_stats donor;
+	__le64 region_id;
+	__le64 region_frames;
+	struct rmem_io_stats region;
+};
+RMEM_WIRE_SIZE(struct rmem_stats, 208);
+
+#define RMEM_STATS_F_HUGEPAGES	0x0001	/* pool is on huge pages */
+#define RMEM_STATS_F_LOCKED	0x0002	/* pool is locked in RAM */
+
+#endif /* _UAPI_LINUX_RMEM_H */

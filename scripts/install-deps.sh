@@ -1,0 +1,38 @@
+#!/bin/bash
+# Install the Debian packages rmem needs to build and test.
+#
+# Idempotent and quiet when everything is already there: both README
+# commands call it first, so a fresh Debian 12 machine needs nothing else.
+# Package groups are listed by what needs them, so a later issue adds a
+# line, not a new script.
+set -euo pipefail
+
+pkgs=(
+	# build: userspace (daemon, library, CLI)
+	build-essential pkg-config
+	libssl-dev        # HMAC-SHA256 for the handshake (libcrypto)
+	libxxhash-dev     # XXH64, the page hash shared with the kernel's lib/xxhash
+	libinih-dev       # rmem-poold's INI config
+	# tests
+	libcmocka-dev     # C unit and integration test runner
+	procps            # pgrep/pkill in test cleanup hooks
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root (or: sudo $0)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Authentication transcript, key files, randomness and address parsing,
+ * shared by rmem-poold and librmem. See rmem_common.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <endian.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "rmem_common.h"
+
+int rmem_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The key is the file's bytes with trailing white space removed, so that
+ * "echo secret > key" and a hex line from rmemctl keygen both work. It is
+ * compared as bytes, never decoded: what matters is that both ends read the
+ * same file.
+ */
+int rmem_key_load(const char *path, struct rmem_key *key,
+		  char *err, size_t errlen)
+{
+	uint8_t buf[RMEM_KEY_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "key file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "key file %s: not a regular file", path);
+		return -EINVAL;
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			snprintf(err, errlen, "key file %s: %s", path,
+				 strerror(e));
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	while (len && isspace(buf[len - 1]))
+		len--;
+	if (len > RMEM_KEY_MAX) {
+		snprintf(err, errlen, "key file %s: longer than %d bytes",
+			 path, RMEM_KEY_MAX);
+		return -EINVAL;
+	}
+	if (len < RMEM_KEY_MIN) {
+		snprintf(err, errlen,
+			 "key file %s: key shorter than %d bytes (make one with 'rmemctl keygen %s')",
+			 path, RMEM_KEY_MIN, path);
+		return -EINVAL;
+	}
+	memcpy(key->bytes, buf, len);
+	key->len = len;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+int rmem_key_generate(char *hex, size_t hexlen)
+{
+	uint8_t raw[32];
+	size_t i;
+	int ret;
+
+	if (hexlen < 2 * sizeof(raw) + 1)
+		return -ENOSPC;
+	ret = rmem_random(raw, sizeof(raw));
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+static void rmem_auth_mac(const struct rmem_key *key, const char *label,
+			  uint16_t version, const uint8_t *first,
+			  const uint8_t *second, uint8_t *mac)
+{
+	uint8_t msg[16 + 2 + 2 * RMEM_NONCE_SIZE];
+	size_t lablen = strlen(label), off = 0;
+	uint16_t v = htole16(version);
+	unsigned int maclen = RMEM_MAC_SIZE;
+
+	memcpy(msg, label, lablen);
+	off += lablen;
+	memcpy(msg + off, &v, sizeof(v));
+	off += sizeof(v);
+	memcpy(msg + off, first, RMEM_NONCE_SIZE);
+	off += RMEM_NONCE_SIZE;
+	memcpy(msg + off, second, RMEM_NONCE_SIZE);
+	off += RMEM_NONCE_SIZE;
+	HMAC(EVP_sha256(), key->bytes, (int)key->len, msg, off, mac, &maclen);
+}
+
+void rmem_auth_client_mac(const struct rmem_key *key, uint16_t version,
+			  const uint8_t *client_nonce,
+			  const uint8_t *donor_nonce, uint8_t *mac)
+{
+	rmem_auth_mac(key, "rmem-client", version, donor_nonce, client_nonce,
+		      mac);
+}
+
+void rmem_auth_donor_mac(const struct rmem_key *key, uint16_t version,
+			 const uint8_t *client_nonce,
+			 const uint8_t *donor_nonce, uint8_t *mac)
+{
+	rmem_auth_mac(key, "rmem-donor", version, client_nonce, donor_nonce,
+		      mac);
+}
+
+int rmem_auth_equal(const uint8_t *a, const uint8_t *b)
+{
+	return CRYPTO_memcmp(a, b, RMEM_MAC_SIZE) == 0;
+}
+
+int rmem_parse_hostport(const char *spec, uint16_t default_port,
+			char *host, size_t hostlen, uint16_t *port,
+			char *err, size_t errlen)
+{
+	const char *h = spec, *p = NULL;
+	size_t hl;
+
+	if (!spec || !*spec) {
+		snprintf(err, errlen, "empty donor address");
+		return -EINVAL;
+	}
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+
+		if (!end) {
+			snprintf(err, errlen, "'%s': missing ']'", spec);
+			return -EINVAL;
+		}
+		h = spec + 1;
+		hl = (size_t)(end - h);
+		if (end[1] == ':')
+			p = end + 2;
+		else if (end[1]) {
+			snprintf(err, errlen, "'%s': junk after ']'", spec);
+			return -EINVAL;
+		}
+	} else {
+		const char *c = strchr(spec, ':');
+
+		if (c && strchr(c + 1, ':')) {
+			snprintf(err, errlen,
+				 "'%s': write IPv6 addresses as [addr]:port",
+				 spec);
+			return -EINVAL;
+		}
+		hl = c ? (size_t)(c - spec) : strlen(spec);
+		p = c ? c + 1 : NULL;
+	}
+	if (hl == 0 || hl >= hostlen) {
+		snprintf(err, errlen, "'%s': bad host name", spec);
+		return -EINVAL;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = default_port;
+	if (p) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (!*p || *end || errno || v == 0 || v > 65535) {
+			snprintf(err, errlen, "'%s': bad port '%s'", spec, p);
+			return -EINVAL;
+		}
+		*port = (uint16_t)v;
+	}
+	return 0;
+}
+
+int rmem_parse_size(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end) {
+		end++;
+		/* accept K, KB, KiB and friends */
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+}

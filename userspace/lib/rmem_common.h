@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pieces the donor and the client library share and nothing else needs:
+ * the authentication transcript, key files, randomness and "host[:port]".
+ * One definition each, so the two sides cannot drift apart.
+ */
+#ifndef RMEM_COMMON_H
+#define RMEM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/rmem.h>
+
+struct rmem_key {
+	uint8_t bytes[RMEM_KEY_MAX];
+	size_t len;
+};
+
+/* Load a key file; 0, or -errno with a message in err. */
+int rmem_key_load(const char *path, struct rmem_key *key,
+		  char *err, size_t errlen);
+/* Fill buf with a new random key in hex, NUL-terminated; 0 or -errno. */
+int rmem_key_generate(char *hex, size_t hexlen);
+
+int rmem_random(void *buf, size_t len);
+
+/*
+ * The MACs of the handshake (Documentation/protocol.rst):
+ *   client: HMAC-SHA256(key, "rmem-client" || le16 version || donor nonce || client nonce)
+ *   donor:  HMAC-SHA256(key, "rmem-donor"  || le16 version || client nonce || donor nonce)
+ */
+void rmem_auth_client_mac(const struct rmem_key *key, uint16_t version,
+			  const uint8_t *client_nonce,
+			  const uint8_t *donor_nonce, uint8_t *mac);
+void rmem_auth_donor_mac(const struct rmem_key *key, uint16_t version,
+			 const uint8_t *client_nonce,
+			 const uint8_t *donor_nonce, uint8_t *mac);
+/* Constant-time comparison of two MACs; 1 when equal. */
+int rmem_auth_equal(const uint8_t *a, const uint8_t *b);
+
+/*
+ * Split "host", "host:port", "[v6]" or "[v6]:port"; port defaults to
+ * default_port. 0, or -EINVAL with a message in err.
+ */
+int rmem_parse_hostport(const char *spec, uint16_t default_port,
+			char *host, size_t hostlen, uint16_t *port,
+			char *err, size_t errlen);
+
+/* Parse "64M", "1G", "4096": bytes, with K/M/G/T binary suffixes. */
+int rmem_parse_size(const char *s, uint64_t *bytes);
+
+#endif /* RMEM_COMMON_H */

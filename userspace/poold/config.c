@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rmem-poold configuration: one table of keys, in the style of nbd-server,
+ * drives parsing, defaults, validation and what SIGHUP may change. Errors
+ * name the file, the line and the reason.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "rmem_common.h"
+#include <linux/rmem.h>
+
+enum poold_key_type {
+	KEY_STRING,
+	KEY_UINT,
+	KEY_SIZE,
+	KEY_BOOL,
+	KEY_HUGE,
+	KEY_LEVEL,
+	KEY_TARGET,
+};
+
+struct poold_key {
+	const char *section;
+	const char *name;
+	enum poold_key_type type;
+	size_t offset;
+	size_t size;		/* KEY_STRING: buffer size */
+	uint64_t min, max;	/* KEY_UINT, KEY_SIZE */
+	bool required;
+	bool reload;		/* SIGHUP applies a new value */
+};
+
+#define CFG(f)		offsetof(struct poold_config, f), \
+			sizeof(((struct poold_config *)0)->f)
+
+static const struct poold_key poold_keys[] = {
+	{ "server", "listen", KEY_STRING, CFG(listen), 0, 0, false, false },
+	{ "server", "port", KEY_UINT, CFG(port), 0, 65535, false, false },
+	{ "server", "max_clients", KEY_UINT, CFG(max_clients), 1, 65536,
+	  false, true },
+	{ "server", "idle_timeout", KEY_UINT, CFG(idle_timeout), 0, 604800,
+	  false, true },
+	{ "server", "handshake_timeout", KEY_UINT, CFG(handshake_timeout), 1,
+	  3600, false, true },
+	{ "pool", "size", KEY_SIZE, CFG(pool_size), RMEM_FRAME_SIZE,
+	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },
+	{ "pool", "hugepages", KEY_HUGE, CFG(hugepages), 0, 0, false, false },
+	{ "pool", "lock", KEY_BOOL, CFG(lock), 0, 0, false, false },
+	{ "auth", "key_file", KEY_STRING, CFG(key_file), 0, 0, true, true },
+	{ "auth", "quota", KEY_SIZE, CFG(quota), 0,
+	  (uint64_t)RMEM_FRAME_SIZE << 32, false, true },
+	{ "log", "level", KEY_LEVEL, CFG(log_level), 0, 0, false, true },
+	{ "log", "target", KEY_TARGET, CFG(log_syslog), 0, 0, false, true },
+};
+
+#define POOLD_NKEYS (sizeof(poold_keys) / sizeof(poold_keys[0]))
+
+struct poold_parse {
+	struct poold_config *cfg;
+	bool seen[POOLD_NKEYS];
+	char where[300];	/* "[section] key: " of a bad value */
+	char reason[512];
+};
+
+void poold_config_defaults(struct poold_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1");
+	cfg->port = RMEM_DEFAULT_PORT;
+	cfg->max_clients = 64;
+	cfg->idle_timeout = 300;
+	cfg->handshake_timeout = 10;
+	cfg->hugepages = POOLD_HUGE_NO;
+	cfg->lock = true;
+	cfg->log_level = POOLD_LOG_INFO;
+}
+
+static int poold_parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int poold_set(struct poold_parse *p, const struct poold_key *k,
+		     const char *v)
+{
+	void *dst = (char *)p->cfg + k->offset;
+	uint64_t n;
+	bool b;
+	int level;
+	char *end;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if (!*v) {
+			snprintf(p->reason, sizeof(p->reason), "empty value");
+			return -EINVAL;
+		}
+		if (strlen(v) >= k->size) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "value longer than %zu characters", k->size - 1);
+			return -EINVAL;
+		}
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	case KEY_UINT:
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (!*v || *end || errno || *v == '-') {
+			snprintf(p->reason, sizeof(p->reason),
+				 "'%s' is not a whole number", v);
+			return -EINVAL;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "%llu is out of range %llu..%llu",
+				 (unsigned long long)n,
+				 (unsigned long long)k->min,
+				 (unsigned long long)k->max);
+			return -ERANGE;
+		}
+		*(unsigned int *)dst = (unsigned int)n;
+		return 0;
+	case KEY_SIZE:
+		if (rmem_parse_size(v, &n)) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "'%s' is not a size (a number with an optional K, M, G or T suffix)",
+				 v);
+			return -EINVAL;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "%s is out of range %llu..%llu bytes", v,
+				 (unsigned long long)k->min,
+				 (unsigned long long)k->max);
+			return -ERANGE;
+		}
+		if (n % RMEM_FRAME_SIZE) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "%s is not a multiple of the %u-byte frame",
+				 v, RMEM_FRAME_SIZE);
+			return -EINVAL;
+		}
+		*(uint64_t *)dst = n;
+		return 0;
+	case KEY_BOOL:
+		if (poold_parse_bool(v, &b)) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "'%s' is not yes or no", v);
+			return -EINVAL;
+		}
+		*(bool *)dst = b;
+		return 0;
+	case KEY_HUGE:
+		if (!strcasecmp(v, "try")) {
+			*(int *)dst = POOLD_HUGE_TRY;
+			return 0;
+		}
+		if (poold_parse_bool(v, &b)) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "'%s' is not yes, no or try", v);
+			return -EINVAL;
+		}
+		*(int *)dst = b ? POOLD_HUGE_YES : POOLD_HUGE_NO;
+		return 0;
+	case KEY_LEVEL:
+		level = poold_log_level_parse(v);
+		if (level < 0) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "'%s' is not error, warning, info or debug", v);
+			return -EINVAL;
+		}
+		*(int *)dst = level;
+		return 0;
+	case KEY_TARGET:
+		if (!strcasecmp(v, "stderr") || !strcasecmp(v, "syslog")) {
+			*(bool *)dst = !strcasecmp(v, "syslog");
+			return 0;
+		}
+		snprintf(p->reason, sizeof(p->reason),
+			 "'%s' is not stderr or syslog", v);
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* inih handler: 1 to go on, 0 to stop with the reason in p->reason. */
+static int poold_handler(void *user, const char *section, const char *name,
+			 const char *value)
+{
+	struct poold_parse *p = user;
+	bool section_known = false;
+	size_t i;
+
+	for (i = 0; i < POOLD_NKEYS; i++) {
+		const struct poold_key *k = &poold_keys[i];
+
+		if (strcmp(section, k->section))
+			continue;
+		section_known = true;
+		if (strcmp(name, k->name))
+			continue;
+		if (p->seen[i]) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "[%s] %s is set twice", section, name);
+			return 0;
+		}
+		p->seen[i] = true;
+		if (poold_set(p, k, value)) {
+			snprintf(p->where, sizeof(p->where), "[%s] %s: ",
+				 section, name);
+			return 0;
+		}
+		return 1;
+	}
+	if (!*section)
+		snprintf(p->reason, sizeof(p->reason),
+			 "'%s' is outside any section ([server], [pool], [auth], [log])",
+			 name);
+	else if (!section_known)
+		snprintf(p->reason, sizeof(p->reason),
+			 "unknown section [%s] (expected [server], [pool], [auth] or [log])",
+			 section);
+	else
+		snprintf(p->reason, sizeof(p->reason),
+			 "unknown key '%s' in [%s]", name, section);
+	return 0;
+}
+
+static int poold_finish(struct poold_parse *p, const char *name, int line,
+			char *err, size_t errlen)
+{
+	struct poold_config *cfg = p->cfg;
+	size_t i;
+
+	if (line < 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return -errno;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: %s%s", name, line, p->where,
+			 p->reason[0] ? p->reason :
+			 "syntax error (expected '[section]', 'key = value' or a comment)");
+		return -EINVAL;
+	}
+	for (i = 0; i < POOLD_NKEYS; i++) {
+		if (poold_keys[i].required && !p->seen[i]) {
+			snprintf(err, errlen, "%s: missing [%s] %s", name,
+				 poold_keys[i].section, poold_keys[i].name);
+			return -EINVAL;
+		}
+	}
+	if (cfg->quota > cfg->pool_size) {
+		snprintf(err, errlen,
+			 "%s: [auth] quota (%llu bytes) is larger than [pool] size (%llu bytes)",
+			 name, (unsigned long long)cfg->quota,
+			 (unsigned long long)cfg->pool_size);
+		return -EINVAL;
+	}
+	if (cfg->hugepages != POOLD_HUGE_NO && cfg->pool_size % (2u << 20)) {
+		snprintf(err, errlen,
+			 "%s: [pool] size must be a multiple of 2M with hugepages",
+			 name);
+		return -EINVAL;
+	}
+	if (!cfg->quota)
+		cfg->quota = cfg->pool_size;
+	return 0;
+}
+
+static void poold_ini_setup(void)
+{
+	/* A value on an indented line must not silently join the one above. */
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+	ini_inline_comment_prefixes = ";#";
+	ini_use_stack = false;
+	ini_max_line = 4096 + 3;
+}
+
+int poold_config_load(const char *path, struct poold_config *cfg,
+		      char *err, size_t errlen)
+{
+	struct poold_parse p = { .cfg = cfg };
+	int line;
+
+	poold_config_defaults(cfg);
+	poold_ini_setup();
+	errno = 0;
+	line = ini_parse(path, poold_handler, &p);
+	if (line < 0 && !errno)
+		errno = ENOMEM;
+	return poold_finish(&p, path, line, err, errlen);
+}
+
+int poold_config_parse_string(const char *name, const char *text,
+			      struct poold_config *cfg,
+			      char *err, size_t errlen)
+{
+	struct poold_parse p = { .cfg = cfg };
+	int line;
+
+	poold_config_defaults(cfg);
+	poold_ini_setup();
+	errno = ENOMEM;
+	line = ini_parse_string(text, poold_handler, &p);
+	return poold_finish(&p, name, line, err, errlen);
+}
+
+void poold_config_restart_keys(const struct poold_config *old,
+			       const struct poold_config *new,
+			       char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < POOLD_NKEYS; i++) {
+		const struct poold_key *k = &poold_keys[i];
+		const char *a = (const char *)old + k->offset;
+		const char *b = (const char *)new + k->offset;
+
+		if (k->reload || !memcmp(a, b, k->size))
+			continue;
+		if (k->type == KEY_STRING && !strcmp(a, b))
+			continue;
+		off += (size_t)snprintf(buf + off, off < len ? len - off : 0,
+					"%s[%s] %s", off ? ", " : "",
+					k->section, k->name);
+	}
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rmem-poold: the donor. Lends a pool of this host's memory, as 4 KiB
+ * frames, to rmem clients over TCP. See rmem-poold(8) and
+ * Documentation/admin-guide/rmem-poold.rst.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#define POOLD_DEFAULT_CONFIG	"/etc/rmem/rmem-poold.conf"
+#define POOLD_VERSION		"0.1.0"
+
+/* Exit codes (rmem-poold(8)). */
+#define EXIT_RUNTIME	1	/* could not start, or failed while serving */
+#define EXIT_USAGE	2	/* bad command line or configuration */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: rmem-poold [OPTIONS]\n"
+"Lend this host's memory to rmem clients (remote-memory swap donor).\n"
+"\n"
+"  -c, --config FILE     configuration file (default " POOLD_DEFAULT_CONFIG ")\n"
+"  -f, --foreground      stay in the foreground; log to stderr unless the\n"
+"                        configuration says syslog\n"
+"  -t, --test-config     check the configuration and key file, then exit\n"
+"  -p, --pid-file FILE   write the daemon's pid to FILE\n"
+"      --port-file FILE  write the TCP port once listening (useful with\n"
+"                        port = 0, which lets the kernel choose)\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show the version\n"
+"\n"
+"Signals: SIGHUP reloads the configuration (quota, max_clients, timeouts,\n"
+"key, logging); SIGTERM or SIGINT finishes requests in flight and exits.\n"
+"\n"
+"Exit status: 0 clean exit, 1 could not start or failed while serving,\n"
+"2 bad command line or configuration.\n");
+}
+
+/* Report readiness (or the reason for failing) to the waiting parent. */
+static int daemonize(int *ready_fd)
+{
+	int pipefd[2];
+	pid_t pid;
+	char buf[512];
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pipefd[1]);
+		n = read(pipefd[0], buf, sizeof(buf) - 1);
+		if (n > 0 && buf[0] == '+')
+			_exit(0);
+		if (n > 0) {
+			buf[n] = '\0';
+			fprintf(stderr, "rmem-poold: %s\n", buf + 1);
+		} else {
+			fprintf(stderr, "rmem-poold: daemon exited during start-up\n");
+		}
+		_exit(EXIT_RUNTIME);
+	}
+	close(pipefd[0]);
+	if (setsid() < 0)
+		return -errno;
+	*ready_fd = pipefd[1];
+	return 0;
+}
+
+static void daemon_ready(int fd, const char *err)
+{
+	char buf[512];
+	int fdnull;
+
+	if (fd < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%c%s", err ? '-' : '+', err ? err : "");
+	if (write(fd, buf, strlen(buf)) < 0)
+		return;
+	close(fd);
+	if (err)
+		return;
+	fdnull = open("/dev/null", O_RDWR);
+	if (fdnull >= 0) {
+		dup2(fdnull, STDIN_FILENO);
+		dup2(fdnull, STDOUT_FILENO);
+		dup2(fdnull, STDERR_FILENO);
+		if (fdnull > STDERR_FILENO)
+			close(fdnull);
+	}
+	if (chdir("/"))
+		return;
+}
+
+/* Swap depends on us: the kernel must not pick the donor to kill. */
+static void protect_from_oom(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "-1000", 5) != 5)
+		log_info("oom_score_adj left as it was: %s (lowering it needs CAP_SYS_RESOURCE)",
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "port-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct server srv = {
+		.epfd = -1, .listen_fd = -1, .signal_fd = -1, .timer_fd = -1,
+	};
+	const char *config = POOLD_DEFAULT_CONFIG, *pid_file = NULL;
+	const char *port_file = NULL;
+	bool foreground = false, test = false;
+	char err[1024];
+	struct stat st;
+	int opt, ready_fd = -1, ret;
+
+	while ((opt = getopt_long(argc, argv, "c:ftp:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'p':
+			pid_file = optarg;
+			break;
+		case 'P':
+			port_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rmem-poold %s, protocol %u..%u\n", POOLD_VERSION,
+			       RMEM_PROTO_VERSION_MIN, RMEM_PROTO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rmem-poold: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	srv.config_path = config;
+	if (poold_config_load(config, &srv.cfg, err, sizeof(err))) {
+		fprintf(stderr, "rmem-poold: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (rmem_key_load(srv.cfg.key_file, &srv.key, err, sizeof(err))) {
+		fprintf(stderr, "rmem-poold: %s: %s\n", config, err);
+		return EXIT_USAGE;
+	}
+	if (stat(srv.cfg.key_file, &st) == 0 && (st.st_mode & 0077))
+		fprintf(stderr,
+			"rmem-poold: warning: key file %s is readable by other users (chmod 600 it)\n",
+			srv.cfg.key_file);
+	if (test) {
+		printf("%s: configuration OK (pool %llu MiB, quota %llu MiB, port %u)\n",
+		       config, (unsigned long long)(srv.cfg.pool_size >> 20),
+		       (unsigned long long)(srv.cfg.quota >> 20), srv.cfg.port);
+		return 0;
+	}
+
+	if (!foreground) {
+		ret = daemonize(&ready_fd);
+		if (ret) {
+			fprintf(stderr, "rmem-poold: cannot daemonize: %s\n",
+				strerror(-ret));
+			return EXIT_RUNTIME;
+		}
+	}
+	/* in the background there is no stderr to log to */
+	poold_log_setup(srv.cfg.log_level, srv.cfg.log_syslog || !foreground);
+
+	ret = server_listen(&srv, err, sizeof(err));
+	if (!ret)
+		ret = pool_init(&srv.pool, srv.cfg.pool_size,
+				srv.cfg.hugepages, err, sizeof(err));
+	if (!ret && srv.cfg.lock) {
+		if (mlockall(MCL_CURRENT | MCL_FUTURE)) {
+			snprintf(err, sizeof(err),
+				 "cannot lock memory: %s (raise RLIMIT_MEMLOCK, run as root, or set [pool] lock = no)",
+				 strerror(errno));
+			ret = -errno;
+		} else {
+			srv.locked = true;
+		}
+	}
+	if (!ret && pid_file) {
+		FILE *f = fopen(pid_file, "w");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			snprintf(err, sizeof(err), "pid file %s: %s", pid_file,
+				 strerror(errno));
+			ret = -errno;
+		}
+	}
+	if (!ret && port_file)
+		ret = server_write_port_file(&srv, port_file, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		daemon_ready(ready_fd, err);
+		server_close(&srv);
+		return EXIT_RUNTIME;
+	}
+	protect_from_oom();
+	daemon_ready(ready_fd, NULL);
+
+	ret = server_run(&srv);
+	server_close(&srv);
+	if (pid_file)
+		unlink(pid_file);
+	return ret ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef POOLD_POOL_H
+#define POOLD_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <linux/rmem.h>
+#include "librmem.h"
+
+/*
+ * A region is one client's flat array of frames. Its frames come from the
+ * pool in any order; frames[] maps region frame -> pool frame. Connections
+ * hold references; a region nobody holds is an orphan, kept for the idle
+ * timeout so a client that lost its connection can join it again.
+ */
+struct pool_region {
+	struct pool_region *next;
+	uint64_t id;
+	uint8_t token[RMEM_TOKEN_SIZE];
+	uint64_t nframes;
+	uint32_t *frames;
+	unsigned int refs;	/* connections attached */
+	bool released;		/* CLOSE with RELEASE: free when refs drop */
+	time_t orphaned_at;	/* when refs last dropped to 0 */
+	struct rmem_io_counters io;
+};
+
+struct pool {
+	uint8_t *base;
+	uint64_t nframes;
+	size_t map_len;
+	bool huge;
+	uint32_t *free_stack;	/* free pool frames; top is next handed out */
+	uint64_t nfree;
+	struct pool_region *regions;
+	unsigned int nregions;
+	uint64_t next_id;
+};
+
+int pool_init(struct pool *p, uint64_t bytes, int hugepages,
+	      char *err, size_t errlen);
+void pool_destroy(struct pool *p);
+
+int pool_region_create(struct pool *p, uint64_t frames,
+		       struct pool_region **out);
+struct pool_region *pool_region_find(struct pool *p, uint64_t id,
+				     const uint8_t *token);
+void pool_region_get(struct pool_region *r);
+void pool_region_put(struct pool *p, struct pool_region *r, time_t now);
+void pool_region_release(struct pool *p, struct pool_region *r);
+unsigned int pool_expire(struct pool *p, time_t now, unsigned int timeout);
+
+static inline uint8_t *pool_frame(const struct pool *p,
+				  const struct pool_region *r, uint64_t i)
+{
+	return p->base + (size_t)r->frames[i] * RMEM_FRAME_SIZE;
+}
+
+/* True if [frame, frame + count) lies inside the region. */
+static inline bool pool_region_covers(const struct pool_region *r,
+				      uint64_t frame, uint64_t count)
+{
+	return frame < r->nframes && count <= r->nframes - frame;
+}
+
+#endif

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rmemctl: the operator's tool for rmem. Talks to donors (ping, stats) and
+ * makes keys; attach/detach of /dev/rmemN arrive with the kernel driver.
+ * Exit codes are part of the interface (rmemctl(8), EXIT STATUS).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "librmem.h"
+#include "rmem_common.h"
+#include "rmem_proto.h"
+
+#define RMEMCTL_VERSION		"0.1.0"
+#define RMEMCTL_DEFAULT_KEY	"/etc/rmem/key"
+
+enum rmemctl_exit {
+	EX_OK = 0,
+	EX_FAIL = 1,		/* the donor refused or failed the request */
+	EX_USAGE = 2,		/* bad command line */
+	EX_UNREACHABLE = 3,	/* cannot resolve or connect to the donor */
+	EX_AUTH = 4,		/* the donor refused the key, or vice versa */
+	EX_KEYFILE = 5,		/* key file missing, unreadable or too short */
+	EX_PROTOCOL = 6,	/* no common protocol version, malformed reply */
+	EX_BUSY = 7,		/* donor has its maximum of clients */
+};
+
+struct rmemctl {
+	const char *key_file;
+	int timeout_ms;
+	bool quiet;
+	struct rmem_key key;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: rmemctl [OPTIONS] COMMAND [ARGS]\n"
+"Control rmem, remote-memory swap: talk to donors (rmem-poold), make keys.\n"
+"\n"
+"Commands:\n"
+"  ping DONOR[:PORT] [-c COUNT]\n"
+"        Connect, authenticate with the key, and time COUNT (default 4)\n"
+"        PING round trips. Exit 0 if the donor answered every one.\n"
+"  stats DONOR[:PORT] [--json]\n"
+"        Print the donor's pool, clients and request counters.\n"
+"  keygen FILE\n"
+"        Write a new random 256-bit key, as hex, to FILE (mode 0600).\n"
+"        Copy the same file to the donor and to every client.\n"
+"\n"
+"DONOR is a host name, an IPv4 address or [IPv6]; PORT defaults to %u.\n"
+"\n"
+"Options:\n"
+"  -k, --key FILE      shared key file (default $RMEM_KEY_FILE, else\n"
+"                      " RMEMCTL_DEFAULT_KEY ")\n"
+"  -t, --timeout MS    connect and request timeout (default 5000)\n"
+"  -q, --quiet         print only errors\n"
+"  -h, --help          show this help\n"
+"  -V, --version       show the version\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  the donor refused or failed the request\n"
+"  2  bad command line\n"
+"  3  donor unreachable (name, route, refused connection, timeout)\n"
+"  4  authentication failed: the donor refused the key, or could not\n"
+"     prove it holds it\n"
+"  5  key file missing, unreadable or too short\n"
+"  6  protocol mismatch (no common version, malformed reply)\n"
+"  7  donor busy: it serves its maximum number of clients\n",
+		RMEM_DEFAULT_PORT);
+}
+
+static int exit_for(int err)
+{
+	switch (-err) {
+	case 0:
+		return EX_OK;
+	case EHOSTUNREACH:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ECONNRESET:
+		return EX_UNREACHABLE;
+	case EACCES:
+		return EX_AUTH;
+	case EPROTO:
+	case EPROTONOSUPPORT:
+		return EX_PROTOCOL;
+	case EUSERS:
+		return EX_BUSY;
+	default:
+		return EX_FAIL;
+	}
+}
+
+static int connect_donor(struct rmemctl *ctl, const char *spec,
+			 struct rmem_client **out)
+{
+	struct rmem_client_opts o = {
+		.timeout_ms = ctl->timeout_ms,
+		.name = "rmemctl",
+		.depth = 4,
+	};
+	char host[256], err[512];
+	struct rmem_client *c;
+	int ret;
+
+	if (rmem_parse_hostport(spec, RMEM_DEFAULT_PORT, host, sizeof(host),
+				&o.port, err, sizeof(err))) {
+		fprintf(stderr, "rmemctl: %s\n", err);
+		return EX_USAGE;
+	}
+	if (rmem_key_load(ctl->key_file, &ctl->key, err, sizeof(err))) {
+		fprintf(stderr, "rmemctl: %s\n", err);
+		return EX_KEYFILE;
+	}
+	o.host = host;
+	o.key = ctl->key.bytes;
+	o.key_len = ctl->key.len;
+	c = rmem_client_new();
+	if (!c) {
+		fprintf(stderr, "rmemctl: out of memory\n");
+		return EX_FAIL;
+	}
+	ret = rmem_connect(c, &o);
+	explicit_bzero(&ctl->key, sizeof(ctl->key));
+	if (ret) {
+		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c));
+		rmem_client_free(c);
+		return exit_for(ret);
+	}
+	*out = c;
+	return EX_OK;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_ping(struct rmemctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rmem_client *c;
+	uint64_t *rtt;
+	long count = 4;
+	char *end;
+	int opt, ret, i;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (opt != 'c') {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		count = strtol(optarg, &end, 10);
+		if (*end || count < 1 || count > 1000000) {
+			fprintf(stderr, "rmemctl: ping: bad count '%s' (1..1000000)\n",
+				optarg);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "rmemctl: ping takes one DONOR[:PORT]\n");
+		return EX_USAGE;
+	}
+	ret = connect_donor(ctl, argv[optind], &c);
+	if (ret)
+		return ret;
+	rtt = calloc((size_t)count, sizeof(*rtt));
+	if (!rtt) {
+		rmem_client_free(c);
+		return EX_FAIL;
+	}
+	for (i = 0; i < count; i++) {
+		ret = rmem_ping(c, &rtt[i]);
+		if (ret) {
+			fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c));
+			free(rtt);
+			rmem_client_free(c);
+			return exit_for(ret);
+		}
+		if (!ctl->quiet && count <= 20)
+			printf("ping %d from %s: %.1f us\n", i + 1, argv[optind],
+			       rtt[i] / 1000.0);
+	}
+	rmem_close(c, false);
+	qsort(rtt, (size_t)count, sizeof(*rtt), cmp_u64);
+	if (!ctl->quiet)
+		printf("%ld pings to %s (protocol %u): min %.1f us, median %.1f us, max %.1f us\n",
+		       count, argv[optind], rmem_donor(c)->version,
+		       rtt[0] / 1000.0, rtt[count / 2] / 1000.0,
+		       rtt[count - 1] / 1000.0);
+	free(rtt);
+	rmem_client_free(c);
+	return EX_OK;
+}
+
+static void print_io_json(const char *name, const struct rmem_io_counters *io,
+			  bool last)
+{
+	printf("  \"%s\": {\"reads\": %" PRIu64 ", \"writes\": %" PRIu64
+	       ", \"patches\": %" PRIu64 ", \"mismatches\": %" PRIu64
+	       ", \"discarded_frames\": %" PRIu64 ", \"bytes_in\": %" PRIu64
+	       ", \"bytes_out\": %" PRIu64 ", \"errors\": %" PRIu64 "}%s\n",
+	       name, io->reads, io->writes, io->patches, io->mismatches,
+	       io->discarded, io->bytes_in, io->bytes_out, io->errors,
+	       last ? "" : ",");
+}
+
+static void print_io(const char *name, const struct rmem_io_counters *io)
+{
+	printf("%-8s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64
+	       " %10" PRIu64 " %8" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n",
+	       name, io->reads, io->writes, io->patches, io->mismatches,
+	       io->discarded, io->errors, io->bytes_in, io->bytes_out);
+}
+
+static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rmem_stats_info st;
+	struct rmem_client *c;
+	bool json = false;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (opt != 'j') {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		json = true;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "rmemctl: stats takes one DONOR[:PORT]\n");
+		return EX_USAGE;
+	}
+	ret = connect_donor(ctl, argv[optind], &c);
+	if (ret)
+		return ret;
+	ret = rmem_stats(c, &st);
+	if (ret) {
+		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c));
+		rmem_client_free(c);
+		return exit_for(ret);
+	}
+	rmem_close(c, false);
+	rmem_client_free(c);
+
+	if (json) {
+		printf("{\n  \"donor\": \"%s\",\n", argv[optind]);
+		printf("  \"pool_frames\": %" PRIu64 ",\n  \"free_frames\": %" PRIu64
+		       ",\n  \"quota_frames\": %" PRIu64 ",\n  \"frame_size\": %u,\n",
+		       st.pool_frames, st.free_frames, st.quota_frames,
+		       RMEM_FRAME_SIZE);
+		printf("  \"hugepages\": %s,\n  \"locked\": %s,\n",
+		       st.flags & RMEM_STATS_F_HUGEPAGES ? "true" : "false",
+		       st.flags & RMEM_STATS_F_LOCKED ? "true" : "false");
+		printf("  \"clients\": %u,\n  \"max_clients\": %u,\n  \"regions\": %u,\n",
+		       st.clients, st.max_clients, st.regions);
+		printf("  \"uptime_sec\": %" PRIu64 ",\n  \"auth_failures\": %" PRIu64
+		       ",\n  \"proto_errors\": %" PRIu64 ",\n",
+		       st.uptime_sec, st.auth_failures, st.proto_errors);
+		print_io_json("requests", &st.donor, true);
+		printf("}\n");
+		return EX_OK;
+	}
+	printf("donor          %s, up %" PRIu64 " s\n", argv[optind],
+	       st.uptime_sec);
+	printf("pool           %" PRIu64 " frames (%" PRIu64 " MiB), %" PRIu64
+	       " free (%" PRIu64 " MiB)%s%s\n",
+	       st.pool_frames, st.pool_frames * RMEM_FRAME_SIZE >> 20,
+	       st.free_frames, st.free_frames * RMEM_FRAME_SIZE >> 20,
+	       st.flags & RMEM_STATS_F_HUGEPAGES ? ", huge pages" : "",
+	       st.flags & RMEM_STATS_F_LOCKED ? ", locked" : ", NOT locked");
+	printf("quota          %" PRIu64 " frames (%" PRIu64 " MiB) per client\n",
+	       st.quota_frames, st.quota_frames * RMEM_FRAME_SIZE >> 20);
+	printf("clients        %u of %u, %u regions\n", st.clients,
+	       st.max_clients, st.regions);
+	printf("refused        %" PRIu64 " authentication failures, %" PRIu64
+	       " protocol errors\n", st.auth_failures, st.proto_errors);
+	printf("%-8s %12s %12s %10s %10s %10s %8s %14s %14s\n", "", "reads",
+	       "writes", "patches", "mismatch", "discarded", "errors",
+	       "bytes_in", "bytes_out");
+	print_io("requests", &st.donor);
+	return EX_OK;
+}
+
+static int cmd_keygen(struct rmemctl *ctl, int argc, char **argv)
+{
+	char hex[65];
+	int fd, ret;
+
+	(void)ctl;
+	if (argc != 2) {
+		fprintf(stderr, "rmemctl: keygen takes one FILE\n");
+		return EX_USAGE;
+	}
+	ret = rmem_key_generate(hex, sizeof(hex));
+	if (ret) {
+		fprintf(stderr, "rmemctl: keygen: %s\n", strerror(-ret));
+		return EX_FAIL;
+	}
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "rmemctl: keygen: %s: %s%s\n", argv[1],
+			strerror(errno),
+			errno == EEXIST ? " (remove it first to replace the key)" : "");
+		return EX_FAIL;
+	}
+	if (dprintf(fd, "%s\n", hex) != 65 || close(fd)) {
+		fprintf(stderr, "rmemctl: keygen: %s: %s\n", argv[1],
+			strerror(errno));
+		unlink(argv[1]);
+		return EX_FAIL;
+	}
+	explicit_bzero(hex, sizeof(hex));
+	if (!ctl->quiet)
+		printf("wrote a new key to %s\n", argv[1]);
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rmemctl ctl = { .timeout_ms = 5000 };
+	const char *cmd;
+	char *end;
+	int opt, ret;
+
+	ctl.key_file = getenv("RMEM_KEY_FILE");
+	if (!ctl.key_file || !*ctl.key_file)
+		ctl.key_file = RMEMCTL_DEFAULT_KEY;
+	/* the key passes through our memory: keep it out of swap */
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+
+	while ((opt = getopt_long(argc, argv, "+k:t:qhV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			ctl.key_file = optarg;
+			break;
+		case 't':
+			ctl.timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || ctl.timeout_ms < 1) {
+				fprintf(stderr, "rmemctl: bad timeout '%s' (milliseconds)\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'q':
+			ctl.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("rmemctl %s, protocol %u..%u\n", RMEMCTL_VERSION,
+			       RMEM_PROTO_VERSION_MIN, RMEM_PROTO_VERSION);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "ping"))
+		ret = cmd_ping(&ctl, argc, argv);
+	else if (!strcmp(cmd, "stats"))
+		ret = cmd_stats(&ctl, argc, argv);
+	else if (!strcmp(cmd, "keygen"))
+		ret = cmd_keygen(&ctl, argc, argv);
+	else if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		ret = EX_OK;
+	} else {
+		fprintf(stderr, "rmemctl: unknown command '%s' (try rmemctl --help)\n",
+			cmd);
+		ret = EX_USAGE;
+	}
+	return ret;
+}
