@@ -68,7 +68,8 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
 
-# tests
+# tests: unit tests of the daemon's parts include its headers
+$(BUILD)/obj/tests/%.o: RMEM_CPPFLAGS += -Iuserspace/poold
 $(BUILD)/tests/test_proto: $(call obj,tests/unit/test_proto.c) $(LIBRMEM_A)
 $(BUILD)/tests/test_common: $(call obj,tests/unit/test_common.c) $(LIBRMEM_A)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(POOLD_CORE)) $(LIBRMEM_A)

@@ -1,1 +1,210 @@
-int main(void){return 0;}
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of rmem-poold's config parser: values and defaults, and for
+ * each kind of bad line, the file:line: reason the operator sees.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+
+static void test_full(void **state)
+{
+	struct poold_config c;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(poold_config_parse_string("t.conf",
+		"# comment\n"
+		"[server]\n"
+		"listen = ::1\n"
+		"port = 9000\n"
+		"max_clients = 3 ; inline comment\n"
+		"idle_timeout = 0   # and this style\n"
+		"handshake_timeout = 2\n"
+		"[pool]\n"
+		"size = 64M\n"
+		"hugepages = try\n"
+		"lock = no\n"
+		"[auth]\n"
+		"key_file = /k\n"
+		"quota = 16M\n"
+		"[log]\n"
+		"level = debug\n"
+		"target = syslog\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.listen, "::1");
+	assert_int_equal(c.port, 9000);
+	assert_int_equal(c.max_clients, 3);
+	assert_int_equal(c.idle_timeout, 0);
+	assert_int_equal(c.handshake_timeout, 2);
+	assert_true(c.pool_size == 64ull << 20);
+	assert_int_equal(c.hugepages, POOLD_HUGE_TRY);
+	assert_false(c.lock);
+	assert_string_equal(c.key_file, "/k");
+	assert_true(c.quota == 16ull << 20);
+	assert_int_equal(c.log_level, POOLD_LOG_DEBUG);
+	assert_true(c.log_syslog);
+}
+
+static void test_defaults(void **state)
+{
+	struct poold_config c;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(poold_config_parse_string("t.conf",
+		"[pool]\nsize = 8M\n[auth]\nkey_file = /k\n", &c, err,
+		sizeof(err)), 0);
+	assert_string_equal(c.listen, "127.0.0.1");
+	assert_int_equal(c.port, 7609);
+	assert_int_equal(c.max_clients, 64);
+	assert_int_equal(c.idle_timeout, 300);
+	assert_true(c.lock);
+	assert_int_equal(c.hugepages, POOLD_HUGE_NO);
+	/* no quota: a client may take the whole pool */
+	assert_true(c.quota == 8ull << 20);
+	assert_false(c.log_syslog);
+}
+
+static void test_example_file(void **state)
+{
+	struct poold_config c;
+	char err[1024];
+
+	(void)state;
+	/* the shipped, commented example must stay valid */
+	if (poold_config_load("etc/rmem-poold.conf", &c, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(c.pool_size >= 1 << 20);
+}
+
+struct bad_case {
+	const char *text;
+	const char *error;	/* exact message */
+};
+
+#define HDR "[pool]\nsize = 8M\n[auth]\nkey_file = /k\n"
+
+static const struct bad_case bad_cases[] = {
+	{ HDR "[pool]\nsizee = 1M\n",
+	  "t.conf:6: unknown key 'sizee' in [pool]" },
+	{ HDR "[poool]\nsize = 1M\n",
+	  "t.conf:6: unknown section [poool] (expected [server], [pool], [auth] or [log])" },
+	{ "size = 8M\n" HDR,
+	  "t.conf:1: 'size' is outside any section ([server], [pool], [auth], [log])" },
+	{ "[pool]\nsize = 8Q\n[auth]\nkey_file = /k\n",
+	  "t.conf:2: [pool] size: '8Q' is not a size (a number with an optional K, M, G or T suffix)" },
+	{ "[pool]\nsize = 5000\n[auth]\nkey_file = /k\n",
+	  "t.conf:2: [pool] size: 5000 is not a multiple of the 4096-byte frame" },
+	{ "[pool]\nsize = 8M\nsize = 16M\n[auth]\nkey_file = /k\n",
+	  "t.conf:3: [pool] size is set twice" },
+	{ HDR "[server]\nport = 70000\n",
+	  "t.conf:6: [server] port: 70000 is out of range 0..65535" },
+	{ HDR "[server]\nmax_clients = -3\n",
+	  "t.conf:6: [server] max_clients: '-3' is not a whole number" },
+	{ HDR "[server]\nmax_clients = 0\n",
+	  "t.conf:6: [server] max_clients: 0 is out of range 1..65536" },
+	{ HDR "[pool]\n", NULL },	/* reopening a section is fine */
+	{ HDR "[pool]\nlock = maybe\n",
+	  "t.conf:6: [pool] lock: 'maybe' is not yes or no" },
+	{ HDR "[pool]\nhugepages = always\n",
+	  "t.conf:6: [pool] hugepages: 'always' is not yes, no or try" },
+	{ HDR "[log]\nlevel = loud\n",
+	  "t.conf:6: [log] level: 'loud' is not error, warning, info or debug" },
+	{ HDR "[log]\ntarget = file\n",
+	  "t.conf:6: [log] target: 'file' is not stderr or syslog" },
+	{ HDR "this line has no equals sign\n",
+	  "t.conf:5: syntax error (expected '[section]', 'key = value' or a comment)" },
+	{ HDR "[server\n",
+	  "t.conf:5: syntax error (expected '[section]', 'key = value' or a comment)" },
+	{ HDR "[server]\nlisten =\n",
+	  "t.conf:6: [server] listen: empty value" },
+	{ "[pool]\nsize = 8M\n",
+	  "t.conf: missing [auth] key_file" },
+	{ "[auth]\nkey_file = /k\n",
+	  "t.conf: missing [pool] size" },
+	{ HDR "[auth]\nquota = 16M\n",
+	  "t.conf: [auth] quota (16777216 bytes) is larger than [pool] size (8388608 bytes)" },
+	{ "[pool]\nsize = 6M\nhugepages = yes\n[auth]\nkey_file = /k\n",
+	  NULL },	/* 6M is a multiple of 2M: fine */
+	{ "[pool]\nsize = 1028K\nhugepages = try\n[auth]\nkey_file = /k\n",
+	  "t.conf: [pool] size must be a multiple of 2M with hugepages" },
+};
+
+static void test_bad_lines(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *b = &bad_cases[i];
+		struct poold_config c;
+		char err[1024] = "";
+		int ret;
+
+		ret = poold_config_parse_string("t.conf", b->text, &c, err,
+						sizeof(err));
+		if (!b->error) {
+			if (ret)
+				fail_msg("case %zu: unexpected error: %s", i, err);
+			continue;
+		}
+		if (!ret)
+			fail_msg("case %zu: accepted, expected: %s", i, b->error);
+		if (strcmp(err, b->error))
+			fail_msg("case %zu:\n  got:      %s\n  expected: %s", i,
+				 err, b->error);
+	}
+}
+
+static void test_missing_file(void **state)
+{
+	struct poold_config c;
+	char err[1024];
+
+	(void)state;
+	assert_int_not_equal(poold_config_load("/nonexistent.conf", &c, err,
+					       sizeof(err)), 0);
+	assert_string_equal(err, "/nonexistent.conf: No such file or directory");
+}
+
+static void test_restart_keys(void **state)
+{
+	struct poold_config a, b;
+	char err[1024], keys[512];
+
+	(void)state;
+	assert_int_equal(poold_config_parse_string("a", HDR, &a, err,
+						   sizeof(err)), 0);
+	assert_int_equal(poold_config_parse_string("b", HDR
+		"[server]\nmax_clients = 5\nidle_timeout = 1\n", &b, err,
+		sizeof(err)), 0);
+	poold_config_restart_keys(&a, &b, keys, sizeof(keys));
+	assert_string_equal(keys, "");
+	assert_int_equal(poold_config_parse_string("b",
+		"[pool]\nsize = 16M\n[auth]\nkey_file = /k\n"
+		"[server]\nport = 1\n", &b, err, sizeof(err)), 0);
+	poold_config_restart_keys(&a, &b, keys, sizeof(keys));
+	assert_string_equal(keys, "[server] port, [pool] size");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_bad_lines),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_restart_keys),
+	};
+
+	poold_log_setup(POOLD_LOG_ERROR, false);
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
