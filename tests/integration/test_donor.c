@@ -1,1 +1,1039 @@
-int main(void){return 0;}
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Integration tests: a real rmem-poold on a loopback port the kernel
+ * chooses, driven through librmem and, for what a well-behaved client never
+ * sends, through raw sockets. The daemon is the sanitizer build when run by
+ * make check; it must exit cleanly (status 0) on SIGTERM at the end, and is
+ * killed whatever happens (PR_SET_PDEATHSIG, group teardown).
+ *
+ * RMEM_BUILD names the build directory (default build/san).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "librmem.h"
+#include "rmem_common.h"
+#include "rmem_proto.h"
+
+#define POOL_FRAMES	8192	/* 32 MiB */
+#define QUOTA_FRAMES	2048	/* 8 MiB */
+#define MAX_CLIENTS	12
+#define IDLE_TIMEOUT	2
+
+static char dir[64];
+static char key_path[128], bad_key_path[128], log_path[128];
+static uint16_t port;
+static pid_t daemon_pid;
+
+/* ---- the daemon ------------------------------------------------------ */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static void dump_log(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", log_path);
+	if (system(cmd))
+		return;
+}
+
+static int start_daemon(void **state)
+{
+	const char *build = getenv("RMEM_BUILD");
+	char conf[128], conf_text[1024], port_path[128], bin[256];
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	(void)state;
+	if (!build)
+		build = "build/san";
+	snprintf(dir, sizeof(dir), "/tmp/rmem-donor-test-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(key_path, sizeof(key_path), "%s/key", dir);
+	snprintf(bad_key_path, sizeof(bad_key_path), "%s/bad-key", dir);
+	snprintf(log_path, sizeof(log_path), "%s/poold.log", dir);
+	snprintf(conf, sizeof(conf), "%s/poold.conf", dir);
+	snprintf(port_path, sizeof(port_path), "%s/port", dir);
+	write_text(key_path, "3f6c0f3d9b8e4a1c2d7e5f60718293a4\n");
+	write_text(bad_key_path, "not-the-key-not-the-key-not-the-key\n");
+	snprintf(conf_text, sizeof(conf_text),
+		 "[server]\nlisten = 127.0.0.1\nport = 0\nmax_clients = %d\n"
+		 "idle_timeout = %d\nhandshake_timeout = 2\n"
+		 "[pool]\nsize = %d\nlock = no\n"
+		 "[auth]\nkey_file = %s\nquota = %d\n"
+		 "[log]\nlevel = debug\n",
+		 MAX_CLIENTS, IDLE_TIMEOUT, POOL_FRAMES * RMEM_FRAME_SIZE,
+		 key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE);
+	write_text(conf, conf_text);
+	snprintf(bin, sizeof(bin), "%s/rmem-poold", build);
+
+	daemon_pid = fork();
+	if (daemon_pid < 0)
+		return -1;
+	if (daemon_pid == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, STDERR_FILENO);
+		execl(bin, bin, "-f", "-c", conf, "--port-file", port_path,
+		      (char *)NULL);
+		perror(bin);
+		_exit(127);
+	}
+	for (i = 0; i < 1500; i++) {	/* up to 30 s under sanitizers */
+		FILE *f = fopen(port_path, "r");
+		unsigned int p;
+
+		if (f && fscanf(f, "%u", &p) == 1) {
+			fclose(f);
+			port = (uint16_t)p;
+			return 0;
+		}
+		if (f)
+			fclose(f);
+		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
+			daemon_pid = 0;
+			dump_log();
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	dump_log();
+	return -1;
+}
+
+static int stop_daemon(void **state)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int status = -1, i, ret = 0;
+	char cmd[256];
+
+	(void)state;
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		for (i = 0; i < 1000; i++) {
+			if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		if (i == 1000) {
+			fprintf(stderr, "rmem-poold ignored SIGTERM; killing it\n");
+			kill(daemon_pid, SIGKILL);
+			waitpid(daemon_pid, &status, 0);
+			ret = -1;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "rmem-poold did not exit cleanly (status %#x)\n",
+				status);
+			dump_log();
+			ret = -1;
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "grep -q -e 'Sanitizer' -e 'runtime error' %s",
+		 log_path);
+	if (system(cmd) == 0) {
+		fprintf(stderr, "rmem-poold reported a sanitizer error\n");
+		dump_log();
+		ret = -1;
+	}
+	if (getenv("RMEM_KEEP_LOG")) {
+		fprintf(stderr, "donor log kept in %s\n", log_path);
+		return ret;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		ret = -1;
+	return ret;
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+static struct rmem_client *connect_as(const char *name, const char *key,
+				      unsigned int depth, int *err)
+{
+	struct rmem_client_opts o = {
+		.host = "127.0.0.1", .port = port, .key_file = key,
+		.name = name, .depth = depth, .timeout_ms = 10000,
+	};
+	struct rmem_client *c = rmem_client_new();
+	int ret;
+
+	assert_non_null(c);
+	ret = rmem_connect(c, &o);
+	if (err)
+		*err = ret;
+	if (ret) {
+		if (!err)
+			fail_msg("connect %s: %s", name, rmem_errmsg(c));
+		rmem_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static struct rmem_client *connect_client(const char *name)
+{
+	return connect_as(name, key_path, 64, NULL);
+}
+
+static struct rmem_client *open_client(const char *name, uint64_t frames,
+				       struct rmem_region *r)
+{
+	struct rmem_client *c = connect_client(name);
+	int ret = rmem_open_region(c, frames, r);
+
+	if (ret)
+		fail_msg("open %s: %s", name, rmem_errmsg(c));
+	return c;
+}
+
+static void close_client(struct rmem_client *c)
+{
+	assert_int_equal(rmem_close(c, true), 0);
+	rmem_client_free(c);
+}
+
+/* A page whose every byte depends on seed and frame. */
+static void pattern(uint8_t *p, uint64_t seed, uint64_t frame)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (frame + 1) * 0xbf58476d1ce4e5b9ull;
+	unsigned int i;
+
+	for (i = 0; i < RMEM_FRAME_SIZE; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p + i, &x, 8);
+	}
+}
+
+static void write_pattern(struct rmem_client *c, uint64_t seed,
+			  uint64_t first, uint64_t n)
+{
+	uint8_t page[RMEM_FRAME_SIZE];
+	uint64_t f;
+
+	for (f = first; f < first + n; f++) {
+		pattern(page, seed, f);
+		if (rmem_write(c, f, 1, page))
+			fail_msg("write frame %llu: %s", (unsigned long long)f,
+				 rmem_errmsg(c));
+	}
+}
+
+static void check_pattern(struct rmem_client *c, uint64_t seed,
+			  uint64_t first, uint64_t n)
+{
+	uint8_t page[RMEM_FRAME_SIZE], want[RMEM_FRAME_SIZE];
+	uint64_t f;
+
+	for (f = first; f < first + n; f++) {
+		if (rmem_read(c, f, 1, page))
+			fail_msg("read frame %llu: %s", (unsigned long long)f,
+				 rmem_errmsg(c));
+		pattern(want, seed, f);
+		if (memcmp(page, want, sizeof(page)))
+			fail_msg("frame %llu does not hold what was written",
+				 (unsigned long long)f);
+	}
+}
+
+static void get_stats(struct rmem_stats_info *st)
+{
+	struct rmem_client *c = connect_client("stats");
+
+	assert_int_equal(rmem_stats(c, st), 0);
+	rmem_close(c, false);
+	rmem_client_free(c);
+}
+
+/* Wait (bounded) until the donor has dropped connections and orphans. */
+static void wait_quiet(unsigned int regions)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct rmem_stats_info st;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		get_stats(&st);
+		if (st.clients == 1 && st.regions <= regions)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("donor still has %u clients and %u regions", st.clients,
+		 st.regions);
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void raw_send(int fd, uint16_t op, uint16_t flags, uint64_t tag,
+		     uint64_t frame, uint32_t count, uint32_t len,
+		     const void *payload, size_t paylen)
+{
+	struct rmem_req r = {
+		.op = op, .flags = flags, .tag = tag, .frame = frame,
+		.count = count, .len = len,
+	};
+	struct rmem_req_hdr h;
+
+	rmem_req_encode(&h, &r);
+	assert_int_equal(send(fd, &h, sizeof(h), MSG_NOSIGNAL), sizeof(h));
+	if (paylen)
+		assert_int_equal(send(fd, payload, paylen, MSG_NOSIGNAL),
+				 (ssize_t)paylen);
+}
+
+static int raw_recv_all(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, (uint8_t *)buf + got, len - got, 0);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void raw_recv(int fd, struct rmem_reply *rep, void *buf, size_t len)
+{
+	struct rmem_reply_hdr h;
+
+	assert_int_equal(raw_recv_all(fd, &h, sizeof(h)), 0);
+	assert_int_equal(rmem_reply_decode(&h, rep), RMEM_OK);
+	assert_true(rep->len <= len);
+	if (rep->len)
+		assert_int_equal(raw_recv_all(fd, buf, rep->len), 0);
+}
+
+/* The donor hangs up: recv ends (orderly or reset) well before 10 s. */
+static void raw_expect_eof(int fd)
+{
+	uint8_t b[256];
+	ssize_t n;
+
+	do {
+		n = recv(fd, b, sizeof(b), 0);
+	} while (n > 0);
+	assert_true(n == 0 || errno == ECONNRESET);
+}
+
+static void raw_auth(int fd)
+{
+	struct rmem_hello hello = {
+		.min_version = htole16(1), .max_version = htole16(1),
+	};
+	struct rmem_hello_reply hr;
+	struct rmem_auth_reply ar;
+	struct rmem_reply rep;
+	struct rmem_key key;
+	uint8_t mac[RMEM_MAC_SIZE];
+	char err[256];
+
+	assert_int_equal(rmem_key_load(key_path, &key, err, sizeof(err)), 0);
+	memset(hello.nonce, 7, sizeof(hello.nonce));
+	strcpy(hello.name, "raw");
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, sizeof(hello), &hello,
+		 sizeof(hello));
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	assert_int_equal(rep.status, RMEM_OK);
+	rmem_auth_client_mac(&key, 1, hello.nonce, hr.nonce, mac);
+	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, sizeof(mac), mac, sizeof(mac));
+	raw_recv(fd, &rep, &ar, sizeof(ar));
+	assert_int_equal(rep.status, RMEM_OK);
+}
+
+static void raw_open(int fd, uint64_t frames)
+{
+	struct rmem_open o = { .frames = htole64(frames) };
+	struct rmem_open_reply orep;
+	struct rmem_reply rep;
+
+	raw_send(fd, RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 3, 0, 0, sizeof(o), &o,
+		 sizeof(o));
+	raw_recv(fd, &rep, &orep, sizeof(orep));
+	assert_int_equal(rep.status, RMEM_OK);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void test_ping_and_stats(void **state)
+{
+	struct rmem_client *c = connect_client("ping");
+	struct rmem_stats_info st;
+	uint64_t rtt;
+
+	(void)state;
+	assert_int_equal(rmem_ping(c, &rtt), 0);
+	assert_true(rtt > 0);
+	assert_int_equal(rmem_donor(c)->quota_frames, QUOTA_FRAMES);
+	assert_int_equal(rmem_donor(c)->max_io_frames, RMEM_MAX_IO_FRAMES);
+	assert_int_equal(rmem_stats(c, &st), 0);
+	assert_int_equal(st.pool_frames, POOL_FRAMES);
+	assert_int_equal(st.quota_frames, QUOTA_FRAMES);
+	assert_int_equal(st.max_clients, MAX_CLIENTS);
+	assert_true(st.clients >= 1);
+	assert_int_equal(st.region_id, 0);
+	close_client(c);
+}
+
+static void test_pool_exhaustion_and_quota(void **state)
+{
+	struct rmem_client *c[POOL_FRAMES / QUOTA_FRAMES + 1];
+	struct rmem_stats_info st;
+	struct rmem_region r;
+	unsigned int i, n;
+
+	(void)state;
+	wait_quiet(0);
+	c[0] = connect_client("quota");
+	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES + 1, &r), -EDQUOT);
+	assert_non_null(strstr(rmem_errmsg(c[0]), "quota"));
+	assert_int_equal(rmem_last_status(c[0]), RMEM_E_QUOTA);
+	/* a refused OPEN leaves the connection usable */
+	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES, &r), 0);
+	assert_int_equal(r.frames, QUOTA_FRAMES);
+	get_stats(&st);
+	n = (unsigned int)(st.free_frames / QUOTA_FRAMES);
+	assert_int_equal(n, POOL_FRAMES / QUOTA_FRAMES - 1);
+	for (i = 1; i <= n; i++)
+		c[i] = open_client("fill", QUOTA_FRAMES, &r);
+	{
+		struct rmem_client *x = connect_client("one-too-many");
+
+		assert_int_equal(rmem_open_region(x, 1, &r), -ENOSPC);
+		assert_int_equal(rmem_last_status(x), RMEM_E_NOSPC);
+		rmem_client_free(x);
+	}
+	for (i = 0; i <= n; i++)
+		close_client(c[i]);
+	get_stats(&st);
+	assert_int_equal(st.free_frames, POOL_FRAMES);
+}
+
+struct worker {
+	unsigned int id;
+	int errors;
+	char msg[256];
+};
+
+/* Each worker: its own region, many requests in flight, every byte checked. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	enum { FRAMES = 512, BATCH = 48 };
+	struct rmem_client_opts o = {
+		.host = "127.0.0.1", .port = port, .key_file = key_path,
+		.name = "worker", .depth = 64, .timeout_ms = 20000,
+	};
+	struct rmem_client *c = rmem_client_new();
+	struct rmem_completion ev[64];
+	struct rmem_region r;
+	uint8_t *data = malloc((size_t)FRAMES * RMEM_FRAME_SIZE);
+	uint8_t *back = calloc(FRAMES, RMEM_FRAME_SIZE);
+	uint64_t f, done = 0;
+	int round, n, i;
+
+	if (!c || !data || !back || rmem_connect(c, &o) ||
+	    rmem_open_region(c, FRAMES, &r)) {
+		snprintf(w->msg, sizeof(w->msg), "set-up: %s",
+			 c ? rmem_errmsg(c) : "oom");
+		w->errors++;
+		goto out;
+	}
+	for (round = 0; round < 2; round++) {
+		for (f = 0; f < FRAMES; f++)
+			pattern(data + f * RMEM_FRAME_SIZE,
+				w->id * 100 + (unsigned int)round, f);
+		/* writes: single frames and 4-frame runs, BATCH in flight */
+		for (f = 0; f < FRAMES;) {
+			uint32_t cnt = (f % 16 == 0) ? 4 : 1;
+
+			while (rmem_inflight(c) >= BATCH) {
+				n = rmem_reap(c, ev, 1, 64, -1);
+				for (i = 0; i < n; i++)
+					w->errors += ev[i].result != 0;
+				if (n < 0) {
+					w->errors++;
+					goto out;
+				}
+			}
+			if (rmem_submit_write(c, f, cnt,
+					      data + f * RMEM_FRAME_SIZE, NULL)) {
+				w->errors++;
+				goto out;
+			}
+			if (rmem_inflight(c) % 8 == 0)
+				rmem_flush(c);
+			f += cnt;
+		}
+		while (rmem_inflight(c)) {
+			n = rmem_reap(c, ev, 1, 64, -1);
+			if (n < 0) {
+				w->errors++;
+				goto out;
+			}
+			for (i = 0; i < n; i++)
+				w->errors += ev[i].result != 0;
+		}
+		/* reads, in reverse order, BATCH in flight */
+		memset(back, 0, (size_t)FRAMES * RMEM_FRAME_SIZE);
+		for (f = FRAMES; f-- > 0;) {
+			while (rmem_inflight(c) >= BATCH) {
+				n = rmem_reap(c, ev, 1, 64, -1);
+				if (n < 0) {
+					w->errors++;
+					goto out;
+				}
+				for (i = 0; i < n; i++)
+					w->errors += ev[i].result != 0;
+				done += (uint64_t)n;
+			}
+			if (rmem_submit_read(c, f, 1, back + f * RMEM_FRAME_SIZE,
+					     NULL)) {
+				w->errors++;
+				goto out;
+			}
+		}
+		while (rmem_inflight(c)) {
+			n = rmem_reap(c, ev, 1, 64, -1);
+			if (n < 0) {
+				w->errors++;
+				goto out;
+			}
+			for (i = 0; i < n; i++)
+				w->errors += ev[i].result != 0;
+		}
+		if (memcmp(data, back, (size_t)FRAMES * RMEM_FRAME_SIZE)) {
+			snprintf(w->msg, sizeof(w->msg),
+				 "round %d: data read back differs", round);
+			w->errors++;
+		}
+	}
+	if (rmem_close(c, true))
+		w->errors++;
+out:
+	if (w->errors && !w->msg[0])
+		snprintf(w->msg, sizeof(w->msg), "%s", c ? rmem_errmsg(c) : "");
+	rmem_client_free(c);
+	free(data);
+	free(back);
+	return NULL;
+}
+
+static void test_concurrent_clients_pipelined(void **state)
+{
+	enum { WORKERS = 6 };
+	pthread_t t[WORKERS];
+	struct worker w[WORKERS];
+	struct rmem_stats_info st;
+	int i;
+
+	(void)state;
+	for (i = 0; i < WORKERS; i++) {
+		w[i] = (struct worker){ .id = (unsigned int)i + 1 };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < WORKERS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < WORKERS; i++)
+		if (w[i].errors)
+			fail_msg("worker %d: %d errors: %s", i, w[i].errors,
+				 w[i].msg);
+	get_stats(&st);
+	assert_true(st.donor.writes >= WORKERS * 2 * (512 - 512 / 16 * 3));
+	assert_true(st.donor.reads >= WORKERS * 2 * 512);
+}
+
+static void test_patch(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *c = open_client("patch", 8, &r);
+	struct rmem_stats_info st;
+	uint8_t old[RMEM_FRAME_SIZE], new[RMEM_FRAME_SIZE], back[RMEM_FRAME_SIZE];
+	uint8_t lines[RMEM_FRAME_SIZE];
+	uint64_t mask;
+
+	(void)state;
+	pattern(old, 1, 3);
+	assert_int_equal(rmem_write(c, 3, 1, old), 0);
+	memcpy(new, old, sizeof(new));
+	new[2 * 64 + 5] ^= 0xff;
+	new[30 * 64] ^= 0x01;
+	new[63 * 64 + 63] ^= 0x10;
+	mask = rmem_line_diff(old, new);
+	assert_true(mask == (1ull << 2 | 1ull << 30 | 1ull << 63));
+
+	/* correct hash: exactly the masked lines change */
+	assert_int_equal(rmem_patch(c, 3, mask, new), 0);
+	assert_int_equal(rmem_read(c, 3, 1, back), 0);
+	assert_memory_equal(back, new, sizeof(back));
+
+	/* wrong hash: MISMATCH, frame unchanged, connection still good */
+	pattern(new, 2, 3);
+	mask = 1ull << 9;
+	rmem_patch_gather(new, mask, lines);
+	assert_int_equal(rmem_submit_patch(c, 3, mask, lines,
+					   rmem_page_hash(new), NULL), 0);
+	{
+		struct rmem_completion ev;
+
+		assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
+		assert_int_equal(ev.result, -EBADMSG);
+		assert_int_equal(ev.status, RMEM_E_MISMATCH);
+	}
+	assert_int_equal(rmem_read(c, 3, 1, back), 0);
+	assert_memory_equal(back, old, 0);
+	{
+		uint8_t want[RMEM_FRAME_SIZE];
+
+		memcpy(want, old, sizeof(want));
+		want[2 * 64 + 5] ^= 0xff;
+		want[30 * 64] ^= 0x01;
+		want[63 * 64 + 63] ^= 0x10;
+		assert_memory_equal(back, want, sizeof(back));
+	}
+	/* the client's recovery: resend the whole page */
+	assert_int_equal(rmem_write(c, 3, 1, new), 0);
+	assert_int_equal(rmem_read(c, 3, 1, back), 0);
+	assert_memory_equal(back, new, sizeof(back));
+	/* out-of-range PATCH */
+	assert_int_equal(rmem_patch(c, 8, 1, new), -ERANGE);
+	assert_int_equal(rmem_stats(c, &st), 0);
+	assert_int_equal(st.region.patches, 1);
+	assert_int_equal(st.region.mismatches, 1);
+	close_client(c);
+}
+
+static void test_patch_length_lies(void **state)
+{
+	uint8_t buf[16 + 64];
+	struct rmem_patch *p = (void *)buf;
+	struct rmem_reply rep;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_auth(fd);
+	raw_open(fd, 4);
+	/* the mask says two lines, the length carries one */
+	memset(buf, 0, sizeof(buf));
+	p->mask = htole64(3);
+	raw_send(fd, RMEM_OP_PATCH, 0, 9, 0, 1, sizeof(buf), buf, sizeof(buf));
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	assert_true(rep.tag == 9);
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+static void test_wrong_key(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *witness = open_client("witness", 16, &r);
+	struct rmem_stats_info before, after;
+	struct rmem_client *c;
+	int err;
+
+	(void)state;
+	write_pattern(witness, 42, 0, 16);
+	get_stats(&before);
+	c = connect_as("intruder", bad_key_path, 4, &err);
+	assert_null(c);
+	assert_int_equal(err, -EACCES);
+	get_stats(&after);
+	assert_int_equal(after.auth_failures, before.auth_failures + 1);
+	check_pattern(witness, 42, 0, 16);
+	close_client(witness);
+}
+
+static void test_malformed_header(void **state)
+{
+	uint8_t junk[32];
+	struct rmem_reply rep;
+	struct rmem_region r;
+	struct rmem_client *witness = open_client("witness", 4, &r);
+	int fd = raw_connect();
+
+	(void)state;
+	write_pattern(witness, 7, 0, 4);
+	memset(junk, 0x41, sizeof(junk));
+	assert_int_equal(send(fd, junk, sizeof(junk), 0), sizeof(junk));
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	raw_expect_eof(fd);
+	close(fd);
+	check_pattern(witness, 7, 0, 4);
+	close_client(witness);
+}
+
+static void test_request_before_auth(void **state)
+{
+	struct rmem_reply rep;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_send(fd, RMEM_OP_READ, 0, 5, 0, 1, 0, NULL, 0);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_NOAUTH);
+	assert_true(rep.tag == 5);
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+static void test_oversized_length(void **state)
+{
+	struct rmem_reply rep;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_auth(fd);
+	raw_open(fd, 4);
+	raw_send(fd, RMEM_OP_WRITE, 0, 6, 0, 257, 257 * RMEM_FRAME_SIZE,
+		 NULL, 0);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_TOOBIG);
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+static void test_unknown_op_is_skipped(void **state)
+{
+	uint8_t junk[100] = { 0 }, echo[8];
+	struct rmem_reply rep;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_auth(fd);
+	/* an op from a newer client: refused, its payload skipped */
+	raw_send(fd, 99, 0, 10, 0, 0, sizeof(junk), junk, sizeof(junk));
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_OP);
+	/* and the connection carries on */
+	raw_send(fd, RMEM_OP_PING, 0, 11, 0, 0, 8, "abcdefgh", 8);
+	raw_recv(fd, &rep, echo, sizeof(echo));
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_true(rep.tag == 11);
+	assert_memory_equal(echo, "abcdefgh", 8);
+	/* a region op without a region, also not fatal */
+	raw_send(fd, RMEM_OP_READ, 0, 12, 0, 1, 0, NULL, 0);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_NOREGION);
+	raw_send(fd, RMEM_OP_HELLO, 0, 13, 0, 0, 80, junk, 80);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);	/* twice: fatal */
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+static void test_version_mismatch(void **state)
+{
+	struct rmem_hello hello = {
+		.min_version = htole16(90), .max_version = htole16(99),
+	};
+	struct rmem_hello_reply hr;
+	struct rmem_reply rep;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, sizeof(hello), &hello,
+		 sizeof(hello));
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	assert_int_equal(rep.status, RMEM_E_VERSION);
+	assert_int_equal(le16toh(hr.min_version), RMEM_PROTO_VERSION_MIN);
+	assert_int_equal(le16toh(hr.max_version), RMEM_PROTO_VERSION);
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+static void test_out_of_range(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *c = connect_client("range");
+	uint8_t page[RMEM_FRAME_SIZE * 2];
+
+	(void)state;
+	assert_int_equal(rmem_read(c, 0, 1, page), -ENXIO);	/* no region */
+	assert_int_equal(rmem_open_region(c, 10, &r), 0);
+	assert_int_equal(rmem_read(c, 10, 1, page), -ERANGE);
+	assert_int_equal(rmem_last_status(c), RMEM_E_RANGE);
+	assert_int_equal(rmem_write(c, 9, 2, page), -ERANGE);
+	assert_int_equal(rmem_read(c, UINT64_MAX, 2, page), -ERANGE);
+	assert_int_equal(rmem_discard(c, 5, 6), -ERANGE);
+	assert_int_equal(rmem_read(c, 0, 0, page), -EINVAL);
+	/* every refusal left the connection serving */
+	write_pattern(c, 3, 9, 1);
+	check_pattern(c, 3, 9, 1);
+	close_client(c);
+}
+
+static void test_disconnect_mid_request(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *witness = open_client("witness", 32, &r);
+	uint8_t half[5000];
+	int fd, i;
+
+	(void)state;
+	write_pattern(witness, 11, 0, 32);
+
+	/* half a WRITE payload, then gone */
+	fd = raw_connect();
+	raw_auth(fd);
+	raw_open(fd, 8);
+	memset(half, 0x77, sizeof(half));
+	raw_send(fd, RMEM_OP_WRITE, 0, 20, 0, 4, 4 * RMEM_FRAME_SIZE, half,
+		 sizeof(half));
+	close(fd);
+
+	/* half a header, then gone */
+	fd = raw_connect();
+	raw_auth(fd);
+	assert_int_equal(send(fd, "RMEQ\x04\x00", 6, 0), 6);
+	close(fd);
+
+	/* a burst of READs whose replies are never taken */
+	fd = raw_connect();
+	raw_auth(fd);
+	raw_open(fd, 64);
+	for (i = 0; i < 200; i++)
+		raw_send(fd, RMEM_OP_READ, 0, (uint64_t)i, 0, 16, 0, NULL, 0);
+	close(fd);
+
+	check_pattern(witness, 11, 0, 32);
+	close_client(witness);
+	/* the abandoned regions are orphans, freed after the idle timeout */
+	wait_quiet(0);
+}
+
+static void test_isolation(void **state)
+{
+	static const uint8_t zero[RMEM_FRAME_SIZE];
+	uint8_t page[RMEM_FRAME_SIZE];
+	struct rmem_region ra, rb, guess;
+	struct rmem_client *a, *b;
+	uint64_t f;
+
+	(void)state;
+	/* A's data, released: B's new region must not show any of it */
+	a = open_client("alice", 64, &ra);
+	write_pattern(a, 99, 0, 64);
+	close_client(a);
+	b = open_client("bob", 64, &rb);
+	for (f = 0; f < 64; f++) {
+		assert_int_equal(rmem_read(b, f, 1, page), 0);
+		assert_memory_equal(page, zero, sizeof(page));
+	}
+	close_client(b);
+
+	/* a live region cannot be joined without its token */
+	a = open_client("alice", 64, &ra);
+	write_pattern(a, 98, 0, 64);
+	b = connect_client("mallory");
+	guess = ra;
+	guess.token[0] ^= 1;
+	assert_int_equal(rmem_attach_region(b, &guess), -ENOENT);
+	guess = ra;
+	guess.id++;
+	assert_int_equal(rmem_attach_region(b, &guess), -ENOENT);
+	assert_int_equal(rmem_open_region(b, 64, &rb), 0);
+	assert_true(rb.id != ra.id);
+	for (f = 0; f < 64; f++) {
+		assert_int_equal(rmem_read(b, f, 1, page), 0);
+		assert_memory_equal(page, zero, sizeof(page));
+	}
+	close_client(b);
+	check_pattern(a, 98, 0, 64);
+	close_client(a);
+}
+
+static void test_shared_region_and_reattach(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *a = open_client("queue0", 16, &r), *b;
+
+	(void)state;
+	write_pattern(a, 5, 0, 8);
+	/* a second connection joins the region: one per device queue */
+	b = connect_client("queue1");
+	assert_int_equal(rmem_attach_region(b, &r), 0);
+	check_pattern(b, 5, 0, 8);
+	write_pattern(b, 6, 8, 8);
+	check_pattern(a, 6, 8, 8);
+	/* both connections die without a CLOSE: the region waits */
+	rmem_client_free(a);
+	rmem_client_free(b);
+	b = connect_client("reconnect");
+	assert_int_equal(rmem_attach_region(b, &r), 0);
+	check_pattern(b, 5, 0, 8);
+	check_pattern(b, 6, 8, 8);
+	rmem_client_free(b);
+	/* ...but not forever: gone after the idle timeout */
+	wait_quiet(0);
+	b = connect_client("late");
+	assert_int_equal(rmem_attach_region(b, &r), -ENOENT);
+	rmem_client_free(b);
+}
+
+static void test_close_release(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *a = open_client("rel", 4, &r), *b;
+
+	(void)state;
+	assert_int_equal(rmem_close(a, true), 0);
+	rmem_client_free(a);
+	b = connect_client("after");
+	assert_int_equal(rmem_attach_region(b, &r), -ENOENT);
+	/* a closed client says so instead of hanging */
+	rmem_close(b, false);
+	assert_int_equal(rmem_ping(b, NULL), -ENOTCONN);
+	rmem_client_free(b);
+}
+
+static void test_discard(void **state)
+{
+	static const uint8_t zero[RMEM_FRAME_SIZE];
+	uint8_t page[RMEM_FRAME_SIZE];
+	struct rmem_extent ext[2];
+	struct rmem_completion ev;
+	struct rmem_region r;
+	struct rmem_client *c = open_client("discard", 16, &r);
+	uint64_t f;
+
+	(void)state;
+	write_pattern(c, 8, 0, 16);
+	assert_int_equal(rmem_discard(c, 2, 3), 0);
+	rmem_extent_set(&ext[0], 10, 1);
+	rmem_extent_set(&ext[1], 15, 1);
+	assert_int_equal(rmem_submit_discard(c, ext, 2, &ext), 0);
+	assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
+	assert_int_equal(ev.result, 0);
+	assert_ptr_equal(ev.user, &ext);
+	for (f = 0; f < 16; f++) {
+		if ((f >= 2 && f < 5) || f == 10 || f == 15) {
+			assert_int_equal(rmem_read(c, f, 1, page), 0);
+			assert_memory_equal(page, zero, sizeof(page));
+		} else {
+			check_pattern(c, 8, f, 1);
+		}
+	}
+	/* one bad extent refuses the whole request: nothing discarded */
+	rmem_extent_set(&ext[0], 0, 1);
+	rmem_extent_set(&ext[1], 16, 1);
+	assert_int_equal(rmem_submit_discard(c, ext, 2, NULL), 0);
+	assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
+	assert_int_equal(ev.result, -ERANGE);
+	check_pattern(c, 8, 0, 1);
+	close_client(c);
+}
+
+static void test_max_clients(void **state)
+{
+	struct rmem_client *c[MAX_CLIENTS];
+	struct rmem_stats_info st;
+	unsigned int i, n;
+	int err;
+
+	(void)state;
+	wait_quiet(0);
+	c[0] = connect_client("max0");
+	assert_int_equal(rmem_stats(c[0], &st), 0);
+	n = st.max_clients - st.clients;
+	for (i = 1; i <= n; i++)
+		c[i] = connect_client("max");
+	assert_null(connect_as("extra", key_path, 4, &err));
+	assert_int_equal(err, -EUSERS);
+	for (i = 0; i <= n; i++)
+		close_client(c[i]);
+	wait_quiet(0);
+	c[0] = connect_client("room-again");
+	close_client(c[0]);
+}
+
+static void test_handshake_timeout(void **state)
+{
+	int fd = raw_connect();
+
+	(void)state;
+	/* say nothing: the donor hangs up after handshake_timeout (2 s) */
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ping_and_stats),
+		cmocka_unit_test(test_pool_exhaustion_and_quota),
+		cmocka_unit_test(test_concurrent_clients_pipelined),
+		cmocka_unit_test(test_patch),
+		cmocka_unit_test(test_patch_length_lies),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_malformed_header),
+		cmocka_unit_test(test_request_before_auth),
+		cmocka_unit_test(test_oversized_length),
+		cmocka_unit_test(test_unknown_op_is_skipped),
+		cmocka_unit_test(test_version_mismatch),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_disconnect_mid_request),
+		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_shared_region_and_reattach),
+		cmocka_unit_test(test_close_release),
+		cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_handshake_timeout),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	/* RMEM_TEST_FILTER=test_patch* runs a subset while debugging */
+	if (getenv("RMEM_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("RMEM_TEST_FILTER"));
+	return cmocka_run_group_tests_name("donor", tests, start_daemon,
+					   stop_daemon);
+}

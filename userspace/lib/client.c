@@ -844,11 +844,11 @@ int rmem_close(struct rmem_client *c, bool release)
 	if (!s)
 		return ret;
 	ret = rmem__call(c, s, release ? RMEM_CLOSE_F_RELEASE : 0, 0, 0);
-	if (!c->dead) {
-		c->dead = true;
-		c->dead_err = ENOTCONN;
-		shutdown(c->fd, SHUT_RDWR);
-	}
+	/* the donor hangs up after CLOSE; whatever we saw of that, we closed */
+	rmem__fail(c, ENOTCONN);
+	c->dead_err = ENOTCONN;
+	snprintf(c->err, sizeof(c->err), "connection to donor %s is closed",
+		 c->peer);
 	c->have_region = false;
 	return ret;
 }
