@@ -1,6 +1,7 @@
 # rmem top-level Makefile.
 #
 #   make              build everything buildable here into build/
+#   make demo         run a local donor and show rmemctl against it
 #   make check        build with ASan+UBSan into build/san/ and run every
 #                     test suite; ends with "N passed, N failed"
 #   make install      install programs, library, header and docs (PREFIX)
@@ -45,7 +46,7 @@ UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 INTEG_BINS := $(BUILD)/tests/test_donor
 TEST_BINS  := $(UNIT_BINS) $(INTEG_BINS)
 
-.PHONY: all deps check tests install clean
+.PHONY: all deps check tests demo install clean
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS)
 
 deps:
@@ -85,6 +86,10 @@ check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 BUILD=build/san tests
 	tests/run.sh build/san
+
+# the README's first command: the donor stack, run locally
+demo: all
+	scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \

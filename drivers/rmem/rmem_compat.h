@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
 /*
  * The pure-logic files of the driver (rmem_proto.c, ...) include only this
  * header, so the same source builds into the module, into KUnit and into the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later
 /*
  * Pure logic of the rmem wire protocol. See rmem_proto.h and
  * Documentation/protocol.rst; every rule a donor enforces on the shape of a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
 /*
  * Pure logic of the rmem wire protocol: header encode/decode, the shape
  * rules every request must meet, status names and errno mapping, and PATCH

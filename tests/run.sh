@@ -1,0 +1,68 @@
+#!/bin/bash
+# Run every test suite against one build directory and print a summary
+# line CI can read: "N passed, N failed, N skipped". Exit 1 if any failed.
+#
+# cmocka suites count their cases; a shell test is one case (exit 0 pass,
+# 77 skip, anything else fail). Each suite has a time limit, so a hang is a
+# failure, not a stuck CI. A failing suite's output is shown in full.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/san}
+export RMEM_BUILD=$BUILD RMEM_PLAIN_BUILD=${RMEM_PLAIN_BUILD:-build}
+# leaks are bugs too; a crash should show where
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+LIMIT=${RMEM_TEST_TIMEOUT:-900}
+
+passed=0 failed=0 skipped=0
+failures=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_cmocka() {
+	local name=$1 bin=$2 rc p f
+	timeout "$LIMIT" "$bin" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^\[       OK \]' "$log")
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -n 1)
+	f=${f:-0}
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1	# crashed, timed out or failed in set-up
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" != 0 ]; then
+		failures+=("$name")
+		echo "--- $name: FAILED (exit $rc)"
+		cat "$log"
+	else
+		echo "--- $name: $p passed"
+	fi
+}
+
+run_shell() {
+	local name=$1 script=$2 rc
+	timeout "$LIMIT" bash "$script" >"$log" 2>&1
+	rc=$?
+	case $rc in
+	0)	passed=$((passed + 1)); echo "--- $name: passed" ;;
+	77)	skipped=$((skipped + 1)); echo "--- $name: skipped: $(tail -n 1 "$log")" ;;
+	*)	failed=$((failed + 1)); failures+=("$name")
+		echo "--- $name: FAILED (exit $rc)"; cat "$log" ;;
+	esac
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_cmocka "$(basename "$t")" "$t"
+done
+for t in tests/integration/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] && continue
+	run_shell "$(basename "$t" .sh)" "$t"
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed suites: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
