@@ -223,19 +223,7 @@ static void close_client(struct rmem_client *c)
 	rmem_client_free(c);
 }
 
-/* A page whose every byte depends on seed and frame. */
-static void pattern(uint8_t *p, uint64_t seed, uint64_t frame)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (frame + 1) * 0xbf58476d1ce4e5b9ull;
-	unsigned int i;
-
-	for (i = 0; i < RMEM_FRAME_SIZE; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
-}
+#define pattern rmem_fill_pattern
 
 static void write_pattern(struct rmem_client *c, uint64_t seed,
 			  uint64_t first, uint64_t n)

@@ -604,12 +604,46 @@ static int rmem__connect_socket(struct rmem_client *c, const char *host,
 	return fd;
 }
 
+/*
+ * Submit an internal request with a small payload (copied into the slot)
+ * and a small reply (copied out to out, reply_len bytes, also on error so
+ * that E_VERSION's payload can be read); wait for it.
+ */
+static int rmem__call_small(struct rmem_client *c, uint16_t op,
+			    uint16_t flags, const void *req, uint32_t req_len,
+			    void *out, uint32_t reply_len)
+{
+	struct rmem_slot *s;
+	int ret;
+
+	s = rmem__get(c, op, &ret);
+	if (!s)
+		return ret;
+	if (req_len) {
+		memcpy(s->sbuf, req, req_len);
+		s->payload = s->sbuf;
+		s->plen = req_len;
+	}
+	s->rlen = reply_len;
+	s->internal = true;
+	rmem__queue(c, s, flags, 0, 0);
+	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
+	if (ret == -ETIMEDOUT)
+		rmem__fail(c, ETIMEDOUT);
+	if (!s->done)
+		return ret;
+	memcpy(out, s->rsmall, reply_len);
+	ret = s->result;
+	rmem__release(c, s);
+	return ret;
+}
+
 static int rmem__handshake(struct rmem_client *c, const char *name)
 {
-	struct rmem_hello *hello;
+	struct rmem_hello hello;
 	struct rmem_hello_reply hr;
+	struct rmem_auth auth;
 	struct rmem_auth_reply ar;
-	struct rmem_slot *s;
 	uint8_t nonce[RMEM_NONCE_SIZE], mac[RMEM_MAC_SIZE];
 	uint16_t version;
 	int ret;
@@ -620,26 +654,13 @@ static int rmem__handshake(struct rmem_client *c, const char *name)
 		return ret;
 	}
 
-	s = rmem__get(c, RMEM_OP_HELLO, &ret);
-	if (!s)
-		return ret;
-	hello = (struct rmem_hello *)s->sbuf;
-	memset(hello, 0, sizeof(*hello));
-	hello->min_version = htole16(RMEM_PROTO_VERSION_MIN);
-	hello->max_version = htole16(RMEM_PROTO_VERSION);
-	memcpy(hello->nonce, nonce, sizeof(nonce));
-	strncpy(hello->name, name, sizeof(hello->name) - 1);
-	s->payload = hello;
-	s->plen = sizeof(*hello);
-	s->rlen = sizeof(hr);
-	s->internal = true;
-	rmem__queue(c, s, 0, 0, 0);
-	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
-	if (!s->done)
-		return ret;
-	memcpy(&hr, s->rsmall, sizeof(hr));
-	ret = s->result;
-	rmem__release(c, s);
+	memset(&hello, 0, sizeof(hello));
+	hello.min_version = htole16(RMEM_PROTO_VERSION_MIN);
+	hello.max_version = htole16(RMEM_PROTO_VERSION);
+	memcpy(hello.nonce, nonce, sizeof(nonce));
+	strncpy(hello.name, name, sizeof(hello.name) - 1);
+	ret = rmem__call_small(c, RMEM_OP_HELLO, 0, &hello, sizeof(hello),
+			       &hr, sizeof(hr));
 	if (c->last_status == RMEM_E_VERSION) {
 		rmem__err(c, "donor %s speaks protocol versions %u..%u, this client %u..%u",
 			  c->peer, le16toh(hr.min_version),
@@ -658,21 +679,9 @@ static int rmem__handshake(struct rmem_client *c, const char *name)
 	}
 	c->info.version = version;
 
-	s = rmem__get(c, RMEM_OP_AUTH, &ret);
-	if (!s)
-		return ret;
-	rmem_auth_client_mac(&c->key, version, nonce, hr.nonce, s->sbuf);
-	s->payload = s->sbuf;
-	s->plen = sizeof(struct rmem_auth);
-	s->rlen = sizeof(ar);
-	s->internal = true;
-	rmem__queue(c, s, 0, 0, 0);
-	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
-	if (!s->done)
-		return ret;
-	memcpy(&ar, s->rsmall, sizeof(ar));
-	ret = s->result;
-	rmem__release(c, s);
+	rmem_auth_client_mac(&c->key, version, nonce, hr.nonce, auth.mac);
+	ret = rmem__call_small(c, RMEM_OP_AUTH, 0, &auth, sizeof(auth), &ar,
+			       sizeof(ar));
 	if (c->last_status == RMEM_E_AUTH) {
 		rmem__err(c, "donor %s refused the key (authentication failed)",
 			  c->peer);
@@ -783,28 +792,14 @@ static int rmem__open(struct rmem_client *c, uint16_t flags,
 		      const struct rmem_open *req, struct rmem_region *out)
 {
 	struct rmem_open_reply rep;
-	struct rmem_slot *s;
 	int ret;
 
 	if (c->have_region) {
 		rmem__err(c, "this connection already has a region open");
 		return -EBUSY;
 	}
-	s = rmem__get(c, RMEM_OP_OPEN, &ret);
-	if (!s)
-		return ret;
-	memcpy(s->sbuf, req, sizeof(*req));
-	s->payload = s->sbuf;
-	s->plen = sizeof(*req);
-	s->rlen = sizeof(rep);
-	s->internal = true;
-	rmem__queue(c, s, flags, 0, 0);
-	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
-	if (!s->done)
-		return ret;
-	memcpy(&rep, s->rsmall, sizeof(rep));
-	ret = s->result;
-	rmem__release(c, s);
+	ret = rmem__call_small(c, RMEM_OP_OPEN, flags, req, sizeof(*req), &rep,
+			       sizeof(rep));
 	if (ret)
 		return ret;
 	c->region.id = le64toh(rep.region_id);
@@ -853,76 +848,119 @@ int rmem_close(struct rmem_client *c, bool release)
 	return ret;
 }
 
+/*
+ * One preparer per I/O op fills a slot; rmem_submit_*() queue it for
+ * rmem_reap(), the synchronous calls wait on it.
+ */
+static struct rmem_slot *rmem__prep_read(struct rmem_client *c, uint32_t count,
+					 void *buf, int *err)
+{
+	struct rmem_slot *s = rmem__get(c, RMEM_OP_READ, err);
+
+	if (s) {
+		s->rbuf = buf;
+		s->rlen = count * RMEM_FRAME_SIZE;
+	}
+	return s;
+}
+
+static struct rmem_slot *rmem__prep_write(struct rmem_client *c,
+					  uint32_t count, const void *buf,
+					  int *err)
+{
+	struct rmem_slot *s;
+
+	if (count > RMEM_MAX_IO_FRAMES) {
+		rmem__err(c, "WRITE of %u frames: at most %u per request",
+			  count, RMEM_MAX_IO_FRAMES);
+		*err = -E2BIG;
+		return NULL;
+	}
+	s = rmem__get(c, RMEM_OP_WRITE, err);
+	if (s) {
+		s->payload = buf;
+		s->plen = count * RMEM_FRAME_SIZE;
+	}
+	return s;
+}
+
+static struct rmem_slot *rmem__prep_patch(struct rmem_client *c, uint64_t mask,
+					  const void *lines, uint64_t hash,
+					  int *err)
+{
+	struct rmem_slot *s = rmem__get(c, RMEM_OP_PATCH, err);
+
+	if (s) {
+		s->patch.mask = htole64(mask);
+		s->patch.hash = htole64(hash);
+		s->payload = lines;
+		s->plen = rmem_patch_len(mask) -
+			  (uint32_t)sizeof(struct rmem_patch);
+	}
+	return s;
+}
+
+static struct rmem_slot *rmem__prep_discard(struct rmem_client *c,
+					    const struct rmem_extent *ext,
+					    uint32_t count, int *err)
+{
+	struct rmem_slot *s;
+
+	if (count > RMEM_MAX_DISCARD_EXTENTS) {
+		rmem__err(c, "DISCARD of %u extents: at most %u per request",
+			  count, RMEM_MAX_DISCARD_EXTENTS);
+		*err = -E2BIG;
+		return NULL;
+	}
+	s = rmem__get(c, RMEM_OP_DISCARD, err);
+	if (s) {
+		s->payload = ext;
+		s->plen = count * (uint32_t)sizeof(*ext);
+	}
+	return s;
+}
+
+static int rmem__submit(struct rmem_client *c, struct rmem_slot *s,
+			void *user, uint64_t frame, uint32_t count)
+{
+	s->user = user;
+	return rmem__queue(c, s, 0, frame, count);
+}
+
 int rmem_submit_read(struct rmem_client *c, uint64_t frame, uint32_t count,
 		     void *buf, void *user)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_read(c, count, buf, &ret);
 
-	s = rmem__get(c, RMEM_OP_READ, &ret);
-	if (!s)
-		return ret;
-	s->user = user;
-	s->rbuf = buf;
-	s->rlen = count * RMEM_FRAME_SIZE;
-	return rmem__queue(c, s, 0, frame, count);
+	return s ? rmem__submit(c, s, user, frame, count) : ret;
 }
 
 int rmem_submit_write(struct rmem_client *c, uint64_t frame, uint32_t count,
 		      const void *buf, void *user)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_write(c, count, buf, &ret);
 
-	if (count > RMEM_MAX_IO_FRAMES) {
-		rmem__err(c, "WRITE of %u frames: at most %u per request",
-			  count, RMEM_MAX_IO_FRAMES);
-		return -E2BIG;
-	}
-	s = rmem__get(c, RMEM_OP_WRITE, &ret);
-	if (!s)
-		return ret;
-	s->user = user;
-	s->payload = buf;
-	s->plen = count * RMEM_FRAME_SIZE;
-	return rmem__queue(c, s, 0, frame, count);
+	return s ? rmem__submit(c, s, user, frame, count) : ret;
 }
 
 int rmem_submit_patch(struct rmem_client *c, uint64_t frame, uint64_t mask,
 		      const void *lines, uint64_t hash, void *user)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_patch(c, mask, lines, hash, &ret);
 
-	s = rmem__get(c, RMEM_OP_PATCH, &ret);
-	if (!s)
-		return ret;
-	s->user = user;
-	s->patch.mask = htole64(mask);
-	s->patch.hash = htole64(hash);
-	s->payload = lines;
-	s->plen = rmem_patch_len(mask) - (uint32_t)sizeof(struct rmem_patch);
-	return rmem__queue(c, s, 0, frame, 1);
+	return s ? rmem__submit(c, s, user, frame, 1) : ret;
 }
 
 int rmem_submit_discard(struct rmem_client *c, const struct rmem_extent *ext,
 			uint32_t count, void *user)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_discard(c, ext, count, &ret);
 
-	if (count > RMEM_MAX_DISCARD_EXTENTS) {
-		rmem__err(c, "DISCARD of %u extents: at most %u per request",
-			  count, RMEM_MAX_DISCARD_EXTENTS);
-		return -E2BIG;
-	}
-	s = rmem__get(c, RMEM_OP_DISCARD, &ret);
-	if (!s)
-		return ret;
-	s->user = user;
-	s->payload = ext;
-	s->plen = count * (uint32_t)sizeof(*ext);
-	return rmem__queue(c, s, 0, 0, count);
+	return s ? rmem__submit(c, s, user, 0, count) : ret;
 }
 
 static bool rmem__sent(struct rmem_client *c, void *arg)
@@ -970,66 +1008,42 @@ int rmem_reap(struct rmem_client *c, struct rmem_completion *ev,
 
 int rmem_read(struct rmem_client *c, uint64_t frame, uint32_t count, void *buf)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_read(c, count, buf, &ret);
 
-	s = rmem__get(c, RMEM_OP_READ, &ret);
-	if (!s)
-		return ret;
-	s->rbuf = buf;
-	s->rlen = count * RMEM_FRAME_SIZE;
-	return rmem__call(c, s, 0, frame, count);
+	return s ? rmem__call(c, s, 0, frame, count) : ret;
 }
 
 int rmem_write(struct rmem_client *c, uint64_t frame, uint32_t count,
 	       const void *buf)
 {
-	struct rmem_slot *s;
-	int ret;
+	int ret = 0;
+	struct rmem_slot *s = rmem__prep_write(c, count, buf, &ret);
 
-	if (count > RMEM_MAX_IO_FRAMES) {
-		rmem__err(c, "WRITE of %u frames: at most %u per request",
-			  count, RMEM_MAX_IO_FRAMES);
-		return -E2BIG;
-	}
-	s = rmem__get(c, RMEM_OP_WRITE, &ret);
-	if (!s)
-		return ret;
-	s->payload = buf;
-	s->plen = count * RMEM_FRAME_SIZE;
-	return rmem__call(c, s, 0, frame, count);
+	return s ? rmem__call(c, s, 0, frame, count) : ret;
 }
 
 int rmem_patch(struct rmem_client *c, uint64_t frame, uint64_t mask,
 	       const void *page)
 {
+	int ret = 0;
 	struct rmem_slot *s;
-	int ret;
 
-	s = rmem__get(c, RMEM_OP_PATCH, &ret);
-	if (!s)
-		return ret;
 	rmem_patch_gather(page, mask, c->patch_lines);
-	s->patch.mask = htole64(mask);
-	s->patch.hash = htole64(rmem_page_hash(page));
-	s->payload = c->patch_lines;
-	s->plen = rmem_patch_len(mask) - (uint32_t)sizeof(struct rmem_patch);
-	return rmem__call(c, s, 0, frame, 1);
+	s = rmem__prep_patch(c, mask, c->patch_lines, rmem_page_hash(page),
+			     &ret);
+	return s ? rmem__call(c, s, 0, frame, 1) : ret;
 }
 
 int rmem_discard(struct rmem_client *c, uint64_t frame, uint32_t count)
 {
 	struct rmem_extent ext;
+	int ret = 0;
 	struct rmem_slot *s;
-	int ret;
 
-	s = rmem__get(c, RMEM_OP_DISCARD, &ret);
-	if (!s)
-		return ret;
 	rmem_extent_set(&ext, frame, count);
-	s->payload = &ext;
-	s->plen = sizeof(ext);
-	return rmem__call(c, s, 0, 0, 1);
+	s = rmem__prep_discard(c, &ext, 1, &ret);
+	return s ? rmem__call(c, s, 0, 0, 1) : ret;
 }
 
 void rmem_extent_set(struct rmem_extent *e, uint64_t frame, uint32_t count)
@@ -1073,21 +1087,10 @@ void rmem_stats_decode(const struct rmem_stats *w, struct rmem_stats_info *st)
 int rmem_stats(struct rmem_client *c, struct rmem_stats_info *st)
 {
 	struct rmem_stats wire;
-	struct rmem_slot *s;
 	int ret;
 
-	s = rmem__get(c, RMEM_OP_STATS, &ret);
-	if (!s)
-		return ret;
-	s->rlen = sizeof(wire);
-	s->internal = true;
-	rmem__queue(c, s, 0, 0, 0);
-	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
-	if (!s->done)
-		return ret;
-	memcpy(&wire, s->rsmall, sizeof(wire));
-	ret = s->result;
-	rmem__release(c, s);
+	ret = rmem__call_small(c, RMEM_OP_STATS, 0, NULL, 0, &wire,
+			       sizeof(wire));
 	if (!ret)
 		rmem_stats_decode(&wire, st);
 	return ret;

@@ -263,3 +263,19 @@ int rmem_parse_size(const char *s, uint64_t *bytes)
 	*bytes = (uint64_t)v << shift;
 	return 0;
 }
+
+void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame)
+{
+	uint64_t x = (seed + 1) * 0x9e3779b97f4a7c15ull ^
+		     (frame + 1) * 0xbf58476d1ce4e5b9ull;
+	uint8_t *p = page;
+	unsigned int i;
+
+	/* xorshift64: cheap, and no two (seed, frame) pages alike */
+	for (i = 0; i < RMEM_FRAME_SIZE; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p + i, &x, 8);
+	}
+}

@@ -46,6 +46,13 @@ int rmem_parse_hostport(const char *spec, uint16_t default_port,
 			char *host, size_t hostlen, uint16_t *port,
 			char *err, size_t errlen);
 
+/*
+ * Fill a frame with bytes that depend on (seed, frame) and nothing else:
+ * the test pattern of rmemctl check and the tests, so a page that comes
+ * back wrong, or from the wrong frame, is caught.
+ */
+void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame);
+
 /* Parse "64M", "1G", "4096": bytes, with K/M/G/T binary suffixes. */
 int rmem_parse_size(const char *s, uint64_t *bytes);
 

@@ -319,20 +319,6 @@ static double now_sec(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Every byte of frame f in round r is a function of (r, f). */
-static void check_fill(uint8_t *p, uint64_t round, uint64_t f)
-{
-	uint64_t x = (round + 1) * 0x9e3779b97f4a7c15ull ^ (f + 1) * 0xbf58476d1ce4e5b9ull;
-	unsigned int i;
-
-	for (i = 0; i < RMEM_FRAME_SIZE; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
-}
-
 /* Submit one request per frame, at most depth in flight; -errno or 0. */
 static int check_pass(struct rmem_client *c, uint64_t frames, uint8_t *buf,
 		      int op, unsigned int depth)
@@ -407,7 +393,7 @@ static int cmd_check(struct rmemctl *ctl, int argc, char **argv)
 		goto out_err;
 
 	for (f = 0; f < frames; f++)
-		check_fill(data + f * RMEM_FRAME_SIZE, 0, f);
+		rmem_fill_pattern(data + f * RMEM_FRAME_SIZE, 0, f);
 	t0 = now_sec();
 	ret = check_pass(c, frames, data, RMEM_OP_WRITE, 32);
 	tw = now_sec() - t0;
