@@ -16,11 +16,6 @@ sed -i "s/^port = 0/port = $(cat "$TMP/port")/" "$TMP/conf"
 expect_exit 1 "$POOLD" -c "$TMP/conf"
 expect_in "$TMP/err" "Address already in use"
 
-kill -TERM "$pid"
-for i in $(seq 200); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-kill -0 "$pid" 2>/dev/null && fail "daemon ignored SIGTERM"
+wait_gone "$pid"
 [ -e "$TMP/pid" ] && fail "pid file left behind"
 echo PASS

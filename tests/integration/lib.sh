@@ -3,6 +3,7 @@
 #   make_config [KEY=VALUE...]  key file and config in $TMP (port 0)
 #   start_donor [BIN]  rmem-poold in the foreground, $PORT once it serves
 #   stop_donor         SIGTERM, and a clean exit within 20 s
+#   wait_gone PID      SIGTERM, and gone within 20 s
 #   expect_exit N CMD...  run CMD, fail unless it exits N; output in
 #                      $TMP/out and $TMP/err
 # Every process started here is killed and $TMP removed on exit, pass or
@@ -84,14 +85,20 @@ start_donor() {
 	PORT=$(cat "$TMP/port")
 }
 
-stop_donor() {
-	local i rc
-	kill -TERM "$DONOR_PID"
+# wait_gone PID: SIGTERM it, and fail unless it is gone within 20 s
+wait_gone() {
+	local i
+	kill -TERM "$1"
 	for i in $(seq 400); do
-		kill -0 "$DONOR_PID" 2>/dev/null || break
+		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.05
 	done
-	kill -0 "$DONOR_PID" 2>/dev/null && fail "rmem-poold ignored SIGTERM"
+	fail "process $1 ignored SIGTERM"
+}
+
+stop_donor() {
+	local rc
+	wait_gone "$DONOR_PID"
 	wait "$DONOR_PID"
 	rc=$?
 	[ "$rc" = 0 ] || fail "rmem-poold exited $rc after SIGTERM"

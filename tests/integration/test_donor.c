@@ -451,6 +451,24 @@ struct worker {
 	char msg[256];
 };
 
+/* Reap until at most limit requests are in flight; false on failure. */
+static bool reap_to(struct rmem_client *c, unsigned int limit, int *errors)
+{
+	struct rmem_completion ev[64];
+	int n, i;
+
+	while (rmem_inflight(c) > limit) {
+		n = rmem_reap(c, ev, 1, 64, -1);
+		if (n < 0) {
+			(*errors)++;
+			return false;
+		}
+		for (i = 0; i < n; i++)
+			*errors += ev[i].result != 0;
+	}
+	return true;
+}
+
 /* Each worker: its own region, many requests in flight, every byte checked. */
 static void *worker_main(void *arg)
 {
@@ -461,12 +479,11 @@ static void *worker_main(void *arg)
 		.name = "worker", .depth = 64, .timeout_ms = 20000,
 	};
 	struct rmem_client *c = rmem_client_new();
-	struct rmem_completion ev[64];
 	struct rmem_region r;
 	uint8_t *data = malloc((size_t)FRAMES * RMEM_FRAME_SIZE);
 	uint8_t *back = calloc(FRAMES, RMEM_FRAME_SIZE);
-	uint64_t f, done = 0;
-	int round, n, i;
+	uint64_t f;
+	int round;
 
 	if (!c || !data || !back || rmem_connect(c, &o) ||
 	    rmem_open_region(c, FRAMES, &r)) {
@@ -483,16 +500,8 @@ static void *worker_main(void *arg)
 		for (f = 0; f < FRAMES;) {
 			uint32_t cnt = (f % 16 == 0) ? 4 : 1;
 
-			while (rmem_inflight(c) >= BATCH) {
-				n = rmem_reap(c, ev, 1, 64, -1);
-				for (i = 0; i < n; i++)
-					w->errors += ev[i].result != 0;
-				if (n < 0) {
-					w->errors++;
-					goto out;
-				}
-			}
-			if (rmem_submit_write(c, f, cnt,
+			if (!reap_to(c, BATCH - 1, &w->errors) ||
+			    rmem_submit_write(c, f, cnt,
 					      data + f * RMEM_FRAME_SIZE, NULL)) {
 				w->errors++;
 				goto out;
@@ -501,43 +510,20 @@ static void *worker_main(void *arg)
 				rmem_flush(c);
 			f += cnt;
 		}
-		while (rmem_inflight(c)) {
-			n = rmem_reap(c, ev, 1, 64, -1);
-			if (n < 0) {
-				w->errors++;
-				goto out;
-			}
-			for (i = 0; i < n; i++)
-				w->errors += ev[i].result != 0;
-		}
+		if (!reap_to(c, 0, &w->errors))
+			goto out;
 		/* reads, in reverse order, BATCH in flight */
 		memset(back, 0, (size_t)FRAMES * RMEM_FRAME_SIZE);
 		for (f = FRAMES; f-- > 0;) {
-			while (rmem_inflight(c) >= BATCH) {
-				n = rmem_reap(c, ev, 1, 64, -1);
-				if (n < 0) {
-					w->errors++;
-					goto out;
-				}
-				for (i = 0; i < n; i++)
-					w->errors += ev[i].result != 0;
-				done += (uint64_t)n;
-			}
-			if (rmem_submit_read(c, f, 1, back + f * RMEM_FRAME_SIZE,
+			if (!reap_to(c, BATCH - 1, &w->errors) ||
+			    rmem_submit_read(c, f, 1, back + f * RMEM_FRAME_SIZE,
 					     NULL)) {
 				w->errors++;
 				goto out;
 			}
 		}
-		while (rmem_inflight(c)) {
-			n = rmem_reap(c, ev, 1, 64, -1);
-			if (n < 0) {
-				w->errors++;
-				goto out;
-			}
-			for (i = 0; i < n; i++)
-				w->errors += ev[i].result != 0;
-		}
+		if (!reap_to(c, 0, &w->errors))
+			goto out;
 		if (memcmp(data, back, (size_t)FRAMES * RMEM_FRAME_SIZE)) {
 			snprintf(w->msg, sizeof(w->msg),
 				 "round %d: data read back differs", round);
