@@ -350,7 +350,6 @@ static void rmem__finish_reply(struct rmem_client *c)
 	rmem__complete(c, s, status ? -rmem_status_errno(status) : 0, status);
 	if (rmem_status_fatal(status) && status != RMEM_OK) {
 		/* the donor closes after a fatal status; keep its reason */
-		c->dead = false;
 		rmem__fail(c, rmem_status_errno(status));
 	}
 }

@@ -180,9 +180,10 @@ static void conn_error(struct conn *c, int status)
 			c->srv->proto_errors++;
 		/* AUTH and BUSY were logged with their reasons */
 		if (status != RMEM_E_AUTH && status != RMEM_E_BUSY)
-			log_warn("%s (%s): %s %s: %s; disconnecting", c->peer, c->name,
-			 rmem_op_name(c->req.op), rmem_status_name(status),
-			 rmem_status_str(status));
+			log_warn("%s (%s): %s %s: %s; disconnecting",
+				 c->peer, c->name, rmem_op_name(c->req.op),
+				 rmem_status_name(status),
+				 rmem_status_str(status));
 		conn_close_after_flush(c);
 	}
 }
