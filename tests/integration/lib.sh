@@ -4,6 +4,7 @@
 #   start_donor [BIN]  rmem-poold in the foreground, $PORT once it serves
 #   stop_donor         SIGTERM, and a clean exit within 20 s
 #   wait_gone PID      SIGTERM, and gone within 20 s
+#   wait_until CMD...  poll CMD (up to 5 s) until it succeeds
 #   expect_exit N CMD...  run CMD, fail unless it exits N; output in
 #                      $TMP/out and $TMP/err
 # Every process started here is killed and $TMP removed on exit, pass or
@@ -83,6 +84,17 @@ start_donor() {
 	done
 	[ -s "$TMP/port" ] || fail "rmem-poold did not start in 30 s"
 	PORT=$(cat "$TMP/port")
+}
+
+# wait_until CMD...: poll until CMD succeeds; the caller then asserts what
+# it waited for, so a timeout fails with the real message
+wait_until() {
+	local i
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # wait_gone PID: SIGTERM it, and fail unless it is gone within 20 s

@@ -18,21 +18,18 @@ expect_in "$TMP/out" "quota          1024 frames"
 # a good reload: the new quota is served at once
 sed -i 's/^quota = 4M/quota = 8M/' "$TMP/conf"
 kill -HUP "$DONOR_PID"
-for i in $(seq 100); do
-	"$RMEMCTL" "${K[@]}" stats "127.0.0.1:$PORT" >"$TMP/out" 2>&1
-	grep -q "quota          2048 frames" "$TMP/out" && break
-	sleep 0.05
-done
+quota_is() {
+	"$RMEMCTL" "${K[@]}" stats "127.0.0.1:$PORT" >"$TMP/out" 2>&1 &&
+		grep -q "quota          $1 frames" "$TMP/out"
+}
+wait_until quota_is 2048
 expect_in "$TMP/out" "quota          2048 frames"
 expect_in "$TMP/poold.log" "configuration reloaded"
 
 # a bad reload: logged, the old configuration kept, still serving
 echo "quota = lots" >>"$TMP/conf"
 kill -HUP "$DONOR_PID"
-for i in $(seq 100); do
-	grep -q "keeping the running configuration" "$TMP/poold.log" && break
-	sleep 0.05
-done
+wait_until grep -q "keeping the running configuration" "$TMP/poold.log"
 expect_in "$TMP/poold.log" "reload: $TMP/conf:"
 expect_in "$TMP/poold.log" "keeping the running configuration"
 expect_exit 0 "$RMEMCTL" "${K[@]}" stats "127.0.0.1:$PORT"
@@ -42,20 +39,17 @@ expect_in "$TMP/out" "quota          2048 frames"
 sed -i '$d' "$TMP/conf"
 sed -i 's/^size = 16M/size = 32M/' "$TMP/conf"
 kill -HUP "$DONOR_PID"
-for i in $(seq 100); do
-	grep -q "takes a restart" "$TMP/poold.log" && break
-	sleep 0.05
-done
+wait_until grep -q "takes a restart" "$TMP/poold.log"
 expect_in "$TMP/poold.log" "[pool] size changed; that takes a restart"
 
 # a new key takes effect for new connections
 mv "$TMP/key" "$TMP/old-key"
 "$RMEMCTL" -q keygen "$TMP/key"
 kill -HUP "$DONOR_PID"
-for i in $(seq 100); do
-	[ "$(grep -c 'configuration reloaded' "$TMP/poold.log")" -ge 3 ] && break
-	sleep 0.05
-done
+reloads_at_least() {
+	[ "$(grep -c 'configuration reloaded' "$TMP/poold.log")" -ge "$1" ]
+}
+wait_until reloads_at_least 3
 expect_exit 4 "$RMEMCTL" -k "$TMP/old-key" ping "127.0.0.1:$PORT"
 expect_exit 0 "$RMEMCTL" "${K[@]}" ping "127.0.0.1:$PORT"
 
