@@ -45,6 +45,13 @@ int rmem_random(void *buf, size_t len)
  * compared as bytes, never decoded: what matters is that both ends read the
  * same file.
  */
+const char *rmem_default_key_file(void)
+{
+	const char *env = getenv("RMEM_KEY_FILE");
+
+	return env && *env ? env : RMEM_DEFAULT_KEY_FILE;
+}
+
 int rmem_key_load(const char *path, struct rmem_key *key,
 		  char *err, size_t errlen)
 {

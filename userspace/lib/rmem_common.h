@@ -16,6 +16,10 @@ struct rmem_key {
 	size_t len;
 };
 
+/* Where clients look for the key unless told: $RMEM_KEY_FILE, else this. */
+#define RMEM_DEFAULT_KEY_FILE	"/etc/rmem/key"
+const char *rmem_default_key_file(void);
+
 /* Load a key file; 0, or -errno with a message in err. */
 int rmem_key_load(const char *path, struct rmem_key *key,
 		  char *err, size_t errlen);

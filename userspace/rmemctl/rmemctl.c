@@ -21,7 +21,6 @@
 #include "rmem_proto.h"
 
 #define RMEMCTL_VERSION		"0.1.0"
-#define RMEMCTL_DEFAULT_KEY	"/etc/rmem/key"
 
 enum rmemctl_exit {
 	EX_OK = 0,
@@ -66,7 +65,7 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -k, --key FILE      shared key file (default $RMEM_KEY_FILE, else\n"
-"                      " RMEMCTL_DEFAULT_KEY ")\n"
+"                      " RMEM_DEFAULT_KEY_FILE ")\n"
 "  -t, --timeout MS    connect and request timeout (default 5000)\n"
 "  -q, --quiet         print only errors\n"
 "  -h, --help          show this help\n"
@@ -527,9 +526,7 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, ret;
 
-	ctl.key_file = getenv("RMEM_KEY_FILE");
-	if (!ctl.key_file || !*ctl.key_file)
-		ctl.key_file = RMEMCTL_DEFAULT_KEY;
+	ctl.key_file = rmem_default_key_file();
 	/* the key passes through our memory: keep it out of swap */
 	mlockall(MCL_CURRENT | MCL_FUTURE);
 
