@@ -33,6 +33,7 @@
 #define RMEM_DEFAULT_DEPTH	64
 #define RMEM_MAX_DEPTH		4096
 #define RMEM_DEFAULT_TIMEOUT	10000
+#define RMEM_RX_STAGE		(64 * 1024)
 #define RMEM_SEND_IOV		64
 
 struct rmem_slot {
@@ -85,6 +86,9 @@ struct rmem_client {
 	struct rmem_slot *rslot;
 	uint8_t *rdst;
 	size_t rpay_off;
+	/* bytes received and not yet taken: one recv brings many replies */
+	size_t rx_head, rx_len;
+	uint8_t rx[RMEM_RX_STAGE];
 
 	struct rmem_key key;
 	struct rmem_donor_info info;
@@ -399,20 +403,66 @@ static int rmem__start_reply(struct rmem_client *c)
 }
 
 /* Read whatever has arrived; returns >0 if progress, 0 if none, -errno. */
+/* Feed staged bytes to the reply being received; 0, or -errno if the
+ * connection failed. */
+static int rmem__take(struct rmem_client *c)
+{
+	while (c->rx_head < c->rx_len) {
+		size_t avail = c->rx_len - c->rx_head, n;
+		int ret;
+
+		if (c->rhdr_off < sizeof(c->rhdr)) {
+			n = sizeof(c->rhdr) - c->rhdr_off;
+			n = n < avail ? n : avail;
+			memcpy((uint8_t *)&c->rhdr + c->rhdr_off,
+			       c->rx + c->rx_head, n);
+			c->rx_head += n;
+			c->rhdr_off += n;
+			if (c->rhdr_off < sizeof(c->rhdr))
+				break;
+			ret = rmem__start_reply(c);
+			if (ret < 0) {
+				rmem__fail(c, -ret);
+				return ret;
+			}
+		} else {
+			n = c->rcur.len - c->rpay_off;
+			n = n < avail ? n : avail;
+			memcpy(c->rdst + c->rpay_off, c->rx + c->rx_head, n);
+			c->rx_head += n;
+			c->rpay_off += n;
+		}
+		if (c->rpay_off == c->rcur.len)
+			rmem__finish_reply(c);
+		if (c->dead)
+			return -c->dead_err;
+	}
+	c->rx_head = c->rx_len = 0;
+	return 0;
+}
+
+/*
+ * Receive what the socket holds without blocking; 1 if anything came,
+ * 0 if nothing, -errno if the connection failed. Bytes go through the
+ * staging buffer, so one recv brings a batch of replies; a large payload
+ * goes straight to its buffer. A short read means the socket is empty,
+ * so no recv is spent only to learn that.
+ */
 static int rmem__recv(struct rmem_client *c)
 {
 	int progress = 0;
 
 	for (;;) {
+		bool direct = c->rhdr_off == sizeof(c->rhdr) &&
+			      c->rcur.len - c->rpay_off >= RMEM_RX_STAGE / 2;
+		size_t want = direct ? c->rcur.len - c->rpay_off : RMEM_RX_STAGE;
 		ssize_t n;
 
-		if (c->rhdr_off < sizeof(c->rhdr)) {
-			n = recv(c->fd, (uint8_t *)&c->rhdr + c->rhdr_off,
-				 sizeof(c->rhdr) - c->rhdr_off, MSG_DONTWAIT);
-		} else {
-			n = recv(c->fd, c->rdst + c->rpay_off,
-				 c->rcur.len - c->rpay_off, MSG_DONTWAIT);
-		}
+		/* the donor sends nothing unasked */
+		if (!c->inflight && !c->rhdr_off)
+			return progress;
+		n = recv(c->fd, direct ? c->rdst + c->rpay_off : c->rx, want,
+			 MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -434,22 +484,22 @@ static int rmem__recv(struct rmem_client *c)
 			return -c->dead_err;
 		}
 		progress = 1;
-		if (c->rhdr_off < sizeof(c->rhdr)) {
-			c->rhdr_off += (size_t)n;
-			if (c->rhdr_off < sizeof(c->rhdr))
-				continue;
-			n = rmem__start_reply(c);
-			if (n < 0) {
-				rmem__fail(c, (int)-n);
-				return (int)n;
-			}
-		} else {
+		if (direct) {
 			c->rpay_off += (size_t)n;
+			if (c->rpay_off == c->rcur.len)
+				rmem__finish_reply(c);
+			if (c->dead)
+				return -c->dead_err;
+		} else {
+			int ret;
+
+			c->rx_len = (size_t)n;
+			ret = rmem__take(c);
+			if (ret < 0)
+				return ret;
 		}
-		if (c->rpay_off == c->rcur.len)
-			rmem__finish_reply(c);
-		if (c->dead)
-			return -c->dead_err;
+		if ((size_t)n < want)
+			return progress;
 	}
 }
 
@@ -970,7 +1020,12 @@ static bool rmem__sent(struct rmem_client *c, void *arg)
 
 int rmem_flush(struct rmem_client *c)
 {
-	return rmem__pump(c, -1, rmem__sent, NULL);
+	int ret = rmem__pump(c, c->timeout_ms, rmem__sent, NULL);
+
+	/* a donor that stops reading fails the connection, not the caller */
+	if (ret == -ETIMEDOUT)
+		rmem__fail(c, ETIMEDOUT);
+	return ret;
 }
 
 static bool rmem__have_events(struct rmem_client *c, void *arg)

@@ -120,7 +120,8 @@ int rmem_submit_patch(struct rmem_client *c, uint64_t frame, uint64_t mask,
 /* ext: count wire-format extents (rmem_extent_set()) */
 int rmem_submit_discard(struct rmem_client *c, const struct rmem_extent *ext,
 			uint32_t count, void *user);
-/* Send what is queued; returns once it is all handed to the kernel. */
+/* Send what is queued; returns once it is all handed to the kernel, or
+ * -ETIMEDOUT (and the connection fails) if the donor stops reading. */
 int rmem_flush(struct rmem_client *c);
 /* Collect between min and max completions, waiting up to timeout_ms
  * (-1 forever) for min of them; returns how many, or -errno. */
