@@ -447,6 +447,7 @@ static void test_pool_exhaustion_and_quota(void **state)
 
 struct worker {
 	unsigned int id;
+	unsigned int depth;	/* requests in flight; 0: 48 of 64 */
 	int errors;
 	char msg[256];
 };
@@ -458,7 +459,7 @@ static bool reap_to(struct rmem_client *c, unsigned int limit, int *errors)
 	int n, i;
 
 	while (rmem_inflight(c) > limit) {
-		n = rmem_reap(c, ev, 1, 64, -1);
+		n = rmem_reap(c, ev, 1, 64, 20000);
 		if (n < 0) {
 			(*errors)++;
 			return false;
@@ -473,10 +474,12 @@ static bool reap_to(struct rmem_client *c, unsigned int limit, int *errors)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	enum { FRAMES = 512, BATCH = 48 };
+	enum { FRAMES = 512 };
+	unsigned int batch = w->depth ? w->depth : 48;
 	struct rmem_client_opts o = {
 		.host = "127.0.0.1", .port = port, .key_file = key_path,
-		.name = "worker", .depth = 64, .timeout_ms = 20000,
+		.name = "worker", .depth = w->depth ? w->depth : 64,
+		.timeout_ms = 20000,
 	};
 	struct rmem_client *c = rmem_client_new();
 	struct rmem_region r;
@@ -500,7 +503,7 @@ static void *worker_main(void *arg)
 		for (f = 0; f < FRAMES;) {
 			uint32_t cnt = (f % 16 == 0) ? 4 : 1;
 
-			if (!reap_to(c, BATCH - 1, &w->errors) ||
+			if (!reap_to(c, batch - 1, &w->errors) ||
 			    rmem_submit_write(c, f, cnt,
 					      data + f * RMEM_FRAME_SIZE, NULL)) {
 				w->errors++;
@@ -515,7 +518,7 @@ static void *worker_main(void *arg)
 		/* reads, in reverse order, BATCH in flight */
 		memset(back, 0, (size_t)FRAMES * RMEM_FRAME_SIZE);
 		for (f = FRAMES; f-- > 0;) {
-			if (!reap_to(c, BATCH - 1, &w->errors) ||
+			if (!reap_to(c, batch - 1, &w->errors) ||
 			    rmem_submit_read(c, f, 1, back + f * RMEM_FRAME_SIZE,
 					     NULL)) {
 				w->errors++;
@@ -563,6 +566,21 @@ static void test_concurrent_clients_pipelined(void **state)
 	get_stats(&st);
 	assert_true(st.donor.writes >= WORKERS * 2 * (512 - 512 / 16 * 3));
 	assert_true(st.donor.reads >= WORKERS * 2 * 512);
+}
+
+/*
+ * A whole region in flight at once: more requests than the donor takes
+ * per wake-up or has reply slots for, so it must come back for requests
+ * it has received but not served, and stop reading while replies wait.
+ */
+static void test_deep_pipeline(void **state)
+{
+	struct worker w = { .id = 9, .depth = 512 };
+
+	(void)state;
+	worker_main(&w);
+	if (w.errors)
+		fail_msg("%d errors: %s", w.errors, w.msg);
 }
 
 static void test_patch(void **state)
@@ -986,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(test_ping_and_stats),
 		cmocka_unit_test(test_pool_exhaustion_and_quota),
 		cmocka_unit_test(test_concurrent_clients_pipelined),
+		cmocka_unit_test(test_deep_pipeline),
 		cmocka_unit_test(test_patch),
 		cmocka_unit_test(test_patch_length_lies),
 		cmocka_unit_test(test_wrong_key),

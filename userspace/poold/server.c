@@ -41,6 +41,7 @@
 #define CONN_BUDGET		64	/* requests per wake-up, for fairness */
 #define CONN_SEND_IOV		64
 #define CONN_LINGER_SEC		2	/* wait for a peer to read our last words */
+#define CONN_IN_STAGE		16384	/* one recv takes a batch of requests */
 #define SERVER_DRAIN_SEC	5
 #define SERVER_EXTRA_SOCKETS	16	/* refused-but-answered peers over max */
 
@@ -85,6 +86,14 @@ struct conn {
 	size_t pay_off;
 	uint8_t scratch[sizeof(struct rmem_patch) + RMEM_FRAME_SIZE]
 		__attribute__((aligned(64)));
+	/*
+	 * Received and not yet taken. A short recv means the socket was
+	 * empty (in_drained): go back to epoll rather than spend a recv to
+	 * learn it, which at iodepth 1 would sit between request and reply.
+	 */
+	uint8_t in[CONN_IN_STAGE];
+	size_t in_head, in_len;
+	bool in_drained;
 
 	/* output: replies in order */
 	struct reply outq[CONN_OUTQ];
@@ -550,39 +559,73 @@ static bool conn_start_request(struct conn *c)
 	return true;
 }
 
+/* Where the rest of the payload goes: frames, the scratch buffer, or
+ * the scratch buffer over and over for a refused request's bytes. */
+static int conn_payload_iov(struct conn *c, struct iovec *iov, int max)
+{
+	int n = 0;
+
+	if (c->req.op == RMEM_OP_WRITE && !c->in_status) {
+		size_t off = c->pay_off;
+
+		while (off < c->req.len && n < max) {
+			uint64_t f = c->req.frame + off / RMEM_FRAME_SIZE;
+			size_t in = off % RMEM_FRAME_SIZE;
+
+			iov[n].iov_base = pool_frame(&c->srv->pool, c->region, f) + in;
+			iov[n].iov_len = RMEM_FRAME_SIZE - in;
+			off += iov[n].iov_len;
+			n++;
+		}
+	} else if (c->in_status) {
+		size_t left = c->req.len - c->pay_off;
+
+		iov[0].iov_base = c->scratch;
+		iov[0].iov_len = left < sizeof(c->scratch) ? left : sizeof(c->scratch);
+		n = 1;
+	} else {
+		iov[0].iov_base = c->scratch + c->pay_off;
+		iov[0].iov_len = c->req.len - c->pay_off;
+		n = 1;
+	}
+	return n;
+}
+
+/* Copy staged bytes into iov; how many. */
+static size_t conn_unstage(struct conn *c, const struct iovec *iov, int n)
+{
+	size_t done = 0;
+	int i;
+
+	for (i = 0; i < n && c->in_head < c->in_len; i++) {
+		size_t k = c->in_len - c->in_head;
+
+		if (k > iov[i].iov_len)
+			k = iov[i].iov_len;
+		memcpy(iov[i].iov_base, c->in + c->in_head, k);
+		c->in_head += k;
+		done += k;
+	}
+	return done;
+}
+
 /* Read payload bytes to where they belong; 1 done, 0 wait, -1 dead. */
 static int conn_read_payload(struct conn *c)
 {
 	while (c->pay_off < c->req.len) {
 		struct iovec iov[16];
-		int n = 0;
+		int n = conn_payload_iov(c, iov, 16);
+		size_t want = 0;
 		ssize_t got;
+		int i;
 
-		if (c->req.op == RMEM_OP_WRITE && !c->in_status) {
-			size_t off = c->pay_off;
-
-			while (off < c->req.len && n < 16) {
-				uint64_t f = c->req.frame + off / RMEM_FRAME_SIZE;
-				size_t in = off % RMEM_FRAME_SIZE;
-
-				iov[n].iov_base = pool_frame(&c->srv->pool,
-							     c->region, f) + in;
-				iov[n].iov_len = RMEM_FRAME_SIZE - in;
-				off += iov[n].iov_len;
-				n++;
-			}
-		} else if (c->in_status) {
-			/* skipping a refused request's payload */
-			size_t left = c->req.len - c->pay_off;
-
-			iov[0].iov_base = c->scratch;
-			iov[0].iov_len = left < sizeof(c->scratch) ?
-					 left : sizeof(c->scratch);
-			n = 1;
-		} else {
-			iov[0].iov_base = c->scratch + c->pay_off;
-			iov[0].iov_len = c->req.len - c->pay_off;
-			n = 1;
+		if (c->in_head < c->in_len) {
+			c->pay_off += conn_unstage(c, iov, n);
+			continue;
+		}
+		if (c->in_drained) {
+			c->in_drained = false;
+			return 0;
 		}
 		got = readv(c->fd, iov, n);
 		if (got < 0 && errno == EINTR)
@@ -597,6 +640,9 @@ static int conn_read_payload(struct conn *c)
 				 c->req.len);
 			return -1;
 		}
+		for (i = 0; i < n; i++)
+			want += iov[i].iov_len;
+		c->in_drained = (size_t)got < want;
 		c->pay_off += (size_t)got;
 	}
 	return 1;
@@ -618,23 +664,37 @@ static int conn_input(struct conn *c)
 				conn_close_after_flush(c);
 				break;
 			}
-			got = recv(c->fd, (uint8_t *)&c->hdr + c->hdr_off,
-				   sizeof(c->hdr) - c->hdr_off, 0);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (got <= 0) {
-				if (c->hdr_off || c->oq_count)
-					log_info("%s (%s): %s mid-request",
-						 c->peer, c->name,
-						 got ? strerror(errno) :
-						 "peer disconnected");
-				else
-					log_debug("%s (%s): peer closed",
-						  c->peer, c->name);
-				return -1;
+			if (c->in_head == c->in_len) {
+				if (c->in_drained) {
+					c->in_drained = false;
+					break;
+				}
+				got = recv(c->fd, c->in, sizeof(c->in), 0);
+				if (got < 0 && errno == EINTR)
+					continue;
+				if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+					break;
+				if (got <= 0) {
+					if (c->hdr_off || c->oq_count)
+						log_info("%s (%s): %s mid-request",
+							 c->peer, c->name,
+							 got ? strerror(errno) :
+							 "peer disconnected");
+					else
+						log_debug("%s (%s): peer closed",
+							  c->peer, c->name);
+					return -1;
+				}
+				c->in_head = 0;
+				c->in_len = (size_t)got;
+				c->in_drained = (size_t)got < sizeof(c->in);
 			}
+			got = (ssize_t)(sizeof(c->hdr) - c->hdr_off);
+			if ((size_t)got > c->in_len - c->in_head)
+				got = (ssize_t)(c->in_len - c->in_head);
+			memcpy((uint8_t *)&c->hdr + c->hdr_off, c->in + c->in_head,
+			       (size_t)got);
+			c->in_head += (size_t)got;
 			c->hdr_off += (size_t)got;
 			if (c->hdr_off < sizeof(c->hdr))
 				continue;
@@ -652,6 +712,9 @@ static int conn_input(struct conn *c)
 		conn_execute(c);
 		budget--;
 	}
+	/* staged requests wake no epoll: the loop comes back for them */
+	if (c->in_head < c->in_len)
+		s->restage = true;
 	return 0;
 }
 
@@ -783,6 +846,25 @@ static void conn_event(struct conn *c, uint32_t events)
 		}
 	}
 	conn_set_events(c);
+}
+
+/*
+ * Serve connections whose requests wait in their stage, where epoll does
+ * not see them: those that stopped at their budget. A full reply queue
+ * is resumed by its EPOLLOUT instead; conn_input() sets restage again
+ * for a connection that stops at its budget once more.
+ */
+static void server_restage(struct server *s)
+{
+	struct conn *c, *next;
+
+	s->restage = false;
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->in_head < c->in_len && !c->closing && !c->lingering &&
+		    c->oq_count < CONN_OUTQ)
+			conn_event(c, EPOLLIN);
+	}
 }
 
 static void server_accept(struct server *s)
@@ -1055,7 +1137,7 @@ int server_run(struct server *s)
 		 s->cfg.max_clients);
 
 	while (!s->draining || s->conns) {
-		n = epoll_wait(s->epfd, events, 64, -1);
+		n = epoll_wait(s->epfd, events, 64, s->restage ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1088,6 +1170,8 @@ int server_run(struct server *s)
 			if (type == EV_SIGNAL || type == EV_TIMER)
 				break;
 		}
+		if (s->restage)
+			server_restage(s);
 	}
 	log_info("drained; exiting");
 	return 0;

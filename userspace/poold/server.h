@@ -29,6 +29,7 @@ struct server {
 	unsigned int nsockets;	/* all connections, refused ones too */
 
 	bool draining;
+	bool restage;		/* a connection left requests in its stage */
 	time_t drain_deadline;
 	time_t start;
 
