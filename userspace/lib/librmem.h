@@ -87,6 +87,10 @@ int rmem_last_status(const struct rmem_client *c);
 const struct rmem_donor_info *rmem_donor(const struct rmem_client *c);
 int rmem_fd(const struct rmem_client *c);
 unsigned int rmem_inflight(const struct rmem_client *c);
+/* Completions already received and waiting for rmem_reap(): any call
+ * that moves bytes (flush, a synchronous call) may have collected some,
+ * so a caller that polls rmem_fd() checks this first. */
+unsigned int rmem_completed(const struct rmem_client *c);
 
 /* Regions. */
 int rmem_open_region(struct rmem_client *c, uint64_t frames,
