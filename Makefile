@@ -46,8 +46,22 @@ UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 INTEG_BINS := $(BUILD)/tests/test_donor
 TEST_BINS  := $(UNIT_BINS) $(INTEG_BINS)
 
-.PHONY: all deps check tests demo install clean
+# fio external ioengine: built against the headers of exactly the
+# installed fio, whose version is checked on every build
+FIO_VERSION := 3.33
+FIO_SRC     := build/fio/src
+FIO_STAMP   := build/fio/version
+FIO_ENGINE  := $(BUILD)/rmem-fio.so
+FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
+	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
+	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
+
+.PHONY: all deps check tests demo install clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS)
+ifeq ($(SAN),0)
+# fio does not start with the sanitizer runtime, so no SAN=1 engine
+all: $(FIO_ENGINE)
+endif
 
 deps:
 	@scripts/install-deps.sh
@@ -68,6 +82,21 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+
+$(FIO_STAMP): FORCE
+	@scripts/fio-source.sh check $(FIO_VERSION) $@
+
+$(FIO_SRC)/config-host.h: $(FIO_STAMP)
+	scripts/fio-source.sh fetch $(FIO_VERSION) $(FIO_SRC)
+
+$(BUILD)/obj/userspace/fio/%.o: userspace/fio/%.c $(FIO_SRC)/config-host.h
+	@mkdir -p $(dir $@)
+	$(CC) $(RMEM_CPPFLAGS) $(FIO_CFLAGS) $(RMEM_CFLAGS) -MMD -MP -c $< -o $@
+
+# only "ioengine" is exported: librmem stays private to the engine
+$(FIO_ENGINE): $(call obj,userspace/fio/rmem_fio.c) $(LIBRMEM_A) userspace/fio/exports.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=userspace/fio/exports.map \
+		$(filter %.o %.a,$^) -o $@ $(LDLIBS_LIB)
 
 # tests: unit tests of the daemon's parts include its headers
 $(BUILD)/obj/tests/%.o: RMEM_CPPFLAGS += -Iuserspace/poold

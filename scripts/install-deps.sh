@@ -13,9 +13,17 @@ pkgs=(
 	libssl-dev        # HMAC-SHA256 for the handshake (libcrypto)
 	libxxhash-dev     # XXH64, the page hash shared with the kernel's lib/xxhash
 	libinih-dev       # rmem-poold's INI config
+	# fio engine: built against the installed fio's own source package
+	fio               # the engine's host, and the tests' load generator
+	dpkg-dev          # dpkg-source, to unpack 'apt-get source fio'
+	libaio-dev libnuma-dev  # so fio's configure sees what Debian's build saw
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	# benchmarks (bench/)
+	nbdkit            # the NBD baseline: its memory plugin
+	gnuplot-nox       # the plots
+	python3           # the harness
 )
 
 missing=()
