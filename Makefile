@@ -40,6 +40,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBRMEM_A  := $(BUILD)/librmem.a
 LIBRMEM_SO := $(BUILD)/librmem.so.0
 PROGRAMS   := $(BUILD)/rmem-poold $(BUILD)/rmemctl
+BENCH_BINS := $(BUILD)/rmem-floor
 
 UNIT_TESTS := proto common config pool
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
@@ -56,8 +57,8 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps check tests demo install clean FORCE
-all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS)
+.PHONY: all deps check tests demo bench install clean FORCE
+all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine
 all: $(FIO_ENGINE)
@@ -82,6 +83,9 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+
+$(BUILD)/rmem-floor: $(call obj,bench/floor.c)
+	$(CC) $(LDFLAGS) $^ -o $@
 
 $(FIO_STAMP): FORCE
 	@scripts/fio-source.sh check $(FIO_VERSION) $@
@@ -119,6 +123,10 @@ check: deps
 # the README's first command: the donor stack, run locally
 demo: all
 	scripts/demo.sh
+
+# rmem vs nbdkit vs the raw TCP floor, on this machine (bench/README.md)
+bench: all
+	bench/run.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
