@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0-only
+# SPDX-License-Identifier: GPL-2.0-or-later
 """rmem against nbdkit and the raw TCP floor, side by side, in one run.
 
     bench/run.py [--reps N] [--runtime S] [--size SIZE] [--modes 1cpu,2cpu]
@@ -32,7 +32,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RMEM_BUILD", os.path.join(ROOT, "build"))
+BUILD = os.path.abspath(os.environ.get("RMEM_BUILD", os.path.join(ROOT, "build")))
 JOBS = os.path.join(ROOT, "bench", "jobs")
 
 # job -> rmem-floor arguments for the same bytes on the wire (None: no
