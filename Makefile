@@ -134,7 +134,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/doc/rmem
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIBRMEM_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBRMEM_SO) $(FIO_ENGINE) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf librmem.so.0 $(DESTDIR)$(PREFIX)/lib/librmem.so
 	install -m 644 userspace/lib/librmem.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/uapi/linux/rmem.h $(DESTDIR)$(PREFIX)/include/linux/
