@@ -23,6 +23,7 @@ dest=${3:-}
 	{ echo "usage: $0 check|fetch VERSION PATH" >&2; exit 2; }
 
 die() { echo "fio-source: $*" >&2; exit 1; }
+. "$(dirname "$0")/private-apt.sh"
 
 installed_version() {
 	local v
@@ -57,21 +58,13 @@ fetch)
 
 	# A private apt: our own deb-src list, lists and cache, nothing global.
 	apt=$(dirname "$dest")/apt
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
-	uri=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-	[ -n "$uri" ] || uri=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null)
-	[ -n "$uri" ] || uri=http://deb.debian.org/debian
+	uri=$(debian_mirror)
 	. /etc/os-release
-	echo "deb-src $uri ${VERSION_CODENAME:-bookworm} main" >"$apt/sources.list"
-	aptopts=(-o "Dir::Etc::SourceList=$PWD/$apt/sources.list"
-		 -o "Dir::Etc::SourceParts=/nonexistent"
-		 -o "Dir::State::Lists=$PWD/$apt/lists"
-		 -o "Dir::Cache=$PWD/$apt/cache"
-		 -o "APT::Sandbox::User=root" -qq)
 	echo "fio-source: fetching the source of fio $debver ($uri)" >&2
-	apt-get "${aptopts[@]}" update >/dev/null ||
+	private_apt "$apt" "deb-src $uri ${VERSION_CODENAME:-bookworm} main" ||
 		die "apt-get update of the private deb-src list failed"
-	(cd "$apt/src" && apt-get "${aptopts[@]}" source "fio=$debver" >/dev/null 2>&1) ||
+	mkdir -p "$apt/src"
+	(cd "$apt/src" && apt-get "${APT_OPTS[@]}" source "fio=$debver" >/dev/null 2>&1) ||
 		die "cannot fetch the source of fio $debver from $uri (deb-src)"
 	src=$(find "$apt/src" -maxdepth 1 -type d -name "fio-*" | head -n 1)
 	[ -n "$src" ] || die "apt-get source fio unpacked nothing"
