@@ -115,9 +115,14 @@ $(TEST_BINS):
 
 tests: all $(TEST_BINS)
 
+# guest tests boot the installed kernel and these suites' kernels too
+VM_SUITES := bookworm-backports
+
 check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 BUILD=build/san tests
+	@for s in $(VM_SUITES); do \
+		scripts/fetch-kernel.sh $$s build/vm/kernels >/dev/null || exit 1; done
 	tests/run.sh build/san
 
 # the README's first command: the donor stack, run locally

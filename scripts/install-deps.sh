@@ -20,6 +20,11 @@ pkgs=(
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	# guest tests (tests/vm/): Debian's kernel booted in QEMU
+	linux-image-amd64 # the 6.1 kernel the guests boot (not this host's)
+	qemu-system-x86   # TCG: no KVM needed
+	busybox-static    # the guests' userland
+	cpio              # their initramfs
 	# benchmarks (bench/)
 	nbdkit            # the NBD baseline: its memory plugin
 	gnuplot-nox       # the plots

@@ -56,9 +56,9 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_cmocka "$(basename "$t")" "$t"
 done
-for t in tests/integration/*.sh; do
+for t in tests/integration/*.sh tests/vm/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue
-	run_shell "$(basename "$t" .sh)" "$t"
+	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
 done
 
 if [ ${#failures[@]} -gt 0 ]; then

@@ -1,0 +1,95 @@
+# Sourced by the guest tests in tests/vm/. Boots Debian's own kernel in
+# QEMU (TCG: no KVM needed) with an initramfs built here from busybox,
+# rmem's programs and their libraries, runs a script inside, and reads
+# the verdict from the serial console.
+#
+#   vm_kernels               the kernel images to test, one per line:
+#                            the installed one (6.1) and those make check
+#                            fetched into build/vm/kernels (6.12)
+#   vm_run KERNEL SCRIPT     boot KERNEL, run SCRIPT in the guest as root;
+#                            console in $TMP/console.log; returns the
+#                            script's exit status (or 1 if none came)
+#   vm_check_log             fail on WARNING, BUG, Oops, lockdep or
+#                            hung-task reports in the guest's kernel log
+#
+# The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
+# /rmem with rmem-poold, rmemctl and their libraries. Guest memory is
+# VM_MEM (default 512M), CPUs VM_CPUS (default 2).
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+
+VM_BUILD=${RMEM_PLAIN_BUILD:-build}
+VM_MEM=${VM_MEM:-512M}
+VM_CPUS=${VM_CPUS:-2}
+VM_TIMEOUT=${VM_TIMEOUT:-600}
+
+vm_kernels() {
+	local k
+	for k in /boot/vmlinuz-* build/vm/kernels/vmlinuz-*; do
+		[ -r "$k" ] && echo "$k"
+	done
+}
+
+# Copy a program and every shared library it needs into the root $1.
+vm_add_program() {
+	local root=$1 prog=$2 dest=$3 lib
+	install -D -m 755 "$prog" "$root/$dest"
+	for lib in $(ldd "$prog" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
+		[ -e "$root$lib" ] || install -D -m 755 "$lib" "$root$lib"
+	done
+}
+
+vm_initramfs() {
+	local script=$1 out=$2 root=$TMP/root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,rmem,lib64}
+	install -m 755 /bin/busybox "$root/bin/busybox"
+	vm_add_program "$root" "$VM_BUILD/rmem-poold" rmem/rmem-poold
+	vm_add_program "$root" "$VM_BUILD/rmemctl" rmem/rmemctl
+	install -m 755 "$script" "$root/test.sh"
+	cat >"$root/init" <<-'EOF'
+	#!/bin/busybox sh
+	/bin/busybox --install -s /bin
+	export PATH=/rmem:/bin:/sbin
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev
+	mount -t tmpfs tmpfs /tmp
+	ip link set lo up
+	echo "RMEM-VM: kernel $(uname -r), $(nproc) CPUs, $(sed -n 's/MemTotal: *//p' /proc/meminfo)"
+	cd /tmp
+	sh -e /test.sh
+	rc=$?
+	echo "RMEM-VM-EXIT: $rc"
+	dmesg > /tmp/dmesg
+	echo "RMEM-VM-DMESG-BEGIN"
+	cat /tmp/dmesg
+	echo "RMEM-VM-DMESG-END"
+	poweroff -f
+	EOF
+	chmod 755 "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+}
+
+vm_run() {
+	local kernel=$1 script=$2 rc
+	vm_initramfs "$script" "$TMP/initramfs.gz"
+	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
+		-nic none -kernel "$kernel" -initrd "$TMP/initramfs.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 hung_task_timeout_secs=30" \
+		</dev/null >"$TMP/console.log" 2>&1
+	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
+	if [ -z "$rc" ]; then
+		echo "--- guest console (last 40 lines)" >&2
+		tail -n 40 "$TMP/console.log" >&2
+		return 1
+	fi
+	return "$rc"
+}
+
+vm_check_log() {
+	local bad
+	bad=$(sed -n '/^RMEM-VM-DMESG-BEGIN/,/^RMEM-VM-DMESG-END/p' "$TMP/console.log" |
+		grep -aE 'WARNING:|BUG:|Oops|possible recursive locking|circular locking|INFO: task .* blocked|general protection' || true)
+	[ -z "$bad" ] || fail "guest kernel log: $bad"
+}
