@@ -20,6 +20,8 @@ pkgs=(
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	# KUnit (tests/kernel/): drivers/rmem staged into Debian's 6.1 tree, UML
+	linux-source-6.1 flex bison bc
 	# guest tests (tests/vm/): Debian's kernel booted in QEMU
 	linux-image-amd64 # the 6.1 kernel the guests boot (not this host's)
 	qemu-system-x86   # TCG: no KVM needed

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "rmem_proto.h"
+#include "rmem_proto_vectors.h"
 
 static void test_wire_layout(void **state)
 {
@@ -94,63 +95,13 @@ static void test_reply_roundtrip(void **state)
 	assert_int_equal(rmem_reply_decode(&h, &out), RMEM_E_PROTO);
 }
 
-struct check_case {
-	const char *what;
-	uint16_t op, flags;
-	uint32_t count, len;
-	int expect;
-};
-
-static const struct check_case check_cases[] = {
-	{ "hello", RMEM_OP_HELLO, 0, 0, 80, RMEM_OK },
-	{ "hello short", RMEM_OP_HELLO, 0, 0, 79, RMEM_E_PROTO },
-	{ "hello flags", RMEM_OP_HELLO, 1, 0, 80, RMEM_E_OP },
-	{ "auth", RMEM_OP_AUTH, 0, 0, 32, RMEM_OK },
-	{ "auth long", RMEM_OP_AUTH, 0, 0, 33, RMEM_E_PROTO },
-	{ "open create", RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 0, 32, RMEM_OK },
-	{ "open attach", RMEM_OP_OPEN, RMEM_OPEN_F_ATTACH, 0, 32, RMEM_OK },
-	{ "open both", RMEM_OP_OPEN, 3, 0, 32, RMEM_E_OP },
-	{ "open none", RMEM_OP_OPEN, 0, 0, 32, RMEM_E_OP },
-	{ "open len", RMEM_OP_OPEN, 1, 0, 0, RMEM_E_PROTO },
-	{ "read 1", RMEM_OP_READ, 0, 1, 0, RMEM_OK },
-	{ "read max", RMEM_OP_READ, 0, RMEM_MAX_IO_FRAMES, 0, RMEM_OK },
-	{ "read 0", RMEM_OP_READ, 0, 0, 0, RMEM_E_INVAL },
-	{ "read over", RMEM_OP_READ, 0, RMEM_MAX_IO_FRAMES + 1, 0, RMEM_E_INVAL },
-	{ "read payload", RMEM_OP_READ, 0, 1, 4096, RMEM_E_PROTO },
-	{ "read flags", RMEM_OP_READ, 4, 1, 0, RMEM_E_OP },
-	{ "write 2", RMEM_OP_WRITE, 0, 2, 8192, RMEM_OK },
-	{ "write short", RMEM_OP_WRITE, 0, 2, 8191, RMEM_E_PROTO },
-	{ "write 0", RMEM_OP_WRITE, 0, 0, 0, RMEM_E_INVAL },
-	{ "write 0 data", RMEM_OP_WRITE, 0, 0, 4096, RMEM_E_PROTO },
-	{ "patch empty", RMEM_OP_PATCH, 0, 1, 16, RMEM_OK },
-	{ "patch 64", RMEM_OP_PATCH, 0, 1, 16 + 4096, RMEM_OK },
-	{ "patch 65", RMEM_OP_PATCH, 0, 1, 16 + 4160, RMEM_E_PROTO },
-	{ "patch ragged", RMEM_OP_PATCH, 0, 1, 16 + 63, RMEM_E_PROTO },
-	{ "patch short", RMEM_OP_PATCH, 0, 1, 15, RMEM_E_PROTO },
-	{ "patch count", RMEM_OP_PATCH, 0, 2, 16, RMEM_E_INVAL },
-	{ "discard 1", RMEM_OP_DISCARD, 0, 1, 16, RMEM_OK },
-	{ "discard max", RMEM_OP_DISCARD, 0, 256, 4096, RMEM_OK },
-	{ "discard over", RMEM_OP_DISCARD, 0, 257, 257 * 16, RMEM_E_INVAL },
-	{ "discard len", RMEM_OP_DISCARD, 0, 2, 16, RMEM_E_PROTO },
-	/* 2^28 extents of 16 bytes wraps a 32-bit product to 0 */
-	{ "discard wrap", RMEM_OP_DISCARD, 0, 1u << 28, 0, RMEM_E_PROTO },
-	{ "stats", RMEM_OP_STATS, 0, 0, 0, RMEM_OK },
-	{ "stats payload", RMEM_OP_STATS, 0, 0, 1, RMEM_E_PROTO },
-	{ "ping", RMEM_OP_PING, 0, 0, RMEM_MAX_PING, RMEM_OK },
-	{ "ping long", RMEM_OP_PING, 0, 0, RMEM_MAX_PING + 1, RMEM_E_PROTO },
-	{ "close", RMEM_OP_CLOSE, RMEM_CLOSE_F_RELEASE, 0, 0, RMEM_OK },
-	{ "close flags", RMEM_OP_CLOSE, 2, 0, 0, RMEM_E_OP },
-	{ "op 0", 0, 0, 0, 0, RMEM_E_OP },
-	{ "op future", 99, 0, 0, 100, RMEM_E_OP },
-};
-
 static void test_req_check(void **state)
 {
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
-		const struct check_case *c = &check_cases[i];
+	for (i = 0; i < ARRAY_SIZE(rmem_check_cases); i++) {
+		const struct rmem_check_case *c = &rmem_check_cases[i];
 		struct rmem_req r = {
 			.op = c->op, .flags = c->flags, .count = c->count,
 			.len = c->len,
@@ -200,14 +151,6 @@ static void test_status_table(void **state)
 	assert_string_equal(rmem_op_name(RMEM_OP_MAX + 1), "UNKNOWN");
 }
 
-static void fill(uint8_t *p, unsigned int seed)
-{
-	unsigned int i;
-
-	for (i = 0; i < RMEM_FRAME_SIZE; i++)
-		p[i] = (uint8_t)(i * 31 + seed * 7 + (i >> 8));
-}
-
 static void test_page_hash(void **state)
 {
 	uint8_t a[RMEM_FRAME_SIZE] = { 0 }, b[RMEM_FRAME_SIZE] = { 0 };
@@ -215,7 +158,7 @@ static void test_page_hash(void **state)
 	(void)state;
 	/* XXH64, seed 0, of a zero page, from an independent implementation
 	 * of the spec: pins the hash and seed every side must use */
-	assert_true(rmem_page_hash(a) == 0xac869b6f32d8bbdbull);
+	assert_true(rmem_page_hash(a) == RMEM_TEST_ZERO_PAGE_HASH);
 	b[4095] = 1;
 	assert_true(rmem_page_hash(a) != rmem_page_hash(b));
 }
@@ -227,7 +170,7 @@ static void test_line_diff_and_gather(void **state)
 	uint64_t mask;
 
 	(void)state;
-	fill(a, 1);
+	rmem_test_fill(a, 1);
 	memcpy(b, a, sizeof(b));
 	assert_true(rmem_line_diff(a, b) == 0);
 	b[0] ^= 1;		/* line 0 */
@@ -249,7 +192,7 @@ static void test_patch_apply(void **state)
 	uint64_t mask, hash;
 
 	(void)state;
-	fill(frame, 2);
+	rmem_test_fill(frame, 2);
 	memcpy(orig, frame, sizeof(orig));
 	memcpy(want, frame, sizeof(want));
 	memset(want + 5 * 64, 0xee, 64);
@@ -274,7 +217,7 @@ static void test_patch_apply(void **state)
 	assert_int_equal(rmem_patch_apply(frame, 0, NULL, ~hash),
 			 RMEM_E_MISMATCH);
 	/* all 64 lines: a full rewrite */
-	fill(want, 9);
+	rmem_test_fill(want, 9);
 	assert_int_equal(rmem_patch_apply(frame, ~0ull, want,
 					  rmem_page_hash(want)), RMEM_OK);
 	assert_memory_equal(frame, want, sizeof(want));

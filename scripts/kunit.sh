@@ -1,0 +1,35 @@
+#!/bin/bash
+# Run the KUnit suite "rmem" in the kernel tree of Debian's
+# linux-source-6.1, with drivers/rmem staged into it: the pure-logic files
+# build exactly as the kernel builds them, and run under UML.
+#
+#   scripts/kunit.sh [TREE]     default build/kunit/linux-source-6.1
+#
+# The tree is unpacked once from /usr/src/linux-source-6.1.tar.xz; staging
+# is repeated on every run so the tree always holds this checkout's files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tree=${1:-build/kunit/linux-source-6.1}
+tarball=/usr/src/linux-source-6.1.tar.xz
+die() { echo "kunit: $*" >&2; exit 1; }
+
+if [ ! -f "$tree/Makefile" ]; then
+	[ -f "$tarball" ] || die "$tarball is missing (apt-get install linux-source-6.1)"
+	mkdir -p "$(dirname "$tree")"
+	tar -xf "$tarball" -C "$(dirname "$tree")"
+	[ -f "$tree/Makefile" ] || die "$tarball did not unpack to $tree"
+fi
+
+# stage: the driver's directory and the protocol header
+mkdir -p "$tree/drivers/rmem"
+cp drivers/rmem/*.[ch] drivers/rmem/Kbuild drivers/rmem/Kconfig \
+	drivers/rmem/.kunitconfig "$tree/drivers/rmem/"
+cp include/uapi/linux/rmem.h "$tree/include/uapi/linux/rmem.h"
+grep -q 'drivers/rmem/Kconfig' "$tree/drivers/Kconfig" ||
+	sed -i '$ i source "drivers/rmem/Kconfig"' "$tree/drivers/Kconfig"
+grep -q '^obj-y += rmem/' "$tree/drivers/Makefile" ||
+	echo 'obj-y += rmem/' >>"$tree/drivers/Makefile"
+
+cd "$tree"
+python3 tools/testing/kunit/kunit.py run --kunitconfig=drivers/rmem \
+	--build_dir=.kunit --jobs="$(nproc)"
