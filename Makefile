@@ -20,6 +20,8 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 RMEM_CPPFLAGS := -D_GNU_SOURCE -Iinclude/uapi -Idrivers/rmem -Iuserspace/lib
 RMEM_CFLAGS   := -std=gnu11 -fPIC $(WARN) $(CFLAGS)
 LDLIBS_LIB    := -lcrypto -lxxhash
+NL_CFLAGS     := -I/usr/include/libnl3
+NL_LIBS       := -lnl-genl-3 -lnl-3
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -33,7 +35,7 @@ LIB_SRCS     := drivers/rmem/rmem_proto.c userspace/lib/common.c \
 POOLD_CORE   := userspace/poold/server.c userspace/poold/pool.c \
 		userspace/poold/config.c userspace/poold/log.c
 POOLD_SRCS   := userspace/poold/main.c $(POOLD_CORE)
-RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c
+RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c userspace/rmemctl/device.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -57,11 +59,12 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps check tests demo bench install clean FORCE
+.PHONY: all deps check tests demo bench module install clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
-# fio does not start with the sanitizer runtime, so no SAN=1 engine
-all: $(FIO_ENGINE)
+# fio does not start with the sanitizer runtime, so no SAN=1 engine;
+# the module and the guests' workload come with the plain build
+all: $(FIO_ENGINE) $(BUILD)/memhog module
 endif
 
 deps:
@@ -81,8 +84,19 @@ $(LIBRMEM_SO): $(call obj,$(LIB_SRCS))
 $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ -linih $(LDLIBS_LIB)
 
+$(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS)
+
+# rmem.ko for every kernel whose headers are installed (linux-headers-*)
+KDIRS := $(wildcard /usr/src/linux-headers-*-amd64)
+MODULES := $(patsubst /usr/src/linux-headers-%,build/module/%/drivers/rmem/rmem.ko,$(KDIRS))
+module: $(MODULES)
+build/module/%/drivers/rmem/rmem.ko: drivers/rmem/*.[ch] drivers/rmem/Kbuild include/uapi/linux/rmem.h
+	scripts/build-module.sh /usr/src/linux-headers-$* build/module/$* >/dev/null
+
+$(BUILD)/memhog: tests/vm/memhog.c
+	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
 
 $(BUILD)/rmem-floor: $(call obj,bench/floor.c)
 	$(CC) $(LDFLAGS) $^ -o $@

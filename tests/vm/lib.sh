@@ -13,7 +13,8 @@
 #                            hung-task reports in the guest's kernel log
 #
 # The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
-# /rmem with rmem-poold, rmemctl and their libraries. Guest memory is
+# /rmem with rmem-poold, rmemctl, memhog, their libraries and, when it
+# was built for that kernel (make module), rmem.ko. Guest memory is
 # VM_MEM (default 512M), CPUs VM_CPUS (default 2).
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
@@ -38,13 +39,27 @@ vm_add_program() {
 	done
 }
 
+# The version of a kernel image, from its name (vmlinuz-VERSION).
+vm_kver() {
+	basename "$1" | sed 's/^vmlinuz-//'
+}
+
+# rmem.ko built for that kernel (make module), or nothing.
+vm_module() {
+	local ko
+	ko=build/module/$(vm_kver "$1")/drivers/rmem/rmem.ko
+	[ -f "$ko" ] && echo "$ko"
+}
+
 vm_initramfs() {
-	local script=$1 out=$2 root=$TMP/root
+	local script=$1 out=$2 kernel=$3 root=$TMP/root ko
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,rmem,lib64}
 	install -m 755 /bin/busybox "$root/bin/busybox"
 	vm_add_program "$root" "$VM_BUILD/rmem-poold" rmem/rmem-poold
 	vm_add_program "$root" "$VM_BUILD/rmemctl" rmem/rmemctl
+	[ -x "$VM_BUILD/memhog" ] && vm_add_program "$root" "$VM_BUILD/memhog" rmem/memhog
+	ko=$(vm_module "$kernel") && install -m 644 "$ko" "$root/rmem/rmem.ko"
 	install -m 755 "$script" "$root/test.sh"
 	cat >"$root/init" <<-'EOF'
 	#!/bin/busybox sh
@@ -72,11 +87,11 @@ vm_initramfs() {
 
 vm_run() {
 	local kernel=$1 script=$2 rc
-	vm_initramfs "$script" "$TMP/initramfs.gz"
+	vm_initramfs "$script" "$TMP/initramfs.gz" "$kernel"
 	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
 		-nic none -kernel "$kernel" -initrd "$TMP/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 hung_task_timeout_secs=30" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-4} hung_task_timeout_secs=30" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
 	if [ -z "$rc" ]; then

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * rmemctl: the operator's tool for rmem. Talks to donors (ping, stats) and
- * makes keys; attach/detach of /dev/rmemN arrive with the kernel driver.
+ * rmemctl: the operator's tool for rmem. Talks to donors (ping, stats,
+ * check), makes keys, and attaches donor memory as /dev/rmemN (device.c).
  * Exit codes are part of the interface (rmemctl(8), EXIT STATUS).
  */
 #include <errno.h>
@@ -19,26 +19,9 @@
 #include "librmem.h"
 #include "rmem_common.h"
 #include "rmem_proto.h"
+#include "rmemctl.h"
 
 #define RMEMCTL_VERSION		"0.1.0"
-
-enum rmemctl_exit {
-	EX_OK = 0,
-	EX_FAIL = 1,		/* the donor refused or failed the request */
-	EX_USAGE = 2,		/* bad command line */
-	EX_UNREACHABLE = 3,	/* cannot resolve or connect to the donor */
-	EX_AUTH = 4,		/* the donor refused the key, or vice versa */
-	EX_KEYFILE = 5,		/* key file missing, unreadable or too short */
-	EX_PROTOCOL = 6,	/* no common protocol version, malformed reply */
-	EX_BUSY = 7,		/* donor has its maximum of clients */
-};
-
-struct rmemctl {
-	const char *key_file;
-	int timeout_ms;
-	bool quiet;
-	struct rmem_key key;
-};
 
 static void usage(FILE *f)
 {
@@ -60,6 +43,19 @@ static void usage(FILE *f)
 "  keygen FILE\n"
 "        Write a new random 256-bit key, as hex, to FILE (mode 0600).\n"
 "        Copy the same file to the donor and to every client.\n"
+"  attach DONOR[:PORT] --size SIZE [--queues N] [--timeout-ms MS]\n"
+"         [--reconnect-ms MS] [--persist]\n"
+"        Open a region of SIZE on the donor over N connections (default 1)\n"
+"        and hand them to the kernel as /dev/rmemN (needs the rmem module).\n"
+"        A request unanswered for --timeout-ms (30000) drops its\n"
+"        connection; I/O then waits --reconnect-ms (60000) for a new one\n"
+"        and fails. --persist stays and reconnects lost connections.\n"
+"  detach /dev/rmemN\n"
+"        Remove the device (refused while it is swapped to or mounted).\n"
+"  status [/dev/rmemN]\n"
+"        State, donor, size and connections of one device, or of all.\n"
+"  list\n"
+"        One line per device.\n"
 "\n"
 "DONOR is a host name, an IPv4 address or [IPv6]; PORT defaults to %u.\n"
 "\n"
@@ -80,11 +76,13 @@ static void usage(FILE *f)
 "     prove it holds it\n"
 "  5  key file missing, unreadable or too short\n"
 "  6  protocol mismatch (no common version, malformed reply)\n"
-"  7  donor busy: it serves its maximum number of clients\n",
+"  7  donor busy: it serves its maximum number of clients\n"
+"  8  the rmem kernel module is not loaded, or no such device\n"
+"  9  the device is in use (swap or a mount)\n",
 		RMEM_DEFAULT_PORT);
 }
 
-static int exit_for(int err)
+int exit_for(int err)
 {
 	switch (-err) {
 	case 0:
@@ -108,7 +106,7 @@ static int exit_for(int err)
 	}
 }
 
-static int connect_donor(struct rmemctl *ctl, const char *spec,
+int connect_donor(struct rmemctl *ctl, const char *spec,
 			 unsigned int depth, struct rmem_client **out)
 {
 	struct rmem_client_opts o = {
@@ -573,6 +571,14 @@ int main(int argc, char **argv)
 		ret = cmd_check(&ctl, argc, argv);
 	else if (!strcmp(cmd, "keygen"))
 		ret = cmd_keygen(&ctl, argc, argv);
+	else if (!strcmp(cmd, "attach"))
+		ret = cmd_attach(&ctl, argc, argv);
+	else if (!strcmp(cmd, "detach"))
+		ret = cmd_detach(&ctl, argc, argv);
+	else if (!strcmp(cmd, "status"))
+		ret = cmd_status(&ctl, argc, argv);
+	else if (!strcmp(cmd, "list"))
+		ret = cmd_list(&ctl, argc, argv);
 	else if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		ret = EX_OK;

@@ -249,4 +249,51 @@ RMEM_WIRE_SIZE(struct rmem_stats, 208);
 #define RMEM_STATS_F_HUGEPAGES	0x0001	/* pool is on huge pages */
 #define RMEM_STATS_F_LOCKED	0x0002	/* pool is locked in RAM */
 
+/*
+ * Control plane: generic netlink family "rmem", as nbd does it. rmemctl
+ * connects, authenticates and opens the region in userspace, then hands
+ * the connected sockets (one per hardware queue) to the kernel.
+ */
+#define RMEM_GENL_NAME		"rmem"
+#define RMEM_GENL_VERSION	1
+#define RMEM_GENL_MCAST_NAME	"events"
+
+enum rmem_genl_cmd {
+	RMEM_CMD_UNSPEC,
+	RMEM_CMD_CONNECT,	/* sockets + geometry -> new device; replies INDEX */
+	RMEM_CMD_DISCONNECT,	/* INDEX: tear the device down */
+	RMEM_CMD_RECONFIGURE,	/* INDEX + SOCKETS: replace dead connections */
+	RMEM_CMD_STATUS,	/* [INDEX]: one reply per device */
+	RMEM_CMD_LINK_DEAD,	/* multicast: INDEX, QUEUE lost their donor */
+	__RMEM_CMD_MAX,
+};
+#define RMEM_CMD_MAX	(__RMEM_CMD_MAX - 1)
+
+enum rmem_genl_attr {
+	RMEM_ATTR_UNSPEC,
+	RMEM_ATTR_INDEX,	/* u32: N of /dev/rmemN */
+	RMEM_ATTR_SIZE_BYTES,	/* u64: device size, a multiple of 4096 */
+	RMEM_ATTR_SOCKETS,	/* nested: RMEM_SOCK_FD, one per queue */
+	RMEM_ATTR_TIMEOUT_MS,	/* u32: a request's time on the wire */
+	RMEM_ATTR_DEAD_TIMEOUT_MS, /* u32: how long I/O waits for a reconnect */
+	RMEM_ATTR_DONOR,	/* string: "host:port", shown in sysfs */
+	RMEM_ATTR_REGION_ID,	/* u64 */
+	RMEM_ATTR_REGION_TOKEN,	/* binary, RMEM_TOKEN_SIZE: to reconnect */
+	RMEM_ATTR_QUEUE,	/* u32: a queue index (LINK_DEAD) */
+	RMEM_ATTR_STATE,	/* string: "up", "degraded", "dead" (STATUS) */
+	RMEM_ATTR_QUEUES,	/* u32: number of queues (STATUS) */
+	RMEM_ATTR_DEAD_MASK,	/* u64: queues without a connection (STATUS) */
+	__RMEM_ATTR_MAX,
+};
+#define RMEM_ATTR_MAX	(__RMEM_ATTR_MAX - 1)
+
+enum rmem_sock_attr {
+	RMEM_SOCK_UNSPEC,
+	RMEM_SOCK_FD,		/* u32 */
+	__RMEM_SOCK_MAX,
+};
+#define RMEM_SOCK_MAX	(__RMEM_SOCK_MAX - 1)
+
+#define RMEM_MAX_QUEUES		16
+
 #endif /* _UAPI_LINUX_RMEM_H */

@@ -1,0 +1,1009 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rmem: a block device whose every sector lives in memory lent by another
+ * host (rmem-poold), reached over TCP with the protocol of
+ * include/uapi/linux/rmem.h. Made to be swapped to.
+ *
+ * Userspace (rmemctl attach) connects, authenticates and opens a region,
+ * then hands the connected sockets to this driver over generic netlink,
+ * one per hardware queue. queue_rq() sends a request on its queue's
+ * socket; a receive worker per socket matches replies to requests by tag
+ * and completes them, in any order.
+ *
+ * A socket that fails is shut down and its requests in flight are
+ * requeued; they, and new requests for that queue, wait up to
+ * dead_timeout for RECONFIGURE to hand over a new socket, then fail with
+ * an I/O error. A request that gets no answer within its timeout kills
+ * its socket the same way. Nothing waits forever and no reply is
+ * accepted for a request it does not belong to (tag + per-dispatch
+ * cookie).
+ *
+ * Swap safety: sockets are memalloc with GFP_NOIO allocations, socket I/O
+ * runs under memalloc_noreclaim_save(), the receive workqueue has
+ * WQ_MEM_RECLAIM, and the I/O path allocates nothing.
+ */
+#include <linux/module.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/bvec.h>
+#include <linux/file.h>
+#include <linux/idr.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/uio.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "rmem_proto.h"
+
+#define RMEM_SECTORS_PER_FRAME	(RMEM_FRAME_SIZE >> SECTOR_SHIFT)
+
+static unsigned int queue_depth = 128;
+module_param(queue_depth, uint, 0444);
+MODULE_PARM_DESC(queue_depth, "Requests in flight per queue (default 128)");
+
+static int rmem_major;
+static DEFINE_IDR(rmem_devs);
+static DEFINE_MUTEX(rmem_devs_lock);	/* the idr, CONNECT and DISCONNECT */
+static struct workqueue_struct *rmem_recv_wq;
+static struct genl_family rmem_genl;
+
+struct rmem_dev;
+
+struct rmem_sock {
+	struct rmem_dev *dev;
+	unsigned int index;
+	struct mutex tx_lock;		/* one request on the wire at a time */
+	spinlock_t lock;		/* sock, for the timeout handler */
+	struct socket *sock;		/* NULL while dead */
+	bool dead;			/* shut down; the worker lets go of it */
+	unsigned long dead_since;	/* jiffies */
+	struct work_struct recv_work;
+};
+
+struct rmem_cmd {
+	u32 cookie;			/* bumped at each dispatch */
+	int queue;			/* socket it is in flight on, or -1 */
+	blk_status_t status;
+	struct rmem_extent ext;		/* a discard's payload */
+};
+
+struct rmem_dev {
+	int index;
+	u64 size;
+	unsigned int nsock;
+	struct rmem_sock *socks;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	unsigned long timeout;		/* jiffies */
+	unsigned long dead_timeout;	/* jiffies */
+	wait_queue_head_t reconnect_wq;
+	bool removing;
+	char donor[128];
+	u64 region_id;
+	u8 token[RMEM_TOKEN_SIZE];
+
+	atomic64_t reads, writes, discards, errors, reconnects;
+	atomic64_t bytes_out, bytes_in;
+};
+
+/* ---- sockets ------------------------------------------------------- */
+
+/* Move all of iter over the socket, either way, never into reclaim. */
+static int rmem_sock_io(struct socket *sock, struct iov_iter *iter, int flags,
+			bool send)
+{
+	unsigned int noreclaim = memalloc_noreclaim_save();
+	int ret = 0;
+
+	while (iov_iter_count(iter)) {
+		struct msghdr msg = {
+			.msg_flags = flags | MSG_NOSIGNAL,
+			.msg_iter = *iter,
+		};
+		int n = send ? sock_sendmsg(sock, &msg) :
+			       sock_recvmsg(sock, &msg, MSG_WAITALL);
+
+		if (n <= 0) {
+			ret = n ? n : send ? -EPIPE : -ECONNRESET;
+			break;
+		}
+		iov_iter_advance(iter, n);
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	return ret;
+}
+
+static int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags)
+{
+	return rmem_sock_io(sock, iter, flags, true);
+}
+
+static int rmem_recv(struct socket *sock, struct iov_iter *iter)
+{
+	return rmem_sock_io(sock, iter, 0, false);
+}
+
+static int rmem_recv_buf(struct socket *sock, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, READ, &kv, 1, len);
+	return rmem_recv(sock, &iter);
+}
+
+/* ---- control-plane events ------------------------------------------ */
+
+enum { RMEM_MCGRP_EVENTS };
+
+static void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue)
+{
+	struct sk_buff *skb = genlmsg_new(nla_total_size(sizeof(u32)) * 2, GFP_NOIO);
+	void *hdr;
+
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &rmem_genl, 0, RMEM_CMD_LINK_DEAD);
+	if (!hdr || nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
+	    nla_put_u32(skb, RMEM_ATTR_QUEUE, queue)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast(&rmem_genl, skb, 0, RMEM_MCGRP_EVENTS, GFP_NOIO);
+}
+
+/* ---- the receive side ---------------------------------------------- */
+
+static bool rmem_requeue_one(struct request *rq, void *data)
+{
+	struct rmem_sock *rs = data;
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (cmd->queue == (int)rs->index) {
+		cmd->queue = -1;
+		blk_mq_requeue_request(rq, true);
+	}
+	return true;
+}
+
+/* Stop using the queue's socket: shut it down so sender and receiver
+ * both fail at once. Callable from anywhere; the receive worker then
+ * finishes the job (rmem_sock_release). */
+static void rmem_sock_kill(struct rmem_sock *rs)
+{
+	spin_lock(&rs->lock);
+	if (rs->sock && !rs->dead) {
+		rs->dead = true;
+		rs->dead_since = jiffies;
+		kernel_sock_shutdown(rs->sock, SHUT_RDWR);
+	}
+	spin_unlock(&rs->lock);
+}
+
+/*
+ * In the receive worker, once the socket failed: wait for any sender to
+ * let go, requeue what was in flight on it (it waits in queue_rq for a
+ * new socket), drop the socket and tell userspace. Only this worker uses
+ * the socket for receiving, so only it may put it.
+ */
+static void rmem_sock_release(struct rmem_sock *rs, int err)
+{
+	struct rmem_dev *dev = rs->dev;
+	struct socket *sock;
+
+	rmem_sock_kill(rs);
+	mutex_lock(&rs->tx_lock);
+	spin_lock(&rs->lock);
+	sock = rs->sock;
+	rs->sock = NULL;
+	spin_unlock(&rs->lock);
+	mutex_unlock(&rs->tx_lock);
+
+	blk_mq_tagset_busy_iter(&dev->tag_set, rmem_requeue_one, rs);
+	blk_mq_kick_requeue_list(dev->disk->queue);
+	if (sock)
+		sockfd_put(sock);
+	if (!READ_ONCE(dev->removing)) {
+		dev_warn(disk_to_dev(dev->disk),
+			 "queue %u lost donor %s (%d); I/O waits %u s for a reconnect\n",
+			 rs->index, dev->donor, err,
+			 jiffies_to_msecs(dev->dead_timeout) / 1000);
+		rmem_link_dead_event(dev, rs->index);
+	}
+}
+
+static int rmem_recv_payload(struct socket *sock, struct request *rq)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	int ret;
+
+	rq_for_each_segment(bv, rq, it) {
+		struct iov_iter iter;
+
+		iov_iter_bvec(&iter, READ, &bv, 1, bv.bv_len);
+		ret = rmem_recv(sock, &iter);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* One reply: 0, or -errno to give up on the socket. */
+static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
+{
+	struct rmem_dev *dev = rs->dev;
+	struct rmem_reply_hdr hdr;
+	struct rmem_reply reply;
+	struct request *rq;
+	struct rmem_cmd *cmd;
+	u32 unique, hwq, tag;
+	u16 op;
+	int ret;
+
+	ret = rmem_recv_buf(sock, &hdr, sizeof(hdr));
+	if (ret)
+		return ret;
+	if (rmem_reply_decode(&hdr, &reply)) {
+		dev_err_ratelimited(disk_to_dev(dev->disk), "malformed reply from the donor\n");
+		return -EPROTO;
+	}
+	unique = (u32)reply.tag;
+	hwq = blk_mq_unique_tag_to_hwq(unique);
+	tag = blk_mq_unique_tag_to_tag(unique);
+	rq = hwq == rs->index ? blk_mq_tag_to_rq(dev->tag_set.tags[hwq], tag) : NULL;
+	cmd = rq ? blk_mq_rq_to_pdu(rq) : NULL;
+	if (!cmd || !blk_mq_request_started(rq) || cmd->queue != (int)rs->index ||
+	    cmd->cookie != (u32)(reply.tag >> 32)) {
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "reply for a request not in flight (tag %#llx)\n",
+				    reply.tag);
+		return -EPROTO;
+	}
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		op = RMEM_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		op = RMEM_OP_WRITE;
+		break;
+	default:
+		op = RMEM_OP_DISCARD;
+		break;
+	}
+	if (rmem_reply_check(&reply, op, op == RMEM_OP_READ ? blk_rq_bytes(rq) : 0)) {
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "%s reply of %u bytes, status %u\n",
+				    rmem_op_name(op), reply.len, reply.status);
+		return -EPROTO;
+	}
+	cmd->status = BLK_STS_OK;
+	if (reply.status != RMEM_OK) {
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "%s of %u bytes at sector %llu: %s (%s)\n",
+				    rmem_op_name(op), blk_rq_bytes(rq),
+				    (unsigned long long)blk_rq_pos(rq),
+				    rmem_status_str(reply.status),
+				    rmem_status_name(reply.status));
+		cmd->status = BLK_STS_IOERR;
+		atomic64_inc(&dev->errors);
+	} else if (op == RMEM_OP_READ) {
+		ret = rmem_recv_payload(sock, rq);
+		if (ret)
+			return ret;	/* requeued with the rest */
+	}
+	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
+	cmd->queue = -1;
+	if (likely(!blk_should_fake_timeout(rq->q)))
+		blk_mq_complete_request(rq);
+	if (rmem_status_fatal(reply.status) && reply.status != RMEM_OK)
+		return -rmem_status_errno(reply.status);
+	return 0;
+}
+
+static void rmem_recv_work(struct work_struct *work)
+{
+	struct rmem_sock *rs = container_of(work, struct rmem_sock, recv_work);
+	struct socket *sock;
+	int ret;
+
+	spin_lock(&rs->lock);
+	sock = rs->sock;
+	spin_unlock(&rs->lock);
+	if (!sock)
+		return;
+	do {
+		ret = rmem_recv_one(rs, sock);
+	} while (!ret);
+	rmem_sock_release(rs, ret);
+}
+
+/* ---- the block device ---------------------------------------------- */
+
+static void rmem_complete_rq(struct request *rq)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	blk_mq_end_request(rq, cmd->status);
+}
+
+/* Wait, bounded, for the queue's socket; with tx_lock held on success. */
+static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
+{
+	for (;;) {
+		unsigned long deadline;
+
+		mutex_lock(&rs->tx_lock);
+		if (rs->sock && !READ_ONCE(rs->dead))
+			return rs->sock;
+		mutex_unlock(&rs->tx_lock);
+		deadline = READ_ONCE(rs->dead_since) + dev->dead_timeout;
+		if (READ_ONCE(dev->removing) || time_after_eq(jiffies, deadline))
+			return NULL;
+		wait_event_timeout(dev->reconnect_wq,
+				   !READ_ONCE(rs->dead) || READ_ONCE(dev->removing),
+				   deadline - jiffies);
+	}
+}
+
+static int rmem_send_rq(struct socket *sock, struct request *rq,
+			struct rmem_cmd *cmd, struct rmem_req_hdr *hdr, u16 op)
+{
+	struct kvec kv[2] = {
+		{ .iov_base = hdr, .iov_len = sizeof(*hdr) },
+		{ .iov_base = &cmd->ext, .iov_len = sizeof(cmd->ext) },
+	};
+	struct iov_iter iter;
+	struct req_iterator it;
+	struct bio_vec bv;
+	int ret;
+
+	iov_iter_kvec(&iter, WRITE, kv, op == RMEM_OP_DISCARD ? 2 : 1,
+		      sizeof(*hdr) + (op == RMEM_OP_DISCARD ? sizeof(cmd->ext) : 0));
+	ret = rmem_xmit(sock, &iter, op == RMEM_OP_WRITE ? MSG_MORE : 0);
+	if (ret || op != RMEM_OP_WRITE)
+		return ret;
+	rq_for_each_segment(bv, rq, it) {
+		bool last = bio_iter_last(bv, it.iter) && !it.bio->bi_next;
+
+		iov_iter_bvec(&iter, WRITE, &bv, 1, bv.bv_len);
+		ret = rmem_xmit(sock, &iter, last ? 0 : MSG_MORE);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct request *rq = bd->rq;
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_dev *dev = hctx->queue->queuedata;
+	struct rmem_sock *rs = &dev->socks[hctx->queue_num];
+	struct rmem_req req = { 0 };
+	struct rmem_req_hdr hdr;
+	struct socket *sock;
+	u32 frames = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
+	u16 op;
+
+	blk_mq_start_request(rq);
+	cmd->status = BLK_STS_OK;
+	cmd->queue = -1;
+	switch (req_op(rq)) {
+	case REQ_OP_FLUSH:
+		/* the donor's memory has nothing to flush */
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
+	case REQ_OP_READ:
+		op = RMEM_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		op = RMEM_OP_WRITE;
+		break;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:	/* discarded frames read as zeros */
+		op = RMEM_OP_DISCARD;
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+	if (blk_rq_pos(rq) % RMEM_SECTORS_PER_FRAME ||
+	    blk_rq_bytes(rq) % RMEM_FRAME_SIZE || !frames)
+		return BLK_STS_IOERR;
+
+	req.op = op;
+	req.frame = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME;
+	if (op == RMEM_OP_DISCARD) {
+		cmd->ext.frame = cpu_to_le64(req.frame);
+		cmd->ext.count = cpu_to_le32(frames);
+		cmd->ext.reserved = 0;
+		req.frame = 0;
+		req.count = 1;
+		req.len = sizeof(cmd->ext);
+	} else {
+		req.count = frames;
+		req.len = op == RMEM_OP_WRITE ? blk_rq_bytes(rq) : 0;
+	}
+
+	for (;;) {
+		int ret;
+
+		sock = rmem_get_sock(dev, rs);
+		if (!sock) {
+			atomic64_inc(&dev->errors);
+			return BLK_STS_IOERR;
+		}
+		cmd->cookie++;
+		req.tag = (u64)cmd->cookie << 32 | blk_mq_unique_tag(rq);
+		rmem_req_encode(&hdr, &req);
+		cmd->queue = rs->index;
+		ret = rmem_send_rq(sock, rq, cmd, &hdr, op);
+		mutex_unlock(&rs->tx_lock);
+		if (!ret)
+			break;
+		/* the stream is broken: this one waits for the next socket */
+		cmd->queue = -1;
+		rmem_sock_kill(rs);
+	}
+	atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
+	atomic64_inc(op == RMEM_OP_READ ? &dev->reads :
+		     op == RMEM_OP_WRITE ? &dev->writes : &dev->discards);
+	return BLK_STS_OK;
+}
+
+static enum blk_eh_timer_return rmem_timeout(struct request *rq)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_dev *dev = rq->q->queuedata;
+	int q = READ_ONCE(cmd->queue);
+
+	if (q >= 0) {
+		struct rmem_sock *rs = &dev->socks[q];
+
+		dev_warn_ratelimited(disk_to_dev(dev->disk),
+				     "request on queue %d unanswered after %u ms\n",
+				     q, jiffies_to_msecs(dev->timeout));
+		/* the receive worker then requeues everything in flight */
+		rmem_sock_kill(rs);
+	}
+	return BLK_EH_RESET_TIMER;
+}
+
+static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			     unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	cmd->cookie = 0;
+	cmd->queue = -1;
+	return 0;
+}
+
+static const struct blk_mq_ops rmem_mq_ops = {
+	.queue_rq	= rmem_queue_rq,
+	.complete	= rmem_complete_rq,
+	.timeout	= rmem_timeout,
+	.init_request	= rmem_init_request,
+};
+
+static const struct block_device_operations rmem_fops = {
+	.owner		= THIS_MODULE,
+};
+
+/* ---- devices -------------------------------------------------------- */
+
+/* Shut every socket and wait for the workers to let go of them. */
+static void rmem_stop_socks(struct rmem_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nsock; i++) {
+		rmem_sock_kill(&dev->socks[i]);
+		flush_work(&dev->socks[i].recv_work);
+	}
+}
+
+static void rmem_dev_free(struct rmem_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nsock; i++)
+		if (dev->socks[i].sock)
+			sockfd_put(dev->socks[i].sock);
+	if (dev->disk)
+		put_disk(dev->disk);
+	if (dev->tag_set.tags)
+		blk_mq_free_tag_set(&dev->tag_set);
+	kfree(dev->socks);
+	kfree(dev);
+}
+
+static struct socket *rmem_take_sock(int fd, int *err)
+{
+	struct socket *sock = sockfd_lookup(fd, err);
+
+	if (!sock)
+		return NULL;
+	if (sock->sk->sk_type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP) {
+		sockfd_put(sock);
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* swap-out must not wait for memory that only swap-out can free */
+	sock->sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
+	sk_set_memalloc(sock->sk);
+	return sock;
+}
+
+static int rmem_get_socks(struct genl_info *info, struct socket **socks,
+			  unsigned int *n)
+{
+	struct nlattr *attr;
+	int rem, err = 0;
+
+	*n = 0;
+	if (!info->attrs[RMEM_ATTR_SOCKETS]) {
+		GENL_SET_ERR_MSG(info, "no sockets given");
+		return -EINVAL;
+	}
+	nla_for_each_nested(attr, info->attrs[RMEM_ATTR_SOCKETS], rem) {
+		if (nla_type(attr) != RMEM_SOCK_FD || nla_len(attr) != sizeof(u32))
+			continue;
+		if (*n == RMEM_MAX_QUEUES) {
+			err = -EINVAL;
+			GENL_SET_ERR_MSG(info, "too many sockets");
+			break;
+		}
+		socks[*n] = rmem_take_sock(nla_get_u32(attr), &err);
+		if (!socks[*n]) {
+			GENL_SET_ERR_MSG(info, "not a connected TCP socket");
+			break;
+		}
+		(*n)++;
+	}
+	if (!err && !*n) {
+		err = -EINVAL;
+		GENL_SET_ERR_MSG(info, "no sockets given");
+	}
+	if (err) {
+		while (*n)
+			sockfd_put(socks[--(*n)]);
+	}
+	return err;
+}
+
+static void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
+{
+	spin_lock(&rs->lock);
+	rs->sock = sock;
+	rs->dead = false;
+	spin_unlock(&rs->lock);
+	INIT_WORK(&rs->recv_work, rmem_recv_work);
+	queue_work(rmem_recv_wq, &rs->recv_work);
+}
+
+static int rmem_alloc_disk(struct rmem_dev *dev)
+{
+	struct gendisk *disk;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	struct queue_limits lim = {
+		.logical_block_size	= RMEM_FRAME_SIZE,
+		.physical_block_size	= RMEM_FRAME_SIZE,
+		.io_min			= RMEM_FRAME_SIZE,
+		.max_hw_sectors		= RMEM_MAX_IO_FRAMES * RMEM_SECTORS_PER_FRAME,
+		.max_hw_discard_sectors	= UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
+		.max_write_zeroes_sectors = UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
+		.discard_granularity	= RMEM_FRAME_SIZE,
+	};
+
+	disk = blk_mq_alloc_disk(&dev->tag_set, &lim, dev);
+#else
+	disk = blk_mq_alloc_disk(&dev->tag_set, dev);
+#endif
+	if (IS_ERR(disk))
+		return PTR_ERR(disk);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+	blk_queue_logical_block_size(disk->queue, RMEM_FRAME_SIZE);
+	blk_queue_physical_block_size(disk->queue, RMEM_FRAME_SIZE);
+	blk_queue_io_min(disk->queue, RMEM_FRAME_SIZE);
+	blk_queue_max_hw_sectors(disk->queue,
+				 RMEM_MAX_IO_FRAMES * RMEM_SECTORS_PER_FRAME);
+	blk_queue_max_discard_sectors(disk->queue,
+				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
+	blk_queue_max_write_zeroes_sectors(disk->queue,
+				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
+	disk->queue->limits.discard_granularity = RMEM_FRAME_SIZE;
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, disk->queue);
+	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, disk->queue);
+#endif
+	disk->major = rmem_major;
+	disk->first_minor = dev->index;
+	disk->minors = 1;
+	disk->fops = &rmem_fops;
+	disk->private_data = dev;
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "rmem%d", dev->index);
+	set_capacity(disk, dev->size >> SECTOR_SHIFT);
+	blk_queue_rq_timeout(disk->queue, dev->timeout);
+	dev->disk = disk;
+	return 0;
+}
+
+static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
+{
+	struct socket *socks[RMEM_MAX_QUEUES];
+	struct rmem_dev *dev;
+	struct sk_buff *reply;
+	unsigned int n, i;
+	void *hdr;
+	int err;
+
+	if (!info->attrs[RMEM_ATTR_SIZE_BYTES]) {
+		GENL_SET_ERR_MSG(info, "no size given");
+		return -EINVAL;
+	}
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	dev->size = nla_get_u64(info->attrs[RMEM_ATTR_SIZE_BYTES]);
+	if (!dev->size || dev->size % RMEM_FRAME_SIZE) {
+		kfree(dev);
+		GENL_SET_ERR_MSG(info, "size must be a non-zero multiple of 4096");
+		return -EINVAL;
+	}
+	dev->timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_TIMEOUT_MS] ?
+		nla_get_u32(info->attrs[RMEM_ATTR_TIMEOUT_MS]) : 30000);
+	dev->dead_timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_DEAD_TIMEOUT_MS] ?
+		nla_get_u32(info->attrs[RMEM_ATTR_DEAD_TIMEOUT_MS]) : 60000);
+	if (info->attrs[RMEM_ATTR_DONOR])
+		nla_strscpy(dev->donor, info->attrs[RMEM_ATTR_DONOR], sizeof(dev->donor));
+	if (info->attrs[RMEM_ATTR_REGION_ID])
+		dev->region_id = nla_get_u64(info->attrs[RMEM_ATTR_REGION_ID]);
+	if (info->attrs[RMEM_ATTR_REGION_TOKEN] &&
+	    nla_len(info->attrs[RMEM_ATTR_REGION_TOKEN]) == RMEM_TOKEN_SIZE)
+		memcpy(dev->token, nla_data(info->attrs[RMEM_ATTR_REGION_TOKEN]),
+		       RMEM_TOKEN_SIZE);
+	init_waitqueue_head(&dev->reconnect_wq);
+
+	err = rmem_get_socks(info, socks, &n);
+	if (err) {
+		kfree(dev);
+		return err;
+	}
+	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
+	if (!dev->socks) {
+		while (n)
+			sockfd_put(socks[--n]);
+		kfree(dev);
+		return -ENOMEM;
+	}
+	dev->nsock = n;
+	for (i = 0; i < n; i++) {
+		dev->socks[i].dev = dev;
+		dev->socks[i].index = i;
+		mutex_init(&dev->socks[i].tx_lock);
+		spin_lock_init(&dev->socks[i].lock);
+		dev->socks[i].sock = socks[i];	/* owned; started below */
+	}
+
+	mutex_lock(&rmem_devs_lock);
+	dev->index = idr_alloc(&rmem_devs, dev, 0, 1 << MINORBITS, GFP_KERNEL);
+	if (dev->index < 0) {
+		err = dev->index;
+		goto out_unlock;
+	}
+	dev->tag_set.ops = &rmem_mq_ops;
+	dev->tag_set.nr_hw_queues = n;
+	dev->tag_set.queue_depth = clamp(queue_depth, 1u, 4096u);
+	dev->tag_set.numa_node = NUMA_NO_NODE;
+	dev->tag_set.cmd_size = sizeof(struct rmem_cmd);
+	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
+	dev->tag_set.driver_data = dev;
+	dev->tag_set.timeout = dev->timeout;
+	err = blk_mq_alloc_tag_set(&dev->tag_set);
+	if (err) {
+		dev->tag_set.tags = NULL;
+		goto out_idr;
+	}
+	err = rmem_alloc_disk(dev);
+	if (err)
+		goto out_idr;
+	for (i = 0; i < n; i++)
+		rmem_start_sock(&dev->socks[i], socks[i]);
+	err = add_disk(dev->disk);
+	if (err)
+		goto out_stop;
+	mutex_unlock(&rmem_devs_lock);
+	dev_info(disk_to_dev(dev->disk), "%llu MiB on donor %s, %u queue%s\n",
+		 dev->size >> 20, dev->donor, n, n == 1 ? "" : "s");
+
+	reply = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!reply)
+		return 0;	/* the device exists; STATUS finds it */
+	hdr = genlmsg_put_reply(reply, info, &rmem_genl, 0, RMEM_CMD_CONNECT);
+	if (!hdr || nla_put_u32(reply, RMEM_ATTR_INDEX, dev->index)) {
+		nlmsg_free(reply);
+		return 0;
+	}
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+
+out_stop:
+	WRITE_ONCE(dev->removing, true);
+	rmem_stop_socks(dev);
+out_idr:
+	idr_remove(&rmem_devs, dev->index);
+out_unlock:
+	mutex_unlock(&rmem_devs_lock);
+	rmem_dev_free(dev);
+	return err;
+}
+
+static struct rmem_dev *rmem_find(struct genl_info *info)
+{
+	struct rmem_dev *dev;
+
+	if (!info->attrs[RMEM_ATTR_INDEX]) {
+		GENL_SET_ERR_MSG(info, "no device index given");
+		return ERR_PTR(-EINVAL);
+	}
+	dev = idr_find(&rmem_devs, nla_get_u32(info->attrs[RMEM_ATTR_INDEX]));
+	if (!dev) {
+		GENL_SET_ERR_MSG(info, "no such rmem device");
+		return ERR_PTR(-ENODEV);
+	}
+	return dev;
+}
+
+static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rmem_dev *dev;
+
+	mutex_lock(&rmem_devs_lock);
+	dev = rmem_find(info);
+	if (IS_ERR(dev)) {
+		mutex_unlock(&rmem_devs_lock);
+		return PTR_ERR(dev);
+	}
+	if (disk_openers(dev->disk)) {
+		mutex_unlock(&rmem_devs_lock);
+		GENL_SET_ERR_MSG(info, "device is in use (swapoff or unmount it first)");
+		return -EBUSY;
+	}
+	idr_remove(&rmem_devs, dev->index);
+	mutex_unlock(&rmem_devs_lock);
+
+	WRITE_ONCE(dev->removing, true);
+	wake_up_all(&dev->reconnect_wq);
+	del_gendisk(dev->disk);		/* drains what is in flight */
+	rmem_stop_socks(dev);
+	dev_info(disk_to_dev(dev->disk), "detached from donor %s\n", dev->donor);
+	rmem_dev_free(dev);
+	return 0;
+}
+
+static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
+{
+	struct socket *socks[RMEM_MAX_QUEUES];
+	struct rmem_dev *dev;
+	unsigned int n, i, used = 0;
+	int err;
+
+	mutex_lock(&rmem_devs_lock);
+	dev = rmem_find(info);
+	if (IS_ERR(dev)) {
+		mutex_unlock(&rmem_devs_lock);
+		return PTR_ERR(dev);
+	}
+	err = rmem_get_socks(info, socks, &n);
+	if (err)
+		goto out;
+	/* each new socket replaces a dead one, lowest queue first */
+	for (i = 0; i < dev->nsock && used < n; i++) {
+		struct rmem_sock *rs = &dev->socks[i];
+
+		if (!READ_ONCE(rs->dead))
+			continue;
+		flush_work(&rs->recv_work);	/* it lets go of the old one */
+		rmem_start_sock(rs, socks[used++]);
+		atomic64_inc(&dev->reconnects);
+		dev_info(disk_to_dev(dev->disk), "queue %u reconnected to %s\n",
+			 i, dev->donor);
+	}
+	wake_up_all(&dev->reconnect_wq);
+	for (i = used; i < n; i++)
+		sockfd_put(socks[i]);
+	if (used < n) {
+		GENL_SET_ERR_MSG(info, "more sockets than dead queues; extra ones dropped");
+		err = used ? 0 : -EALREADY;
+	}
+out:
+	mutex_unlock(&rmem_devs_lock);
+	return err;
+}
+
+static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
+			    u32 portid, u32 seq, int flags)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &rmem_genl, flags, RMEM_CMD_STATUS);
+	u64 dead = 0;
+	unsigned int i;
+
+	if (!hdr)
+		return -EMSGSIZE;
+	for (i = 0; i < dev->nsock; i++)
+		if (READ_ONCE(dev->socks[i].dead))
+			dead |= 1ull << i;
+	if (nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
+	    nla_put_u64_64bit(skb, RMEM_ATTR_SIZE_BYTES, dev->size, RMEM_ATTR_UNSPEC) ||
+	    nla_put_string(skb, RMEM_ATTR_DONOR, dev->donor) ||
+	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
+	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
+	    nla_put_u64_64bit(skb, RMEM_ATTR_REGION_ID, dev->region_id, RMEM_ATTR_UNSPEC) ||
+	    nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token) ||
+	    nla_put_u32(skb, RMEM_ATTR_TIMEOUT_MS, jiffies_to_msecs(dev->timeout)) ||
+	    nla_put_u32(skb, RMEM_ATTR_DEAD_TIMEOUT_MS,
+			jiffies_to_msecs(dev->dead_timeout)) ||
+	    nla_put_string(skb, RMEM_ATTR_STATE, !dead ? "up" :
+			   dead == (1ull << dev->nsock) - 1 ? "dead" : "degraded")) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rmem_dev *dev;
+	struct sk_buff *reply;
+	int err;
+
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	mutex_lock(&rmem_devs_lock);
+	dev = rmem_find(info);
+	err = IS_ERR(dev) ? PTR_ERR(dev) :
+	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0);
+	mutex_unlock(&rmem_devs_lock);
+	if (err) {
+		nlmsg_free(reply);
+		return err;
+	}
+	return genlmsg_reply(reply, info);
+}
+
+static int rmem_genl_status_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rmem_dev *dev;
+	int id = cb->args[0];
+
+	mutex_lock(&rmem_devs_lock);
+	while ((dev = idr_get_next(&rmem_devs, &id))) {
+		if (rmem_fill_status(skb, dev, NETLINK_CB(cb->skb).portid,
+				     cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+		id++;
+	}
+	mutex_unlock(&rmem_devs_lock);
+	cb->args[0] = id;
+	return skb->len;
+}
+
+static const struct nla_policy rmem_sock_policy[RMEM_SOCK_MAX + 1] = {
+	[RMEM_SOCK_FD]	= { .type = NLA_U32 },
+};
+
+static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
+	[RMEM_ATTR_INDEX]		= { .type = NLA_U32 },
+	[RMEM_ATTR_SIZE_BYTES]		= { .type = NLA_U64 },
+	[RMEM_ATTR_SOCKETS]		= NLA_POLICY_NESTED(rmem_sock_policy),
+	[RMEM_ATTR_TIMEOUT_MS]		= NLA_POLICY_MIN(NLA_U32, 100),
+	[RMEM_ATTR_DEAD_TIMEOUT_MS]	= { .type = NLA_U32 },
+	[RMEM_ATTR_DONOR]		= { .type = NLA_NUL_STRING, .len = 127 },
+	[RMEM_ATTR_REGION_ID]		= { .type = NLA_U64 },
+	[RMEM_ATTR_REGION_TOKEN]	= NLA_POLICY_EXACT_LEN(RMEM_TOKEN_SIZE),
+	[RMEM_ATTR_QUEUE]		= { .type = NLA_U32 },
+	[RMEM_ATTR_STATE]		= { .type = NLA_NUL_STRING },
+	[RMEM_ATTR_QUEUES]		= { .type = NLA_U32 },
+	[RMEM_ATTR_DEAD_MASK]		= { .type = NLA_U64 },
+};
+
+static const struct genl_small_ops rmem_genl_ops[] = {
+	{
+		.cmd	= RMEM_CMD_CONNECT,
+		.flags	= GENL_ADMIN_PERM,
+		.doit	= rmem_genl_connect,
+	},
+	{
+		.cmd	= RMEM_CMD_DISCONNECT,
+		.flags	= GENL_ADMIN_PERM,
+		.doit	= rmem_genl_disconnect,
+	},
+	{
+		.cmd	= RMEM_CMD_RECONFIGURE,
+		.flags	= GENL_ADMIN_PERM,
+		.doit	= rmem_genl_reconfigure,
+	},
+	{
+		.cmd	= RMEM_CMD_STATUS,
+		.doit	= rmem_genl_status,
+		.dumpit	= rmem_genl_status_dump,
+	},
+};
+
+static const struct genl_multicast_group rmem_mcgrps[] = {
+	[RMEM_MCGRP_EVENTS] = { .name = RMEM_GENL_MCAST_NAME },
+};
+
+static struct genl_family rmem_genl __ro_after_init = {
+	.hdrsize	= 0,
+	.name		= RMEM_GENL_NAME,
+	.version	= RMEM_GENL_VERSION,
+	.module		= THIS_MODULE,
+	.small_ops	= rmem_genl_ops,
+	.n_small_ops	= ARRAY_SIZE(rmem_genl_ops),
+	.resv_start_op	= RMEM_CMD_LINK_DEAD + 1,
+	.maxattr	= RMEM_ATTR_MAX,
+	.policy		= rmem_attr_policy,
+	.mcgrps		= rmem_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(rmem_mcgrps),
+};
+
+static int __init rmem_init(void)
+{
+	int err;
+
+	rmem_recv_wq = alloc_workqueue("rmem-recv", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!rmem_recv_wq)
+		return -ENOMEM;
+	rmem_major = register_blkdev(0, "rmem");
+	if (rmem_major < 0) {
+		err = rmem_major;
+		goto out_wq;
+	}
+	err = genl_register_family(&rmem_genl);
+	if (err)
+		goto out_blkdev;
+	pr_info("rmem: remote-memory block device, protocol %u\n", RMEM_PROTO_VERSION);
+	return 0;
+
+out_blkdev:
+	unregister_blkdev(rmem_major, "rmem");
+out_wq:
+	destroy_workqueue(rmem_recv_wq);
+	return err;
+}
+
+static void __exit rmem_exit(void)
+{
+	struct rmem_dev *dev;
+	int id = 0;
+
+	genl_unregister_family(&rmem_genl);
+	/* no opener can remain: the module is referenced while one does */
+	while ((dev = idr_get_next(&rmem_devs, &id))) {
+		idr_remove(&rmem_devs, dev->index);
+		WRITE_ONCE(dev->removing, true);
+		wake_up_all(&dev->reconnect_wq);
+		del_gendisk(dev->disk);
+		rmem_stop_socks(dev);
+		rmem_dev_free(dev);
+	}
+	idr_destroy(&rmem_devs);
+	unregister_blkdev(rmem_major, "rmem");
+	destroy_workqueue(rmem_recv_wq);
+}
+
+module_init(rmem_init);
+module_exit(rmem_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("rmem: swap to memory lent by another host");
+MODULE_ALIAS_GENL_FAMILY(RMEM_GENL_NAME);

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rmemctl attach, detach, status, list: the kernel side of rmem, over the
+ * generic netlink family "rmem" (include/uapi/linux/rmem.h).
+ *
+ * attach does the whole handshake in userspace, where a failure can be
+ * explained: connect, authenticate, open the region on the first
+ * connection and join it on the others. Only then does it hand the
+ * connected sockets to the kernel, which makes /dev/rmemN of them. With
+ * --persist it stays and replaces every connection the kernel reports
+ * dead (LINK_DEAD, or STATUS every 2 s) with a new one to the same region.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "rmem_proto.h"
+#include "rmemctl.h"
+
+struct nl_ctx {
+	int error;			/* from the kernel's ack, -errno */
+	bool have_index;
+	uint32_t index;
+	bool all;			/* status: print every device */
+	bool brief;			/* list: one line each */
+	unsigned int found;
+	uint64_t dead_mask;
+	bool gone;			/* STATUS: no such device */
+};
+
+struct genl {
+	struct nl_sock *sk;
+	int family;
+};
+
+static int genl_open(struct genl *g)
+{
+	g->sk = nl_socket_alloc();
+	if (!g->sk || genl_connect(g->sk)) {
+		fprintf(stderr, "rmemctl: cannot open a generic netlink socket\n");
+		return EX_KERNEL;
+	}
+	g->family = genl_ctrl_resolve(g->sk, RMEM_GENL_NAME);
+	if (g->family < 0) {
+		fprintf(stderr, "rmemctl: the rmem kernel module is not loaded (modprobe rmem)\n");
+		nl_socket_free(g->sk);
+		g->sk = NULL;
+		return EX_KERNEL;
+	}
+	return EX_OK;
+}
+
+static void genl_close(struct genl *g)
+{
+	if (g->sk)
+		nl_socket_free(g->sk);
+	g->sk = NULL;
+}
+
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct nl_ctx *ctx = arg;
+
+	(void)nla;
+	ctx->error = e->error;
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_STOP;
+}
+
+static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
+{
+	uint32_t idx = nla_get_u32(tb[RMEM_ATTR_INDEX]);
+	uint64_t size = tb[RMEM_ATTR_SIZE_BYTES] ? nla_get_u64(tb[RMEM_ATTR_SIZE_BYTES]) : 0;
+	const char *state = tb[RMEM_ATTR_STATE] ? nla_get_string(tb[RMEM_ATTR_STATE]) : "?";
+	const char *donor = tb[RMEM_ATTR_DONOR] ? nla_get_string(tb[RMEM_ATTR_DONOR]) : "?";
+
+	if (ctx->brief) {
+		printf("/dev/rmem%u %s %" PRIu64 "M %s\n", idx, donor, size >> 20, state);
+		return;
+	}
+	printf("/dev/rmem%u\n", idx);
+	printf("  state          %s\n", state);
+	printf("  donor          %s\n", donor);
+	printf("  size           %" PRIu64 " MiB\n", size >> 20);
+	if (tb[RMEM_ATTR_QUEUES])
+		printf("  queues         %u (dead mask %#" PRIx64 ")\n",
+		       nla_get_u32(tb[RMEM_ATTR_QUEUES]),
+		       tb[RMEM_ATTR_DEAD_MASK] ? nla_get_u64(tb[RMEM_ATTR_DEAD_MASK]) : 0);
+	if (tb[RMEM_ATTR_REGION_ID])
+		printf("  region         %" PRIu64 "\n", nla_get_u64(tb[RMEM_ATTR_REGION_ID]));
+	if (tb[RMEM_ATTR_TIMEOUT_MS] && tb[RMEM_ATTR_DEAD_TIMEOUT_MS])
+		printf("  timeouts       request %u ms, reconnect %u ms\n",
+		       nla_get_u32(tb[RMEM_ATTR_TIMEOUT_MS]),
+		       nla_get_u32(tb[RMEM_ATTR_DEAD_TIMEOUT_MS]));
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct nl_ctx *ctx = arg;
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[RMEM_ATTR_MAX + 1];
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, RMEM_ATTR_MAX, NULL) ||
+	    !tb[RMEM_ATTR_INDEX])
+		return NL_SKIP;
+	ctx->have_index = true;
+	ctx->index = nla_get_u32(tb[RMEM_ATTR_INDEX]);
+	if (gh->cmd == RMEM_CMD_STATUS) {
+		ctx->found++;
+		ctx->dead_mask = tb[RMEM_ATTR_DEAD_MASK] ?
+				 nla_get_u64(tb[RMEM_ATTR_DEAD_MASK]) : 0;
+		if (ctx->all || ctx->brief)
+			print_device(tb, ctx);
+	}
+	return NL_OK;
+}
+
+/* Send msg, run the callbacks on what comes back; -errno of the ack. */
+static int genl_call(struct genl *g, struct nl_msg *msg, struct nl_ctx *ctx)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int ret;
+
+	if (!cb)
+		return -ENOMEM;
+	ctx->error = 0;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, ctx);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, ctx);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, ctx);
+	ret = nl_send_auto(g->sk, msg);
+	if (ret >= 0)
+		ret = nl_recvmsgs(g->sk, cb);
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	if (ctx->error)
+		return ctx->error;
+	return ret < 0 ? -EIO : 0;
+}
+
+static struct nl_msg *genl_msg(struct genl *g, uint8_t cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0,
+				flags | NLM_F_ACK, cmd, RMEM_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+static int put_sockets(struct nl_msg *msg, const int *fds, unsigned int n)
+{
+	struct nlattr *nest = nla_nest_start(msg, RMEM_ATTR_SOCKETS);
+	unsigned int i;
+
+	if (!nest)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (nla_put_u32(msg, RMEM_SOCK_FD, (uint32_t)fds[i]))
+			return -1;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int parse_dev(const char *s, uint32_t *index)
+{
+	char *end;
+	unsigned long v;
+
+	if (!strncmp(s, "/dev/", 5))
+		s += 5;
+	if (!strncmp(s, "rmem", 4))
+		s += 4;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || v > 0xfffff) {
+		fprintf(stderr, "rmemctl: '%s' is not an rmem device (/dev/rmemN)\n", s);
+		return -1;
+	}
+	*index = (uint32_t)v;
+	return 0;
+}
+
+/* STATUS of one device into ctx (dead_mask); 0, -ENODEV or -errno. */
+static int query_status(struct genl *g, uint32_t index, struct nl_ctx *ctx)
+{
+	struct nl_msg *msg = genl_msg(g, RMEM_CMD_STATUS, 0);
+
+	if (!msg || nla_put_u32(msg, RMEM_ATTR_INDEX, index))
+		return -ENOMEM;
+	ctx->found = 0;
+	return genl_call(g, msg, ctx);
+}
+
+/* Connect one more socket to the region; fd, or -exit code. */
+static int join_region(struct rmemctl *ctl, const char *donor,
+		       const struct rmem_region *region, struct rmem_client **c)
+{
+	int ret = connect_donor(ctl, donor, 1, c);
+
+	if (ret)
+		return -ret;
+	if (rmem_attach_region(*c, region)) {
+		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(*c));
+		rmem_client_free(*c);
+		*c = NULL;
+		return -EX_FAIL;
+	}
+	return rmem_fd(*c);
+}
+
+/* --persist: replace dead connections until the device goes away. */
+static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
+		     const char *donor, const struct rmem_region *region)
+{
+	struct nl_sock *ev = nl_socket_alloc();
+	int grp;
+
+	if (!ev || genl_connect(ev)) {
+		fprintf(stderr, "rmemctl: cannot open a netlink socket for events\n");
+		return EX_KERNEL;
+	}
+	grp = genl_ctrl_resolve_grp(ev, RMEM_GENL_NAME, RMEM_GENL_MCAST_NAME);
+	if (grp < 0 || nl_socket_add_membership(ev, grp)) {
+		fprintf(stderr, "rmemctl: cannot listen to rmem events\n");
+		nl_socket_free(ev);
+		return EX_KERNEL;
+	}
+	nl_socket_disable_seq_check(ev);
+	nl_socket_set_nonblocking(ev);
+	for (;;) {
+		struct pollfd pfd = { .fd = nl_socket_get_fd(ev), .events = POLLIN };
+		struct nl_ctx ctx = { 0 };
+		struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
+		int fds[RMEM_MAX_QUEUES];
+		unsigned int n = 0, q;
+		int ret;
+
+		if (poll(&pfd, 1, 2000) > 0)
+			nl_recvmsgs_default(ev);	/* LINK_DEAD: just wakes us */
+		ret = query_status(g, index, &ctx);
+		if (ret == -ENODEV) {
+			if (!ctl->quiet)
+				printf("/dev/rmem%u is gone; rmemctl stops\n", index);
+			nl_socket_free(ev);
+			return EX_OK;
+		}
+		if (ret || !ctx.dead_mask)
+			continue;
+		for (q = 0; q < RMEM_MAX_QUEUES; q++) {
+			if (!(ctx.dead_mask & 1ull << q))
+				continue;
+			fds[n] = join_region(ctl, donor, region, &c[n]);
+			if (fds[n] < 0)
+				break;		/* retried at the next round */
+			n++;
+		}
+		if (n) {
+			struct nl_msg *msg = genl_msg(g, RMEM_CMD_RECONFIGURE, 0);
+
+			ret = -ENOMEM;
+			if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, index) &&
+			    !put_sockets(msg, fds, n))
+				ret = genl_call(g, msg, &ctx);
+			if (ret)
+				fprintf(stderr, "rmemctl: reconnecting /dev/rmem%u: %s\n",
+					index, strerror(-ret));
+			else if (!ctl->quiet)
+				printf("/dev/rmem%u: %u connection%s to %s replaced\n",
+				       index, n, n == 1 ? "" : "s", donor);
+			fflush(stdout);
+		}
+		for (q = 0; q < n; q++)
+			rmem_client_free(c[q]);	/* the kernel holds the sockets */
+	}
+}
+
+int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "queues", required_argument, NULL, 'n' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		{ "reconnect-ms", required_argument, NULL, 'R' },
+		{ "persist", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
+	int fds[RMEM_MAX_QUEUES];
+	unsigned int queues = 1, i;
+	uint32_t timeout_ms = 30000, reconnect_ms = 60000;
+	uint64_t size = 0;
+	bool persist = false;
+	struct rmem_region region;
+	struct nl_ctx ctx = { 0 };
+	struct genl g = { 0 };
+	struct nl_msg *msg;
+	const char *donor;
+	char *end;
+	int opt, ret;
+
+	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
+	while ((opt = getopt_long(argc, argv, "s:n:T:R:p", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (rmem_parse_size(optarg, &size) || !size ||
+			    size % RMEM_FRAME_SIZE) {
+				fprintf(stderr, "rmemctl: bad size '%s' (a multiple of 4K: 512M, 8G)\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'n':
+			queues = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !queues || queues > RMEM_MAX_QUEUES) {
+				fprintf(stderr, "rmemctl: --queues takes 1..%u\n",
+					RMEM_MAX_QUEUES);
+				return EX_USAGE;
+			}
+			break;
+		case 'T':
+		case 'R':
+			i = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || i < 100) {
+				fprintf(stderr, "rmemctl: bad time '%s' (milliseconds, at least 100)\n",
+					optarg);
+				return EX_USAGE;
+			}
+			*(opt == 'T' ? &timeout_ms : &reconnect_ms) = i;
+			break;
+		case 'p':
+			persist = true;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !size) {
+		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--queues N] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
+		return EX_USAGE;
+	}
+	donor = argv[optind];
+	ret = genl_open(&g);		/* before the donor: fail fast */
+	if (ret)
+		return ret;
+
+	for (i = 0; i < queues; i++) {
+		ret = connect_donor(ctl, donor, 1, &c[i]);
+		if (ret)
+			goto out;
+		if (i == 0 ? rmem_open_region(c[0], size / RMEM_FRAME_SIZE, &region) :
+			     rmem_attach_region(c[i], &region)) {
+			fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c[i]));
+			ret = exit_for(-rmem_status_errno(rmem_last_status(c[i])));
+			goto out;
+		}
+		fds[i] = rmem_fd(c[i]);
+	}
+
+	msg = genl_msg(&g, RMEM_CMD_CONNECT, 0);
+	ret = -ENOMEM;
+	if (msg && !nla_put_u64(msg, RMEM_ATTR_SIZE_BYTES, size) &&
+	    !nla_put_u32(msg, RMEM_ATTR_TIMEOUT_MS, timeout_ms) &&
+	    !nla_put_u32(msg, RMEM_ATTR_DEAD_TIMEOUT_MS, reconnect_ms) &&
+	    !nla_put_string(msg, RMEM_ATTR_DONOR, donor) &&
+	    !nla_put_u64(msg, RMEM_ATTR_REGION_ID, region.id) &&
+	    !nla_put(msg, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, region.token) &&
+	    !put_sockets(msg, fds, queues))
+		ret = genl_call(&g, msg, &ctx);
+	if (ret || !ctx.have_index) {
+		fprintf(stderr, "rmemctl: the kernel refused the device: %s\n",
+			strerror(ret ? -ret : EIO));
+		/* give the region back; the kernel kept nothing */
+		rmem_close(c[0], true);
+		ret = ret == -EPERM ? EX_USAGE : EX_KERNEL;
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("/dev/rmem%u: %" PRIu64 " MiB on %s, region %" PRIu64 ", %u queue%s\n",
+		       ctx.index, size >> 20, donor, region.id, queues,
+		       queues == 1 ? "" : "s");
+	else
+		printf("/dev/rmem%u\n", ctx.index);
+	fflush(stdout);
+	/* the kernel holds the sockets now; our descriptors just close */
+	for (i = 0; i < queues; i++) {
+		rmem_client_free(c[i]);
+		c[i] = NULL;
+	}
+	ret = persist ? supervise(ctl, &g, ctx.index, donor, &region) : EX_OK;
+out:
+	for (i = 0; i < queues; i++)
+		rmem_client_free(c[i]);
+	explicit_bzero(&region, sizeof(region));
+	genl_close(&g);
+	return ret;
+}
+
+static int device_cmd(struct rmemctl *ctl, int argc, char **argv, uint8_t cmd)
+{
+	struct nl_ctx ctx = { 0 };
+	struct genl g = { 0 };
+	struct nl_msg *msg;
+	uint32_t index;
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: rmemctl %s /dev/rmemN\n", argv[0]);
+		return EX_USAGE;
+	}
+	if (parse_dev(argv[1], &index))
+		return EX_USAGE;
+	ret = genl_open(&g);
+	if (ret)
+		return ret;
+	msg = genl_msg(&g, cmd, 0);
+	ctx.all = cmd == RMEM_CMD_STATUS;
+	ret = -ENOMEM;
+	if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, index))
+		ret = genl_call(&g, msg, &ctx);
+	genl_close(&g);
+	switch (-ret) {
+	case 0:
+		if (cmd == RMEM_CMD_DISCONNECT && !ctl->quiet)
+			printf("/dev/rmem%u detached\n", index);
+		return EX_OK;
+	case ENODEV:
+		fprintf(stderr, "rmemctl: no device /dev/rmem%u\n", index);
+		return EX_KERNEL;
+	case EBUSY:
+		fprintf(stderr, "rmemctl: /dev/rmem%u is in use (swapoff or unmount it first)\n",
+			index);
+		return EX_INUSE;
+	case EPERM:
+		fprintf(stderr, "rmemctl: %s needs CAP_NET_ADMIN (run as root)\n", argv[0]);
+		return EX_FAIL;
+	default:
+		fprintf(stderr, "rmemctl: %s /dev/rmem%u: %s\n", argv[0], index,
+			strerror(-ret));
+		return EX_FAIL;
+	}
+}
+
+int cmd_detach(struct rmemctl *ctl, int argc, char **argv)
+{
+	return device_cmd(ctl, argc, argv, RMEM_CMD_DISCONNECT);
+}
+
+static int dump_devices(bool brief)
+{
+	struct nl_ctx ctx = { .all = !brief, .brief = brief };
+	struct genl g = { 0 };
+	struct nl_msg *msg;
+	int ret = genl_open(&g);
+
+	if (ret)
+		return ret;
+	msg = genl_msg(&g, RMEM_CMD_STATUS, NLM_F_DUMP);
+	ret = msg ? genl_call(&g, msg, &ctx) : -ENOMEM;
+	genl_close(&g);
+	if (ret) {
+		fprintf(stderr, "rmemctl: listing devices: %s\n", strerror(-ret));
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+int cmd_status(struct rmemctl *ctl, int argc, char **argv)
+{
+	if (argc == 1)
+		return dump_devices(false);
+	return device_cmd(ctl, argc, argv, RMEM_CMD_STATUS);
+}
+
+int cmd_list(struct rmemctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: rmemctl list\n");
+		return EX_USAGE;
+	}
+	return dump_devices(true);
+}
