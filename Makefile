@@ -88,12 +88,15 @@ $(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS)
 
-# rmem.ko for every kernel whose headers are installed (linux-headers-*)
-KDIRS := $(wildcard /usr/src/linux-headers-*-amd64)
-MODULES := $(patsubst /usr/src/linux-headers-%,build/module/%/drivers/rmem/rmem.ko,$(KDIRS))
+# rmem.ko for every kernel whose headers are here: installed
+# (linux-headers-amd64) or fetched for the guest tests (VM_SUITES)
+VM_HEADERS := build/vm/kernels/root/usr/src
+KDIRS := $(wildcard /usr/src/linux-headers-*-amd64 $(VM_HEADERS)/linux-headers-*-amd64)
+MODULES := $(foreach k,$(KDIRS),build/module/$(patsubst linux-headers-%,%,$(notdir $(k)))/drivers/rmem/rmem.ko)
 module: $(MODULES)
 build/module/%/drivers/rmem/rmem.ko: drivers/rmem/*.[ch] drivers/rmem/Kbuild include/uapi/linux/rmem.h
-	scripts/build-module.sh /usr/src/linux-headers-$* build/module/$* >/dev/null
+	scripts/build-module.sh $(firstword $(wildcard /usr/src/linux-headers-$* \
+		$(VM_HEADERS)/linux-headers-$*)) build/module/$* >/dev/null
 
 $(BUILD)/memhog: tests/vm/memhog.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
@@ -133,10 +136,10 @@ tests: all $(TEST_BINS)
 VM_SUITES := bookworm-backports
 
 check: deps
-	$(MAKE) all
-	$(MAKE) SAN=1 BUILD=build/san tests
 	@for s in $(VM_SUITES); do \
 		scripts/fetch-kernel.sh $$s build/vm/kernels >/dev/null || exit 1; done
+	$(MAKE) all
+	$(MAKE) SAN=1 BUILD=build/san tests
 	tests/run.sh build/san
 
 # the README's first command: the donor stack, run locally

@@ -1,11 +1,13 @@
 #!/bin/bash
-# Fetch a Debian kernel image from another suite for the guest tests,
-# without installing it: the package is downloaded through a private apt
-# (scripts/private-apt.sh) and only its vmlinuz is kept.
+# Fetch a Debian kernel from another suite for the guest tests, and its
+# headers to build rmem.ko against, without installing either: packages
+# come through a private apt (scripts/private-apt.sh). The image's
+# vmlinuz goes to DIR; the headers (linux-headers-VER-amd64, -common and
+# linux-kbuild) are unpacked under DIR/root, their Makefile pointed there.
 #
 #   fetch-kernel.sh SUITE DIR     e.g. bookworm-backports build/vm/kernels
 #
-# Prints the path of the image. Idempotent: an image already in DIR for
+# Prints the path of the image. Idempotent: what is already in DIR for
 # the suite's current version is not fetched again.
 set -euo pipefail
 suite=${1:?usage: fetch-kernel.sh SUITE DIR}
@@ -31,5 +33,23 @@ if [ ! -s "$dir/vmlinuz-$ver" ]; then
 		tar -x -C "$apt/deb" --wildcards './boot/vmlinuz-*'
 	mv "$apt/deb/boot/vmlinuz-$ver" "$dir/vmlinuz-$ver"
 	rm -rf "$apt/deb"
+fi
+hdr=$dir/root/usr/src/linux-headers-$ver
+if [ ! -f "$hdr/Makefile" ]; then
+	echo "fetch-kernel: downloading the headers of $ver from $suite" >&2
+	common=$(apt-cache "${APT_OPTS[@]}" show "linux-headers-$ver/$suite" 2>/dev/null |
+		sed -n 's/^Depends:.*\(linux-headers-[^ ,]*-common\).*/\1/p' | head -n 1)
+	kbuild=$(apt-cache "${APT_OPTS[@]}" show "linux-headers-$ver/$suite" 2>/dev/null |
+		sed -n 's/^Depends:.*\(linux-kbuild-[^ ,]*\).*/\1/p' | head -n 1)
+	[ -n "$common" ] && [ -n "$kbuild" ] || die "cannot find the headers of $ver"
+	rm -rf "$apt/deb" && mkdir -p "$apt/deb"
+	(cd "$apt/deb" && apt-get "${APT_OPTS[@]}" download "linux-headers-$ver/$suite" \
+		"$common/$suite" "$kbuild/$suite" >/dev/null) || die "cannot download the headers of $ver"
+	for d in "$apt"/deb/*.deb; do
+		dpkg-deb -x "$d" "$dir/root"
+	done
+	rm -rf "$apt/deb"
+	# the arch Makefile includes the common one by an absolute path
+	sed -i "s|^include /usr/src/|include $(cd "$dir/root" && pwd)/usr/src/|" "$hdr/Makefile"
 fi
 echo "$dir/vmlinuz-$ver"

@@ -21,6 +21,8 @@ pkgs=(
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	# the kernel module, out of tree
+	linux-headers-amd64 pahole
 	# KUnit (tests/kernel/): drivers/rmem staged into Debian's 6.1 tree, UML
 	linux-source-6.1 flex bison bc
 	# guest tests (tests/vm/): Debian's kernel booted in QEMU
