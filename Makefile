@@ -59,7 +59,7 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps check tests demo bench module install clean FORCE
+.PHONY: all deps check tests demo bench module install dkms-install clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
@@ -87,6 +87,9 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 $(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS)
+
+# guest tests boot the installed kernel and these suites' kernels too
+VM_SUITES := bookworm-backports
 
 # rmem.ko for every kernel whose headers are here: installed
 # (linux-headers-amd64) or fetched for the guest tests (VM_SUITES)
@@ -132,8 +135,6 @@ $(TEST_BINS):
 
 tests: all $(TEST_BINS)
 
-# guest tests boot the installed kernel and these suites' kernels too
-VM_SUITES := bookworm-backports
 
 check: deps
 	@for s in $(VM_SUITES); do \
@@ -143,8 +144,12 @@ check: deps
 	tests/run.sh build/san
 
 # the README's first command: the donor stack, run locally
-demo: all
+demo: deps
+	@for s in $(VM_SUITES); do \
+		scripts/fetch-kernel.sh $$s build/vm/kernels >/dev/null || exit 1; done
+	$(MAKE) all
 	scripts/demo.sh
+	scripts/vm-demo.sh
 
 # rmem vs nbdkit vs the raw TCP floor, on this machine (bench/README.md)
 bench: all
@@ -163,6 +168,20 @@ install: all
 	install -m 644 Documentation/man/rmem-poold.8 Documentation/man/rmemctl.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 etc/rmem-poold.conf $(DESTDIR)$(PREFIX)/share/doc/rmem/rmem-poold.conf.example
+
+# the module through DKMS (Debian: apt-get install dkms), for every kernel
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+dkms-install:
+	rm -rf $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)
+	install -d $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/drivers/rmem \
+		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/include/uapi/linux
+	install -m 644 dkms.conf $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/
+	install -m 644 drivers/rmem/*.[ch] drivers/rmem/Kbuild \
+		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/drivers/rmem/
+	install -m 644 include/uapi/linux/rmem.h \
+		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/include/uapi/linux/
+	[ -n "$(DESTDIR)" ] || { dkms add rmem/$(DKMS_VERSION) && \
+		dkms build rmem/$(DKMS_VERSION) && dkms install rmem/$(DKMS_VERSION); }
 
 clean:
 	rm -rf build

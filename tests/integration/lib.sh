@@ -10,7 +10,7 @@
 # Every process started here is killed and $TMP removed on exit, pass or
 # fail.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${RMEM_BUILD:-build/san}
 POOLD=$BUILD/rmem-poold
 RMEMCTL=$BUILD/rmemctl

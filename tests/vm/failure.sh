@@ -17,7 +17,7 @@ rmemctl -q keygen /tmp/key
 start_donor() {
 	rm -f /tmp/port
 	printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = 64M\nlock = yes\n[auth]\nkey_file = /tmp/key\n' >/tmp/conf
-	rmem-poold -f -c /tmp/conf --port-file /tmp/port 2>>/tmp/poold.log &
+	rmem-poold -f -c /tmp/conf --port-file /tmp/port &	# logs to the console
 	DONOR=$!
 	while [ ! -s /tmp/port ]; do sleep 0.1; done
 	D=127.0.0.1:$(cat /tmp/port)

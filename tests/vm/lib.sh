@@ -5,7 +5,8 @@
 #
 #   vm_kernels               the kernel images to test, one per line:
 #                            the installed one (6.1) and those make check
-#                            fetched into build/vm/kernels (6.12)
+#                            fetched into build/vm/kernels (6.12);
+#                            VM_ONLY=PART keeps those whose path has PART
 #   vm_run KERNEL SCRIPT     boot KERNEL, run SCRIPT in the guest as root;
 #                            console in $TMP/console.log; returns the
 #                            script's exit status (or 1 if none came)
@@ -26,6 +27,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-600}
 vm_kernels() {
 	local k
 	for k in /boot/vmlinuz-* build/vm/kernels/vmlinuz-*; do
+		case $k in *"${VM_ONLY:-}"*) ;; *) continue ;; esac
 		[ -r "$k" ] && echo "$k"
 	done
 }

@@ -20,10 +20,17 @@ grep -q "module is not loaded" /tmp/err || { cat /tmp/err; exit 1; }
 insmod /rmem/rmem.ko
 
 printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = 256M\nlock = yes\n[auth]\nkey_file = /tmp/key\n' >/tmp/conf
-rmem-poold -f -c /tmp/conf --port-file /tmp/port 2>/tmp/poold.log &
+# the donor logs to the console: a log file on this guest's tmpfs could
+# be swapped out to the donor itself, and writing it would then wait on
+# the donor (Documentation/admin-guide/rmem.rst, "Donor and client on one host")
+rmem-poold -f -c /tmp/conf --port-file /tmp/port &
 while [ ! -s /tmp/port ]; do sleep 0.1; done
 D=127.0.0.1:$(cat /tmp/port)
-rmemctl -k /tmp/key attach "$D" --size 256M --queues 2
+# --persist, as an operator would run it: should the donor in this
+# guest stall past the request timeout under pressure, the connection is
+# replaced instead of failing swap I/O
+rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --persist &
+while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
 rmemctl list
 [ -b /dev/rmem0 ] || { echo "FAIL: no /dev/rmem0"; exit 1; }
 [ "$(cat /sys/block/rmem0/queue/logical_block_size)" = 4096 ] || exit 1
@@ -37,9 +44,11 @@ rm -f /tmp/a /tmp/b
 
 # The donor runs in this guest, so its socket takes the skbs the swap
 # path allocated from the memory reserves, and TCP drops those for a
-# socket that is not memalloc. A larger free reserve keeps ordinary
-# allocations working under pressure; across two hosts this is moot.
+# socket that is not memalloc. Reclaim that starts early and a larger
+# reserve keep allocations off the reserves; across two hosts this is
+# moot (Documentation/admin-guide/rmem.rst, "Donor and client on one host").
 echo 32768 >/proc/sys/vm/min_free_kbytes
+echo 1000 >/proc/sys/vm/watermark_scale_factor
 mkswap /dev/rmem0 >/dev/null
 swapon /dev/rmem0
 out0=$(sed -n 's/^pswpout //p' /proc/vmstat)
@@ -57,6 +66,7 @@ swapoff /dev/rmem0
 rmemctl status /dev/rmem0
 rmemctl detach /dev/rmem0
 [ -e /dev/rmem0 ] && { echo "FAIL: /dev/rmem0 still there"; exit 1; }
+wait %2		# rmemctl --persist leaves once the device is gone
 rmmod rmem
 kill -TERM %1
 wait

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -116,6 +117,22 @@ static void protect_from_oom(void)
 			 strerror(errno));
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * A client on this same host may swap to us. If our own allocations
+ * (socket buffers for a reply, say) went into reclaim, reclaim would
+ * write pages to that client's rmem device and wait, and the device
+ * waits for us: a deadlock. As an I/O flusher our allocations never
+ * start I/O, as for nbd-server or a FUSE daemon.
+ */
+static void mark_io_flusher(void)
+{
+#ifdef PR_SET_IO_FLUSHER
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
+		log_info("not an I/O flusher: %s (needs CAP_SYS_RESOURCE); a client that swaps to this donor from the same host could deadlock",
+			 strerror(errno));
+#endif
 }
 
 int main(int argc, char **argv)
@@ -239,6 +256,7 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	protect_from_oom();
+	mark_io_flusher();
 	daemon_ready(ready_fd, NULL);
 
 	ret = server_run(&srv);
