@@ -152,43 +152,16 @@ static uint64_t rfio_region_bytes(struct thread_data *td)
 	return (td->o.size + RFIO_FRAME - 1) / RFIO_FRAME * RFIO_FRAME;
 }
 
-static int rfio_setup(struct thread_data *td)
-{
-	struct rfio *r = rfio_get(td);
-
-	if (!r) {
-		td_verror(td, ENOMEM, "calloc");
-		return 1;
-	}
-	if (strcmp(fio_version_string, RMEM_FIO_VERSION)) {
-		log_err("rmem: this engine was built for %s but is loaded by %s; rebuild it against this fio's headers\n",
-			RMEM_FIO_VERSION, fio_version_string);
-		return 1;
-	}
-	if (!td->o.size) {
-		log_err("rmem: set size= to the bytes of donor memory the job uses\n");
-		return 1;
-	}
-	/* the region is the only "file" */
-	if (!td->files_index) {
-		add_file(td, "rmem", 0, 0);
-		td->o.nr_files = td->o.nr_files ? : 1;
-		td->o.open_files++;
-	}
-	if (td->files_index != 1) {
-		log_err("rmem: one region per job; drop filename= or nr_files=\n");
-		return 1;
-	}
-	td->files[0]->real_file_size = rfio_region_bytes(td);
-	fio_file_set_size_known(td->files[0]);
-	return 0;
-}
-
-static int rfio_check_bs(struct thread_data *td)
+/* What the job asks of the donor; setup() or init(), whichever is first. */
+static int rfio_check_job(struct thread_data *td)
 {
 	static const char *const ddir_name[] = { "read", "write", "trim" };
 	int d;
 
+	if (!td->o.size) {
+		log_err("rmem: set size= to the bytes of donor memory the job uses\n");
+		return 1;
+	}
 	for (d = DDIR_READ; d <= DDIR_TRIM; d++) {
 		unsigned long long lo = td->o.min_bs[d], hi = td->o.max_bs[d];
 
@@ -203,6 +176,36 @@ static int rfio_check_bs(struct thread_data *td)
 			(unsigned long long)td->o.start_offset, RFIO_FRAME);
 		return 1;
 	}
+	return 0;
+}
+
+static int rfio_setup(struct thread_data *td)
+{
+	struct rfio *r = rfio_get(td);
+
+	if (!r) {
+		td_verror(td, ENOMEM, "calloc");
+		return 1;
+	}
+	if (strcmp(fio_version_string, RMEM_FIO_VERSION)) {
+		log_err("rmem: this engine was built for %s but is loaded by %s; rebuild it against this fio's headers\n",
+			RMEM_FIO_VERSION, fio_version_string);
+		return 1;
+	}
+	if (rfio_check_job(td))
+		return 1;
+	/* the region is the only "file" */
+	if (!td->files_index) {
+		add_file(td, "rmem", 0, 0);
+		td->o.nr_files = td->o.nr_files ? : 1;
+		td->o.open_files++;
+	}
+	if (td->files_index != 1) {
+		log_err("rmem: one region per job; drop filename= or nr_files=\n");
+		return 1;
+	}
+	td->files[0]->real_file_size = rfio_region_bytes(td);
+	fio_file_set_size_known(td->files[0]);
 	return 0;
 }
 
@@ -304,12 +307,8 @@ static int rfio_init(struct thread_data *td)
 		td_verror(td, ENOMEM, "calloc");
 		return 1;
 	}
-	if (rfio_check_bs(td))
+	if (rfio_check_job(td))
 		return 1;
-	if (!td->o.size) {
-		log_err("rmem: set size= to the bytes of donor memory the job uses\n");
-		return 1;
-	}
 	key_file = o->key_file && *o->key_file ? o->key_file :
 		   rmem_default_key_file();
 	if (rmem_key_load(key_file, &key, err, sizeof(err))) {
