@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include <linux/bitops.h>
 #include <linux/errno.h>
+#include <linux/math64.h>
 #include <linux/string.h>
 #include <linux/xxhash.h>
 #include <asm/byteorder.h>
@@ -23,6 +24,8 @@
 #define rmem_xxh64_update	xxh64_update
 #define rmem_xxh64_digest	xxh64_digest
 #define rmem_xxh64		xxh64
+#define rmem_div_u64		div_u64
+#define rmem_fls64		fls64
 
 #else /* userspace */
 
@@ -51,6 +54,17 @@ typedef int32_t s32;
 static inline unsigned int hweight64(u64 w)
 {
 	return (unsigned int)__builtin_popcountll(w);
+}
+
+static inline u64 rmem_div_u64(u64 a, u32 b)
+{
+	return a / b;
+}
+
+/* 1-based index of the highest set bit, 0 for none (the kernel's fls64) */
+static inline int rmem_fls64(u64 x)
+{
+	return x ? 64 - __builtin_clzll(x) : 0;
 }
 
 #define rmem_xxh64_state	XXH64_state_s

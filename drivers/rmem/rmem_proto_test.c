@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite "rmem": the protocol's pure logic (rmem_proto.c) as the
- * kernel builds it. The vectors are the userspace unit tests' own
- * (rmem_proto_vectors.h), so a page hashed here with the kernel's xxh64
- * must match what libxxhash gives the donor, and the shape rules, codec
- * and PATCH verify-before-apply must agree on both sides.
+ * KUnit suite "rmem": the driver's pure logic (rmem_proto.c, rmem_map.c,
+ * rmem_lat.c) as the kernel builds it. The vectors and cases are the
+ * userspace unit tests' own (rmem_proto_vectors.h, rmem_map_cases.h), so
+ * a page hashed here with the kernel's xxh64 must match what libxxhash
+ * gives the donor, and the codec, shape rules, PATCH verify-before-apply
+ * and slot map must behave the same on both sides.
  *
  *   tools/testing/kunit/kunit.py run --kunitconfig=drivers/rmem
  */
 #include <kunit/test.h>
 #include <linux/slab.h>
 
+#include "rmem_lat.h"
+#include "rmem_map_cases.h"
 #include "rmem_proto.h"
 #include "rmem_proto_vectors.h"
 
@@ -145,6 +148,39 @@ static void rmem_test_patch(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, memcmp(frame, want, RMEM_FRAME_SIZE), 0);
 }
 
+/* The slot map's cases, shared with tests/unit/test_map.c. */
+static void rmem_map_case_desc(const struct rmem_map_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(rmem_map, rmem_map_cases, rmem_map_case_desc);
+
+static void rmem_test_map(struct kunit *test)
+{
+	const struct rmem_map_case *c = test->param_value;
+	u32 *mem = kunit_kcalloc(test, RMEM_MAP_TEST_WORDS, sizeof(u32), GFP_KERNEL);
+	const char *err;
+
+	KUNIT_ASSERT_NOT_NULL(test, mem);
+	err = c->run(mem);
+	KUNIT_EXPECT_TRUE_MSG(test, !err, "%s", err);
+}
+
+static void rmem_test_latency(struct kunit *test)
+{
+	u64 *h = kunit_kzalloc(test, RMEM_LAT_BUCKETS * sizeof(u64), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_EXPECT_EQ(test, rmem_lat_bucket(999), 0u);
+	KUNIT_EXPECT_EQ(test, rmem_lat_bucket(17000), 5u);
+	KUNIT_EXPECT_EQ(test, rmem_lat_bucket(~0ull), RMEM_LAT_BUCKETS - 1);
+	KUNIT_EXPECT_EQ(test, rmem_lat_percentile_us(h, 990), 0ull);
+	h[5] = 98;
+	h[8] = 2;
+	KUNIT_EXPECT_EQ(test, rmem_lat_percentile_us(h, 980), 32ull);
+	KUNIT_EXPECT_EQ(test, rmem_lat_percentile_us(h, 990), 256ull);
+}
+
 static struct kunit_case rmem_proto_cases[] = {
 	KUNIT_CASE(rmem_test_wire_layout),
 	KUNIT_CASE(rmem_test_codec),
@@ -152,6 +188,8 @@ static struct kunit_case rmem_proto_cases[] = {
 	KUNIT_CASE(rmem_test_status_table),
 	KUNIT_CASE(rmem_test_page_hash),
 	KUNIT_CASE(rmem_test_patch),
+	KUNIT_CASE_PARAM(rmem_test_map, rmem_map_gen_params),
+	KUNIT_CASE(rmem_test_latency),
 	{}
 };
 
