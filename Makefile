@@ -44,7 +44,7 @@ LIBRMEM_SO := $(BUILD)/librmem.so.0
 PROGRAMS   := $(BUILD)/rmem-poold $(BUILD)/rmemctl
 BENCH_BINS := $(BUILD)/rmem-floor
 
-UNIT_TESTS := proto common config pool
+UNIT_TESTS := proto map common config pool
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
 INTEG_BINS := $(BUILD)/tests/test_donor
 TEST_BINS  := $(UNIT_BINS) $(INTEG_BINS)
@@ -59,7 +59,7 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps check tests demo bench module install dkms-install clean FORCE
+.PHONY: all deps vm-kernels check tests demo bench module install dkms-install clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
@@ -125,6 +125,7 @@ $(FIO_ENGINE): $(call obj,userspace/fio/rmem_fio.c) $(LIBRMEM_A) userspace/fio/e
 # tests: unit tests of the daemon's parts include its headers
 $(BUILD)/obj/tests/%.o: RMEM_CPPFLAGS += -Iuserspace/poold
 $(BUILD)/tests/test_proto: $(call obj,tests/unit/test_proto.c) $(LIBRMEM_A)
+$(BUILD)/tests/test_map: $(call obj,tests/unit/test_map.c drivers/rmem/rmem_map.c drivers/rmem/rmem_lat.c)
 $(BUILD)/tests/test_common: $(call obj,tests/unit/test_common.c) $(LIBRMEM_A)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(POOLD_CORE)) $(LIBRMEM_A)
 $(BUILD)/tests/test_pool: $(call obj,tests/unit/test_pool.c $(POOLD_CORE)) $(LIBRMEM_A)
@@ -135,18 +136,18 @@ $(TEST_BINS):
 
 tests: all $(TEST_BINS)
 
-
-check: deps
+# the guests' kernels and headers, fetched before 'all' builds rmem.ko
+vm-kernels: deps
 	@for s in $(VM_SUITES); do \
 		scripts/fetch-kernel.sh $$s build/vm/kernels >/dev/null || exit 1; done
+
+check: vm-kernels
 	$(MAKE) all
 	$(MAKE) SAN=1 BUILD=build/san tests
 	tests/run.sh build/san
 
-# the README's first command: the donor stack, run locally
-demo: deps
-	@for s in $(VM_SUITES); do \
-		scripts/fetch-kernel.sh $$s build/vm/kernels >/dev/null || exit 1; done
+# the README's first command: the donor stack locally, then swap in a VM
+demo: vm-kernels
 	$(MAKE) all
 	scripts/demo.sh
 	scripts/vm-demo.sh

@@ -10,6 +10,12 @@
  * socket; a receive worker per socket matches replies to requests by tag
  * and completes them, in any order.
  *
+ * Slots of the device map to frames of the region (rmem_map.c): a slot
+ * gets a frame at its first write, a slot without one reads as zeros
+ * locally, and discards and freed swap slots give frames back, which the
+ * donor hears of in batches. A request spanning slots whose frames are
+ * not consecutive goes out as one message per run, tagged by part.
+ *
  * A socket that fails is shut down and its requests in flight are
  * requeued; they, and new requests for that queue, wait up to
  * dead_timeout for RECONFIGURE to hand over a new socket, then fail with
@@ -22,12 +28,15 @@
  * runs under memalloc_noreclaim_save(), the receive workqueue has
  * WQ_MEM_RECLAIM, and the I/O path allocates nothing.
  */
+#define pr_fmt(fmt) "rmem: " fmt
+
 #include <linux/module.h>
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/bvec.h>
 #include <linux/file.h>
 #include <linux/idr.h>
+#include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
@@ -38,6 +47,7 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 
+#include "rmem_drv.h"
 #include "rmem_proto.h"
 
 #define RMEM_SECTORS_PER_FRAME	(RMEM_FRAME_SIZE >> SECTOR_SHIFT)
@@ -48,48 +58,13 @@ MODULE_PARM_DESC(queue_depth, "Requests in flight per queue (default 128)");
 
 static int rmem_major;
 static DEFINE_IDR(rmem_devs);
-static DEFINE_MUTEX(rmem_devs_lock);	/* the idr, CONNECT and DISCONNECT */
+DEFINE_MUTEX(rmem_devs_lock);
 static struct workqueue_struct *rmem_recv_wq;
+static struct workqueue_struct *rmem_discard_wq;
+
+static int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
+static void rmem_discard_lost(struct rmem_sock *rs);
 static struct genl_family rmem_genl;
-
-struct rmem_dev;
-
-struct rmem_sock {
-	struct rmem_dev *dev;
-	unsigned int index;
-	struct mutex tx_lock;		/* one request on the wire at a time */
-	spinlock_t lock;		/* sock, for the timeout handler */
-	struct socket *sock;		/* NULL while dead */
-	bool dead;			/* shut down; the worker lets go of it */
-	unsigned long dead_since;	/* jiffies */
-	struct work_struct recv_work;
-};
-
-struct rmem_cmd {
-	u32 cookie;			/* bumped at each dispatch */
-	int queue;			/* socket it is in flight on, or -1 */
-	blk_status_t status;
-	struct rmem_extent ext;		/* a discard's payload */
-};
-
-struct rmem_dev {
-	int index;
-	u64 size;
-	unsigned int nsock;
-	struct rmem_sock *socks;
-	struct blk_mq_tag_set tag_set;
-	struct gendisk *disk;
-	unsigned long timeout;		/* jiffies */
-	unsigned long dead_timeout;	/* jiffies */
-	wait_queue_head_t reconnect_wq;
-	bool removing;
-	char donor[128];
-	u64 region_id;
-	u8 token[RMEM_TOKEN_SIZE];
-
-	atomic64_t reads, writes, discards, errors, reconnects;
-	atomic64_t bytes_out, bytes_in;
-};
 
 /* ---- sockets ------------------------------------------------------- */
 
@@ -207,6 +182,7 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 
 	blk_mq_tagset_busy_iter(&dev->tag_set, rmem_requeue_one, rs);
 	blk_mq_kick_requeue_list(dev->disk->queue);
+	rmem_discard_lost(rs);
 	if (sock)
 		sockfd_put(sock);
 	if (!READ_ONCE(dev->removing)) {
@@ -218,21 +194,85 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 	}
 }
 
-static int rmem_recv_payload(struct socket *sock, struct request *rq)
+/*
+ * The protocol op a request goes to the donor as; 0 if it has none. Block
+ * DISCARD and WRITE_ZEROES never do: they only give frames back to the
+ * map, and the donor hears of it in batches (rmem_discard_work).
+ */
+static u16 rmem_rq_op(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return RMEM_OP_READ;
+	case REQ_OP_WRITE:
+		return RMEM_OP_WRITE;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Bytes [off, off + len) of a request's data: sent (flags on the last
+ * piece), received, or zeroed (sock NULL).
+ */
+static int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
+			u32 len, bool send, int flags)
 {
 	struct req_iterator it;
 	struct bio_vec bv;
+	u32 pos = 0, end = off + len;
 	int ret;
 
 	rq_for_each_segment(bv, rq, it) {
-		struct iov_iter iter;
+		u32 s = max(off, pos), e = min(end, pos + bv.bv_len);
 
-		iov_iter_bvec(&iter, READ, &bv, 1, bv.bv_len);
-		ret = rmem_recv(sock, &iter);
-		if (ret)
-			return ret;
+		if (s < e) {
+			struct bio_vec piece = {
+				.bv_page = bv.bv_page,
+				.bv_offset = bv.bv_offset + (s - pos),
+				.bv_len = e - s,
+			};
+			struct iov_iter iter;
+
+			if (!sock) {
+				memzero_page(piece.bv_page, piece.bv_offset, e - s);
+			} else {
+				iov_iter_bvec(&iter, send ? WRITE : READ, &piece, 1, e - s);
+				ret = send ? rmem_xmit(sock, &iter, e == end ? flags : MSG_MORE) :
+					     rmem_recv(sock, &iter);
+				if (ret)
+					return ret;
+			}
+		}
+		pos += bv.bv_len;
+		if (pos >= end)
+			break;
 	}
 	return 0;
+}
+
+/*
+ * Part number p of a request: the p-th run of consecutive frames among
+ * its slots (for a read, slots without a frame are in no run). Sets the
+ * run's first slot and length; false if there is no such part.
+ */
+static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+			  u32 *first, u32 *count)
+{
+	u32 i = 0;
+
+	for (;;) {
+		while (i < cmd->nslots && cmd->frame[i] == RMEM_NO_FRAME)
+			i++;
+		if (i == cmd->nslots)
+			return false;
+		*first = i;
+		for (i++; i < cmd->nslots && cmd->frame[i] == cmd->frame[i - 1] + 1; i++)
+			;
+		*count = i - *first;
+		if (!p--)
+			return true;
+	}
 }
 
 /* One reply: 0, or -errno to give up on the socket. */
@@ -243,7 +283,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	struct rmem_reply reply;
 	struct request *rq;
 	struct rmem_cmd *cmd;
-	u32 unique, hwq, tag;
+	u32 unique, hwq, tag, part, first, count;
 	u16 op;
 	int ret;
 
@@ -255,35 +295,31 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 		return -EPROTO;
 	}
 	unique = (u32)reply.tag;
+	if (unique == RMEM_DISCARD_TAG)
+		return rmem_discard_reply(rs, &reply);
+	part = (reply.tag >> 32) & 0xff;
 	hwq = blk_mq_unique_tag_to_hwq(unique);
 	tag = blk_mq_unique_tag_to_tag(unique);
 	rq = hwq == rs->index ? blk_mq_tag_to_rq(dev->tag_set.tags[hwq], tag) : NULL;
 	cmd = rq ? blk_mq_rq_to_pdu(rq) : NULL;
 	if (!cmd || !blk_mq_request_started(rq) || cmd->queue != (int)rs->index ||
-	    cmd->cookie != (u32)(reply.tag >> 32)) {
+	    (cmd->cookie & 0xffffff) != reply.tag >> 40 || part >= 64 ||
+	    !(cmd->parts & 1ull << part)) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "reply for a request not in flight (tag %#llx)\n",
 				    reply.tag);
 		return -EPROTO;
 	}
-	switch (req_op(rq)) {
-	case REQ_OP_READ:
-		op = RMEM_OP_READ;
-		break;
-	case REQ_OP_WRITE:
-		op = RMEM_OP_WRITE;
-		break;
-	default:
-		op = RMEM_OP_DISCARD;
-		break;
-	}
-	if (rmem_reply_check(&reply, op, op == RMEM_OP_READ ? blk_rq_bytes(rq) : 0)) {
+	op = rmem_rq_op(rq);
+	first = count = 0;
+	if (op == RMEM_OP_READ && !rmem_cmd_part(cmd, part, &first, &count))
+		return -EPROTO;		/* cannot be: the bit was set */
+	if (rmem_reply_check(&reply, op, count * RMEM_FRAME_SIZE)) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "%s reply of %u bytes, status %u\n",
 				    rmem_op_name(op), reply.len, reply.status);
 		return -EPROTO;
 	}
-	cmd->status = BLK_STS_OK;
 	if (reply.status != RMEM_OK) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "%s of %u bytes at sector %llu: %s (%s)\n",
@@ -292,16 +328,19 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 				    rmem_status_str(reply.status),
 				    rmem_status_name(reply.status));
 		cmd->status = BLK_STS_IOERR;
-		atomic64_inc(&dev->errors);
 	} else if (op == RMEM_OP_READ) {
-		ret = rmem_recv_payload(sock, rq);
+		ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
+				   count * RMEM_FRAME_SIZE, false, 0);
 		if (ret)
 			return ret;	/* requeued with the rest */
 	}
 	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
-	cmd->queue = -1;
-	if (likely(!blk_should_fake_timeout(rq->q)))
-		blk_mq_complete_request(rq);
+	cmd->parts &= ~(1ull << part);
+	if (!cmd->parts) {
+		cmd->queue = -1;
+		if (likely(!blk_should_fake_timeout(rq->q)))
+			blk_mq_complete_request(rq);
+	}
 	if (rmem_status_fatal(reply.status) && reply.status != RMEM_OK)
 		return -rmem_status_errno(reply.status);
 	return 0;
@@ -326,10 +365,48 @@ static void rmem_recv_work(struct work_struct *work)
 
 /* ---- the block device ---------------------------------------------- */
 
+/* Count a request that leaves the driver, whichever way it does. */
+static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
+			     blk_status_t status)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 ns = cmd->start_ns ? ktime_get_ns() - cmd->start_ns : 0;
+	int kind = -1;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		atomic64_inc(&dev->reads);
+		atomic64_add(blk_rq_bytes(rq), &dev->read_bytes);
+		kind = RMEM_LAT_READ;
+		break;
+	case REQ_OP_WRITE:
+		atomic64_inc(&dev->writes);
+		atomic64_add(blk_rq_bytes(rq), &dev->write_bytes);
+		kind = RMEM_LAT_WRITE;
+		break;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		atomic64_inc(&dev->discards);
+		break;
+	default:			/* the driver's own DISCARDs to the donor */
+		break;
+	}
+	if (status != BLK_STS_OK)
+		atomic64_inc(&dev->errors);
+	if (kind >= 0 && cmd->start_ns && status == BLK_STS_OK) {
+		atomic64_add(ns, &dev->lat_total_ns[kind]);
+		atomic64_inc(&dev->lat_hist[kind][rmem_lat_bucket(ns)]);
+	}
+	if (cmd->start_ns)
+		atomic64_dec(&dev->in_flight);
+	cmd->start_ns = 0;
+}
+
 static void rmem_complete_rq(struct request *rq)
 {
 	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
+	rmem_account_end(rq->q->queuedata, rq, cmd->status);
 	blk_mq_end_request(rq, cmd->status);
 }
 
@@ -343,7 +420,7 @@ static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
 		if (rs->sock && !READ_ONCE(rs->dead))
 			return rs->sock;
 		mutex_unlock(&rs->tx_lock);
-		deadline = READ_ONCE(rs->dead_since) + dev->dead_timeout;
+		deadline = READ_ONCE(rs->dead_since) + READ_ONCE(dev->dead_timeout);
 		if (READ_ONCE(dev->removing) || time_after_eq(jiffies, deadline))
 			return NULL;
 		wait_event_timeout(dev->reconnect_wq,
@@ -352,32 +429,96 @@ static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
 	}
 }
 
-static int rmem_send_rq(struct socket *sock, struct request *rq,
-			struct rmem_cmd *cmd, struct rmem_req_hdr *hdr, u16 op)
+/* Send every part of a request: one header (and payload) per run. */
+static int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
+			struct request *rq, struct rmem_cmd *cmd, u16 op,
+			unsigned int nparts)
 {
-	struct kvec kv[2] = {
-		{ .iov_base = hdr, .iov_len = sizeof(*hdr) },
-		{ .iov_base = &cmd->ext, .iov_len = sizeof(cmd->ext) },
-	};
+	struct rmem_req req = { .op = op };
+	struct rmem_req_hdr hdr;
 	struct iov_iter iter;
-	struct req_iterator it;
-	struct bio_vec bv;
+	unsigned int p;
 	int ret;
 
-	iov_iter_kvec(&iter, WRITE, kv, op == RMEM_OP_DISCARD ? 2 : 1,
-		      sizeof(*hdr) + (op == RMEM_OP_DISCARD ? sizeof(cmd->ext) : 0));
-	ret = rmem_xmit(sock, &iter, op == RMEM_OP_WRITE ? MSG_MORE : 0);
-	if (ret || op != RMEM_OP_WRITE)
-		return ret;
-	rq_for_each_segment(bv, rq, it) {
-		bool last = bio_iter_last(bv, it.iter) && !it.bio->bi_next;
+	for (p = 0; p < nparts; p++) {
+		struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
+		u32 first = 0, count = 0;
 
-		iov_iter_bvec(&iter, WRITE, &bv, 1, bv.bv_len);
-		ret = rmem_xmit(sock, &iter, last ? 0 : MSG_MORE);
+		req.tag = (u64)((cmd->cookie & 0xffffff) << 8 | p) << 32 |
+			  blk_mq_unique_tag(rq);
+		rmem_cmd_part(cmd, p, &first, &count);
+		req.frame = cmd->frame[first];
+		req.count = count;
+		req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
+		rmem_req_encode(&hdr, &req);
+		iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(hdr));
+		ret = rmem_xmit(sock, &iter, op == RMEM_OP_WRITE ? MSG_MORE : 0);
+		if (!ret && op == RMEM_OP_WRITE)
+			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
+					   count * RMEM_FRAME_SIZE, true, 0);
 		if (ret)
 			return ret;
+		atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
 	}
 	return 0;
+}
+
+static void rmem_discard_kick(struct rmem_dev *dev)
+{
+	if (!READ_ONCE(dev->removing))
+		queue_work(rmem_discard_wq, &dev->discard_work);
+}
+
+/*
+ * Look up (READ) or assign (WRITE) the frame of every slot of a request;
+ * slots a read finds without one are zeroed here. The number of parts, or
+ * -ENOSPC when a write must wait for frames a DISCARD will free.
+ */
+static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
+		       struct rmem_cmd *cmd, u16 op)
+{
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
+	unsigned int parts = 0, zeros = 0;
+	int ret = 0;
+
+	cmd->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
+	spin_lock(&dev->map_lock);
+	for (i = 0; i < cmd->nslots && !ret; i++) {
+		if (op == RMEM_OP_WRITE)
+			ret = rmem_map_assign(&dev->map, slot + i, &cmd->frame[i]);
+		else
+			cmd->frame[i] = rmem_map_lookup(&dev->map, slot + i);
+	}
+	spin_unlock(&dev->map_lock);
+	if (ret)
+		return ret;
+	for (i = 0; i < cmd->nslots; i++) {
+		if (cmd->frame[i] == RMEM_NO_FRAME) {
+			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
+				     false, 0);
+			zeros++;
+		} else if (!i || cmd->frame[i] != cmd->frame[i - 1] + 1 ||
+			   cmd->frame[i - 1] == RMEM_NO_FRAME) {
+			parts++;
+		}
+	}
+	if (zeros)
+		atomic64_add(zeros, &dev->zero_reads);
+	return parts;
+}
+
+/* Block DISCARD / WRITE_ZEROES: the slots give their frames back. */
+static void rmem_release_rq(struct rmem_dev *dev, struct request *rq)
+{
+	bool kick;
+
+	spin_lock(&dev->map_lock);
+	rmem_map_release_range(&dev->map, blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME,
+			       blk_rq_bytes(rq) / RMEM_FRAME_SIZE);
+	kick = rmem_map_wants_discard(&dev->map);
+	spin_unlock(&dev->map_lock);
+	if (kick)
+		rmem_discard_kick(dev);
 }
 
 static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -387,10 +528,8 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = hctx->queue->queuedata;
 	struct rmem_sock *rs = &dev->socks[hctx->queue_num];
-	struct rmem_req req = { 0 };
-	struct rmem_req_hdr hdr;
 	struct socket *sock;
-	u32 frames = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
+	int nparts;
 	u16 op;
 
 	blk_mq_start_request(rq);
@@ -401,35 +540,42 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		/* the donor's memory has nothing to flush */
 		blk_mq_end_request(rq, BLK_STS_OK);
 		return BLK_STS_OK;
-	case REQ_OP_READ:
-		op = RMEM_OP_READ;
-		break;
-	case REQ_OP_WRITE:
-		op = RMEM_OP_WRITE;
-		break;
 	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:	/* discarded frames read as zeros */
-		op = RMEM_OP_DISCARD;
-		break;
+	case REQ_OP_WRITE_ZEROES:	/* a slot without a frame reads as zeros */
+		rmem_release_rq(dev, rq);
+		rmem_account_end(dev, rq, BLK_STS_OK);
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
 	default:
-		return BLK_STS_NOTSUPP;
+		break;
 	}
+	op = rmem_rq_op(rq);
+	if (!op)
+		return BLK_STS_NOTSUPP;
 	if (blk_rq_pos(rq) % RMEM_SECTORS_PER_FRAME ||
-	    blk_rq_bytes(rq) % RMEM_FRAME_SIZE || !frames)
+	    blk_rq_bytes(rq) % RMEM_FRAME_SIZE || !blk_rq_bytes(rq) ||
+	    blk_rq_bytes(rq) > RMEM_CMD_MAX_FRAMES * RMEM_FRAME_SIZE) {
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
-
-	req.op = op;
-	req.frame = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME;
-	if (op == RMEM_OP_DISCARD) {
-		cmd->ext.frame = cpu_to_le64(req.frame);
-		cmd->ext.count = cpu_to_le32(frames);
-		cmd->ext.reserved = 0;
-		req.frame = 0;
-		req.count = 1;
-		req.len = sizeof(cmd->ext);
-	} else {
-		req.count = frames;
-		req.len = op == RMEM_OP_WRITE ? blk_rq_bytes(rq) : 0;
+	}
+	nparts = rmem_map_rq(dev, rq, cmd, op);
+	if (nparts == -ENOSPC) {
+		/* every frame is mapped or in the DISCARD on the wire: its
+		 * answer frees them and reruns the queues */
+		return BLK_STS_RESOURCE;
+	}
+	if (nparts < 0) {
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
+		return BLK_STS_IOERR;
+	}
+	if (!cmd->start_ns) {		/* not a requeued one */
+		cmd->start_ns = ktime_get_ns();
+		atomic64_inc(&dev->in_flight);
+	}
+	if (!nparts) {			/* a read of slots without frames */
+		rmem_account_end(dev, rq, BLK_STS_OK);
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
 	}
 
 	for (;;) {
@@ -437,14 +583,13 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 		sock = rmem_get_sock(dev, rs);
 		if (!sock) {
-			atomic64_inc(&dev->errors);
+			rmem_account_end(dev, rq, BLK_STS_IOERR);
 			return BLK_STS_IOERR;
 		}
 		cmd->cookie++;
-		req.tag = (u64)cmd->cookie << 32 | blk_mq_unique_tag(rq);
-		rmem_req_encode(&hdr, &req);
+		cmd->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
 		cmd->queue = rs->index;
-		ret = rmem_send_rq(sock, rq, cmd, &hdr, op);
+		ret = rmem_send_rq(dev, sock, rq, cmd, op, nparts);
 		mutex_unlock(&rs->tx_lock);
 		if (!ret)
 			break;
@@ -452,9 +597,6 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		cmd->queue = -1;
 		rmem_sock_kill(rs);
 	}
-	atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
-	atomic64_inc(op == RMEM_OP_READ ? &dev->reads :
-		     op == RMEM_OP_WRITE ? &dev->writes : &dev->discards);
 	return BLK_STS_OK;
 }
 
@@ -469,7 +611,8 @@ static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 
 		dev_warn_ratelimited(disk_to_dev(dev->disk),
 				     "request on queue %d unanswered after %u ms\n",
-				     q, jiffies_to_msecs(dev->timeout));
+				     q, jiffies_to_msecs(READ_ONCE(dev->timeout)));
+		atomic64_inc(&dev->timeouts);
 		/* the receive worker then requeues everything in flight */
 		rmem_sock_kill(rs);
 	}
@@ -483,6 +626,7 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 
 	cmd->cookie = 0;
 	cmd->queue = -1;
+	cmd->start_ns = 0;
 	return 0;
 }
 
@@ -493,8 +637,148 @@ static const struct blk_mq_ops rmem_mq_ops = {
 	.init_request	= rmem_init_request,
 };
 
+/*
+ * Tell the donor which frames the map has given back: a batch of up to
+ * RMEM_MAX_DISCARD_EXTENTS extents, sent straight on a live socket
+ * rather than through blk-mq, where it could queue behind writes that
+ * wait for the frames it frees. One batch at a time; its answer
+ * (rmem_discard_reply) frees the frames and sends the next.
+ */
+static void rmem_discard_work(struct work_struct *work)
+{
+	struct rmem_dev *dev = container_of(work, struct rmem_dev, discard_work);
+	u32 *frames = dev->discard_frames;
+	struct rmem_req req = { .op = RMEM_OP_DISCARD };
+	struct rmem_req_hdr hdr;
+	u32 n = 0, used, next;
+	unsigned int i;
+
+	spin_lock(&dev->map_lock);
+	if (!dev->discard_busy && rmem_map_wants_discard(&dev->map)) {
+		n = rmem_map_take_pending(&dev->map, frames, RMEM_DISCARD_MAX_FRAMES);
+		dev->discard_busy = true;
+	}
+	spin_unlock(&dev->map_lock);
+	if (!n)
+		return;
+	rmem_sort_u32(frames, n);
+	next = rmem_extents_build(frames, n, dev->discard_ext,
+				  RMEM_MAX_DISCARD_EXTENTS, &used);
+	spin_lock(&dev->map_lock);
+	rmem_map_return_pending(&dev->map, frames + used, n - used);
+	dev->discard_n = used;
+	spin_unlock(&dev->map_lock);
+
+	req.count = next;
+	req.len = next * sizeof(struct rmem_extent);
+	for (i = 0; i < dev->nsock && !READ_ONCE(dev->removing); i++) {
+		struct rmem_sock *rs = &dev->socks[i];
+		struct kvec kv[2] = {
+			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+			{ .iov_base = dev->discard_ext, .iov_len = req.len },
+		};
+		struct iov_iter iter;
+		int ret;
+
+		mutex_lock(&rs->tx_lock);
+		if (!rs->sock || READ_ONCE(rs->dead)) {
+			mutex_unlock(&rs->tx_lock);
+			continue;
+		}
+		req.tag = (u64)++dev->discard_cookie << 32 | RMEM_DISCARD_TAG;
+		rmem_req_encode(&hdr, &req);
+		WRITE_ONCE(dev->discard_queue, i);
+		iov_iter_kvec(&iter, WRITE, kv, 2, sizeof(hdr) + req.len);
+		ret = rmem_xmit(rs->sock, &iter, 0);
+		mutex_unlock(&rs->tx_lock);
+		if (!ret) {
+			atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
+			return;		/* the answer, or the socket's end, follows */
+		}
+		rmem_sock_kill(rs);	/* its release gives the batch back */
+		return;
+	}
+	/* no live socket: the frames wait for the next batch */
+	spin_lock(&dev->map_lock);
+	rmem_map_return_pending(&dev->map, frames, used);
+	dev->discard_busy = false;
+	spin_unlock(&dev->map_lock);
+}
+
+/* In the receive worker: the answer to the batch in flight on this socket. */
+static int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply)
+{
+	struct rmem_dev *dev = rs->dev;
+	bool ok = reply->status == RMEM_OK;
+
+	spin_lock(&dev->map_lock);
+	if (!dev->discard_busy || READ_ONCE(dev->discard_queue) != rs->index ||
+	    (u32)(reply->tag >> 32) != dev->discard_cookie ||
+	    rmem_reply_check(reply, RMEM_OP_DISCARD, 0)) {
+		spin_unlock(&dev->map_lock);
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "DISCARD reply not expected (tag %#llx)\n", reply->tag);
+		return -EPROTO;
+	}
+	/* answered, even with an error: no DISCARD names them any more */
+	rmem_map_discarded(&dev->map, dev->discard_frames, dev->discard_n);
+	dev->discard_busy = false;
+	spin_unlock(&dev->map_lock);
+	atomic64_add(sizeof(struct rmem_reply_hdr), &dev->bytes_in);
+	if (ok)
+		atomic64_add(dev->discard_n, &dev->frames_discarded);
+	else
+		dev_warn_ratelimited(disk_to_dev(dev->disk), "donor refused a DISCARD: %s\n",
+				     rmem_status_str(reply->status));
+	blk_mq_run_hw_queues(dev->disk->queue, true);
+	rmem_discard_kick(dev);
+	if (!ok && rmem_status_fatal(reply->status))
+		return -rmem_status_errno(reply->status);
+	return 0;
+}
+
+/* The socket a batch was in flight on is gone: its frames are pending again. */
+static void rmem_discard_lost(struct rmem_sock *rs)
+{
+	struct rmem_dev *dev = rs->dev;
+
+	spin_lock(&dev->map_lock);
+	if (dev->discard_busy && READ_ONCE(dev->discard_queue) == rs->index) {
+		rmem_map_return_pending(&dev->map, dev->discard_frames, dev->discard_n);
+		dev->discard_busy = false;
+	}
+	spin_unlock(&dev->map_lock);
+	if (!READ_ONCE(dev->removing))
+		blk_mq_run_hw_queues(dev->disk->queue, true);
+}
+
+/*
+ * Swap freed a slot (under its swap_info lock: no sleeping). Its frame
+ * goes back to the map, as zram frees its slot's memory here.
+ */
+static void rmem_swap_slot_free_notify(struct block_device *bdev,
+				       unsigned long slot)
+{
+	struct rmem_dev *dev = bdev->bd_disk->private_data;
+	bool kick;
+
+	spin_lock(&dev->map_lock);
+	rmem_map_release(&dev->map, slot);
+	kick = rmem_map_wants_discard(&dev->map);
+	spin_unlock(&dev->map_lock);
+	atomic64_inc(&dev->slot_frees);
+	if (kick)
+		rmem_discard_kick(dev);
+}
+
+u32 rmem_dev_frames_mapped(struct rmem_dev *dev)
+{
+	return READ_ONCE(dev->map.nmapped);
+}
+
 static const struct block_device_operations rmem_fops = {
-	.owner		= THIS_MODULE,
+	.owner			= THIS_MODULE,
+	.swap_slot_free_notify	= rmem_swap_slot_free_notify,
 };
 
 /* ---- devices -------------------------------------------------------- */
@@ -521,6 +805,9 @@ static void rmem_dev_free(struct rmem_dev *dev)
 		put_disk(dev->disk);
 	if (dev->tag_set.tags)
 		blk_mq_free_tag_set(&dev->tag_set);
+	kvfree(dev->map_mem);
+	kvfree(dev->discard_frames);
+	kfree(dev->discard_ext);
 	kfree(dev->socks);
 	kfree(dev);
 }
@@ -597,7 +884,7 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 		.logical_block_size	= RMEM_FRAME_SIZE,
 		.physical_block_size	= RMEM_FRAME_SIZE,
 		.io_min			= RMEM_FRAME_SIZE,
-		.max_hw_sectors		= RMEM_MAX_IO_FRAMES * RMEM_SECTORS_PER_FRAME,
+		.max_hw_sectors		= RMEM_CMD_MAX_FRAMES * RMEM_SECTORS_PER_FRAME,
 		.max_hw_discard_sectors	= UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.max_write_zeroes_sectors = UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.discard_granularity	= RMEM_FRAME_SIZE,
@@ -614,7 +901,7 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 	blk_queue_physical_block_size(disk->queue, RMEM_FRAME_SIZE);
 	blk_queue_io_min(disk->queue, RMEM_FRAME_SIZE);
 	blk_queue_max_hw_sectors(disk->queue,
-				 RMEM_MAX_IO_FRAMES * RMEM_SECTORS_PER_FRAME);
+				 RMEM_CMD_MAX_FRAMES * RMEM_SECTORS_PER_FRAME);
 	blk_queue_max_discard_sectors(disk->queue,
 				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
 	blk_queue_max_write_zeroes_sectors(disk->queue,
@@ -652,9 +939,10 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	if (!dev)
 		return -ENOMEM;
 	dev->size = nla_get_u64(info->attrs[RMEM_ATTR_SIZE_BYTES]);
-	if (!dev->size || dev->size % RMEM_FRAME_SIZE) {
+	if (!dev->size || dev->size % RMEM_FRAME_SIZE ||
+	    dev->size / RMEM_FRAME_SIZE >= RMEM_NO_FRAME) {
 		kfree(dev);
-		GENL_SET_ERR_MSG(info, "size must be a non-zero multiple of 4096");
+		GENL_SET_ERR_MSG(info, "size must be a non-zero multiple of 4096, under 16 TiB");
 		return -EINVAL;
 	}
 	dev->timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_TIMEOUT_MS] ?
@@ -670,17 +958,33 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		memcpy(dev->token, nla_data(info->attrs[RMEM_ATTR_REGION_TOKEN]),
 		       RMEM_TOKEN_SIZE);
 	init_waitqueue_head(&dev->reconnect_wq);
+	spin_lock_init(&dev->map_lock);
+	INIT_WORK(&dev->discard_work, rmem_discard_work);
+	/* as many frames as slots: the region was opened at the device's size */
+	dev->map_mem = kvmalloc_array(rmem_map_words(dev->size / RMEM_FRAME_SIZE,
+						     dev->size / RMEM_FRAME_SIZE),
+				      sizeof(u32), GFP_KERNEL);
+	dev->discard_frames = kvmalloc_array(RMEM_DISCARD_MAX_FRAMES, sizeof(u32),
+					     GFP_KERNEL);
+	dev->discard_ext = kcalloc(RMEM_MAX_DISCARD_EXTENTS,
+				   sizeof(struct rmem_extent), GFP_KERNEL);
+	if (!dev->map_mem || !dev->discard_frames || !dev->discard_ext) {
+		rmem_dev_free(dev);
+		return -ENOMEM;
+	}
+	rmem_map_init(&dev->map, dev->map_mem, dev->size / RMEM_FRAME_SIZE,
+		      dev->size / RMEM_FRAME_SIZE);
 
 	err = rmem_get_socks(info, socks, &n);
 	if (err) {
-		kfree(dev);
+		rmem_dev_free(dev);
 		return err;
 	}
 	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
 	if (!dev->socks) {
 		while (n)
 			sockfd_put(socks[--n]);
-		kfree(dev);
+		rmem_dev_free(dev);
 		return -ENOMEM;
 	}
 	dev->nsock = n;
@@ -716,7 +1020,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		goto out_idr;
 	for (i = 0; i < n; i++)
 		rmem_start_sock(&dev->socks[i], socks[i]);
-	err = add_disk(dev->disk);
+	err = device_add_disk(NULL, dev->disk, rmem_attr_groups);
 	if (err)
 		goto out_stop;
 	mutex_unlock(&rmem_devs_lock);
@@ -761,6 +1065,17 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 	return dev;
 }
 
+/* Tear down a device out of the idr: waiters fail, in-flight drains. */
+static void rmem_dev_remove(struct rmem_dev *dev)
+{
+	WRITE_ONCE(dev->removing, true);
+	wake_up_all(&dev->reconnect_wq);
+	cancel_work_sync(&dev->discard_work);
+	del_gendisk(dev->disk);		/* drains what is in flight */
+	rmem_stop_socks(dev);
+	rmem_dev_free(dev);
+}
+
 static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rmem_dev *dev;
@@ -778,13 +1093,8 @@ static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 	}
 	idr_remove(&rmem_devs, dev->index);
 	mutex_unlock(&rmem_devs_lock);
-
-	WRITE_ONCE(dev->removing, true);
-	wake_up_all(&dev->reconnect_wq);
-	del_gendisk(dev->disk);		/* drains what is in flight */
-	rmem_stop_socks(dev);
 	dev_info(disk_to_dev(dev->disk), "detached from donor %s\n", dev->donor);
-	rmem_dev_free(dev);
+	rmem_dev_remove(dev);
 	return 0;
 }
 
@@ -828,18 +1138,46 @@ out:
 	return err;
 }
 
+static u64 rmem_dead_mask(struct rmem_dev *dev)
+{
+	u64 dead = 0;
+	unsigned int i;
+
+	for (i = 0; i < dev->nsock; i++)
+		if (READ_ONCE(dev->socks[i].dead))
+			dead |= 1ull << i;
+	return dead;
+}
+
+/* "up", "degraded" (some queues wait for a reconnect) or "dead" (all do) */
+const char *rmem_dev_state(struct rmem_dev *dev)
+{
+	u64 dead = rmem_dead_mask(dev);
+
+	return !dead ? "up" : dead == (1ull << dev->nsock) - 1 ? "dead" : "degraded";
+}
+
+/* New timeouts, in ms (0 keeps one); for requests dispatched from now. */
+void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
+			   unsigned int dead_timeout_ms)
+{
+	lockdep_assert_held(&rmem_devs_lock);
+	if (timeout_ms) {
+		WRITE_ONCE(dev->timeout, msecs_to_jiffies(timeout_ms));
+		blk_queue_rq_timeout(dev->disk->queue, dev->timeout);
+	}
+	if (dead_timeout_ms)
+		WRITE_ONCE(dev->dead_timeout, msecs_to_jiffies(dead_timeout_ms));
+}
+
 static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 			    u32 portid, u32 seq, int flags)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &rmem_genl, flags, RMEM_CMD_STATUS);
-	u64 dead = 0;
-	unsigned int i;
+	u64 dead = rmem_dead_mask(dev);
 
 	if (!hdr)
 		return -EMSGSIZE;
-	for (i = 0; i < dev->nsock; i++)
-		if (READ_ONCE(dev->socks[i].dead))
-			dead |= 1ull << i;
 	if (nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_SIZE_BYTES, dev->size, RMEM_ATTR_UNSPEC) ||
 	    nla_put_string(skb, RMEM_ATTR_DONOR, dev->donor) ||
@@ -850,8 +1188,7 @@ static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 	    nla_put_u32(skb, RMEM_ATTR_TIMEOUT_MS, jiffies_to_msecs(dev->timeout)) ||
 	    nla_put_u32(skb, RMEM_ATTR_DEAD_TIMEOUT_MS,
 			jiffies_to_msecs(dev->dead_timeout)) ||
-	    nla_put_string(skb, RMEM_ATTR_STATE, !dead ? "up" :
-			   dead == (1ull << dev->nsock) - 1 ? "dead" : "degraded")) {
+	    nla_put_string(skb, RMEM_ATTR_STATE, rmem_dev_state(dev))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -964,19 +1301,26 @@ static int __init rmem_init(void)
 	rmem_recv_wq = alloc_workqueue("rmem-recv", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
 	if (!rmem_recv_wq)
 		return -ENOMEM;
+	rmem_discard_wq = alloc_workqueue("rmem-discard", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!rmem_discard_wq) {
+		err = -ENOMEM;
+		goto out_wq;
+	}
 	rmem_major = register_blkdev(0, "rmem");
 	if (rmem_major < 0) {
 		err = rmem_major;
-		goto out_wq;
+		goto out_discard_wq;
 	}
 	err = genl_register_family(&rmem_genl);
 	if (err)
 		goto out_blkdev;
-	pr_info("rmem: remote-memory block device, protocol %u\n", RMEM_PROTO_VERSION);
+	pr_info("remote-memory block device, protocol %u\n", RMEM_PROTO_VERSION);
 	return 0;
 
 out_blkdev:
 	unregister_blkdev(rmem_major, "rmem");
+out_discard_wq:
+	destroy_workqueue(rmem_discard_wq);
 out_wq:
 	destroy_workqueue(rmem_recv_wq);
 	return err;
@@ -991,14 +1335,11 @@ static void __exit rmem_exit(void)
 	/* no opener can remain: the module is referenced while one does */
 	while ((dev = idr_get_next(&rmem_devs, &id))) {
 		idr_remove(&rmem_devs, dev->index);
-		WRITE_ONCE(dev->removing, true);
-		wake_up_all(&dev->reconnect_wq);
-		del_gendisk(dev->disk);
-		rmem_stop_socks(dev);
-		rmem_dev_free(dev);
+		rmem_dev_remove(dev);
 	}
 	idr_destroy(&rmem_devs);
 	unregister_blkdev(rmem_major, "rmem");
+	destroy_workqueue(rmem_discard_wq);
 	destroy_workqueue(rmem_recv_wq);
 }
 

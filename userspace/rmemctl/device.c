@@ -82,6 +82,39 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/*
+ * The counters of /sys/block/rmemN/rmem/stat, columns as
+ * Documentation/ABI/testing/sysfs-block-rmem numbers them (from 1).
+ */
+static void print_stats(uint32_t idx)
+{
+	char path[64];
+	unsigned long long c[20] = { 0 };
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/stat", idx);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fscanf(f, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9],
+		   &c[10], &c[11], &c[12], &c[13], &c[14], &c[15], &c[16], &c[17],
+		   &c[18], &c[19]);
+	fclose(f);
+	if (n != 19)
+		return;
+	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
+	       c[1], c[4] >> 20, c[12], c[13]);
+	printf("  writes         %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
+	       c[2], c[5] >> 20, c[14], c[15]);
+	printf("  wire           %llu MiB out, %llu MiB in\n", c[6] >> 20, c[7] >> 20);
+	printf("  errors         %llu (timeouts %llu, reconnects %llu), in flight %llu\n",
+	       c[8], c[9], c[10], c[11]);
+	printf("  frames         %llu mapped, %llu discarded; %llu swap slots freed, %llu zero reads\n",
+	       c[18], c[19], c[17], c[16]);
+}
+
 static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
 {
 	uint32_t idx = nla_get_u32(tb[RMEM_ATTR_INDEX]);
@@ -107,6 +140,7 @@ static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
 		printf("  timeouts       request %u ms, reconnect %u ms\n",
 		       nla_get_u32(tb[RMEM_ATTR_TIMEOUT_MS]),
 		       nla_get_u32(tb[RMEM_ATTR_DEAD_TIMEOUT_MS]));
+	print_stats(idx);
 }
 
 static int on_valid(struct nl_msg *msg, void *arg)
@@ -207,26 +241,33 @@ static int query_status(struct genl *g, uint32_t index, struct nl_ctx *ctx)
 	return genl_call(g, msg, ctx);
 }
 
-/* Connect one more socket to the region; fd, or -exit code. */
-static int join_region(struct rmemctl *ctl, const char *donor,
-		       const struct rmem_region *region, struct rmem_client **c)
+/*
+ * Connect to the donor and open a region of frames, or, with frames 0,
+ * join *region; the connected socket's fd, or -(exit code) with the
+ * reason printed and *c freed.
+ */
+static int connect_region(struct rmemctl *ctl, const char *donor,
+			  uint64_t frames, struct rmem_region *region,
+			  struct rmem_client **c)
 {
 	int ret = connect_donor(ctl, donor, 1, c);
 
 	if (ret)
 		return -ret;
-	if (rmem_attach_region(*c, region)) {
+	if (frames ? rmem_open_region(*c, frames, region) :
+		     rmem_attach_region(*c, region)) {
 		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(*c));
+		ret = exit_for(-rmem_status_errno(rmem_last_status(*c)));
 		rmem_client_free(*c);
 		*c = NULL;
-		return -EX_FAIL;
+		return -ret;
 	}
 	return rmem_fd(*c);
 }
 
 /* --persist: replace dead connections until the device goes away. */
 static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
-		     const char *donor, const struct rmem_region *region)
+		     const char *donor, struct rmem_region *region)
 {
 	struct nl_sock *ev = nl_socket_alloc();
 	int grp;
@@ -265,7 +306,7 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		for (q = 0; q < RMEM_MAX_QUEUES; q++) {
 			if (!(ctx.dead_mask & 1ull << q))
 				continue;
-			fds[n] = join_region(ctl, donor, region, &c[n]);
+			fds[n] = connect_region(ctl, donor, 0, region, &c[n]);
 			if (fds[n] < 0)
 				break;		/* retried at the next round */
 			n++;
@@ -359,17 +400,16 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	if (ret)
 		return ret;
 
+	/* the first connection opens the region, the others join it */
 	for (i = 0; i < queues; i++) {
-		ret = connect_donor(ctl, donor, 1, &c[i]);
-		if (ret)
-			goto out;
-		if (i == 0 ? rmem_open_region(c[0], size / RMEM_FRAME_SIZE, &region) :
-			     rmem_attach_region(c[i], &region)) {
-			fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c[i]));
-			ret = exit_for(-rmem_status_errno(rmem_last_status(c[i])));
+		fds[i] = connect_region(ctl, donor, i ? 0 : size / RMEM_FRAME_SIZE,
+					&region, &c[i]);
+		if (fds[i] < 0) {
+			ret = -fds[i];
+			if (i)		/* give back the region the first opened */
+				rmem_close(c[0], true);
 			goto out;
 		}
-		fds[i] = rmem_fd(c[i]);
 	}
 
 	msg = genl_msg(&g, RMEM_CMD_CONNECT, 0);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the driver's files share: a device, its sockets, a request's
+ * per-dispatch state. rmem_main.c runs the I/O path, the transport and
+ * the generic-netlink control plane; rmem_sysfs.c shows a device in
+ * /sys/block/rmemN/rmem/ (Documentation/ABI/testing/sysfs-block-rmem).
+ */
+#ifndef RMEM_DRV_H
+#define RMEM_DRV_H
+
+#include <linux/blk-mq.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "rmem_lat.h"
+#include "rmem_map.h"
+#include "rmem_proto.h"
+
+/*
+ * Slots one request may span (256 KiB): a request becomes one protocol
+ * message per run of consecutive frames, each tagged with its part number.
+ */
+#define RMEM_CMD_MAX_FRAMES	64
+/* low 32 bits of the tag of a batched DISCARD: no request's unique tag */
+#define RMEM_DISCARD_TAG	0xffffffffu
+
+struct rmem_dev;
+
+struct rmem_sock {
+	struct rmem_dev *dev;
+	unsigned int index;
+	struct mutex tx_lock;		/* one request on the wire at a time */
+	spinlock_t lock;		/* sock, for the timeout handler */
+	struct socket *sock;		/* NULL while dead */
+	bool dead;			/* shut down; the worker lets go of it */
+	unsigned long dead_since;	/* jiffies */
+	struct work_struct recv_work;
+};
+
+struct rmem_cmd {
+	u32 cookie;			/* bumped at each dispatch (24 bits used) */
+	int queue;			/* socket it is in flight on, or -1 */
+	blk_status_t status;
+	u64 start_ns;			/* first dispatch; 0 when not in flight */
+	u64 parts;			/* parts not yet answered, one bit each;
+					 * set before the first is sent, then
+					 * cleared by the receive worker only */
+	u32 nslots;			/* slots the request spans */
+	u32 frame[RMEM_CMD_MAX_FRAMES];	/* each slot's frame at dispatch */
+};
+
+/* Which latency histogram a request counts in. */
+enum { RMEM_LAT_READ, RMEM_LAT_WRITE, RMEM_LAT_KINDS };
+
+struct rmem_dev {
+	int index;
+	u64 size;
+	unsigned int nsock;
+	struct rmem_sock *socks;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	unsigned long timeout;		/* jiffies; set under rmem_devs_lock */
+	unsigned long dead_timeout;	/* jiffies; set under rmem_devs_lock */
+	wait_queue_head_t reconnect_wq;
+	bool removing;
+	char donor[128];
+	u64 region_id;
+	u8 token[RMEM_TOKEN_SIZE];
+
+	spinlock_t map_lock;		/* map */
+	struct rmem_map map;		/* slot -> frame, and the free frames */
+	u32 *map_mem;			/* the map's words (kvmalloc) */
+	struct work_struct discard_work;	/* batched DISCARDs to the donor */
+	/* the batch: one at a time, owned by whoever set discard_busy */
+	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
+	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
+	bool discard_busy;		/* map_lock; a batch is being sent or answered */
+	u32 discard_n;			/* map_lock; frames in the batch */
+	u32 discard_cookie;		/* the batch's tag, high half */
+	unsigned int discard_queue;	/* the socket it went out on */
+
+	/*
+	 * Counters since attach, lock-free; sysfs "stat" prints them in
+	 * this order. A request is counted once it completes, however many
+	 * times a reconnect made it go out again.
+	 */
+	atomic64_t reads;		/* READ requests completed */
+	atomic64_t writes;		/* WRITE requests completed */
+	atomic64_t discards;		/* DISCARD and WRITE_ZEROES completed */
+	atomic64_t read_bytes;		/* bytes READ requests asked for */
+	atomic64_t write_bytes;		/* bytes WRITE requests carried */
+	atomic64_t bytes_out;		/* bytes sent to the donor, headers too */
+	atomic64_t bytes_in;		/* bytes received from the donor */
+	atomic64_t errors;		/* requests completed with an error */
+	atomic64_t timeouts;		/* requests that timed out (socket killed) */
+	atomic64_t reconnects;		/* sockets replaced by RECONFIGURE */
+	atomic64_t in_flight;		/* dispatched, not yet completed */
+	atomic64_t zero_reads;		/* slots read as zeros: no frame, no wire */
+	atomic64_t slot_frees;		/* swap slots freed (swap_slot_free_notify) */
+	atomic64_t frames_discarded;	/* frames the donor was told to drop */
+	/* completion latency from first dispatch, reads and writes apart */
+	atomic64_t lat_total_ns[RMEM_LAT_KINDS];
+	atomic64_t lat_hist[RMEM_LAT_KINDS][RMEM_LAT_BUCKETS];
+};
+
+/* Protects the device idr, CONNECT, DISCONNECT and timeout changes. */
+extern struct mutex rmem_devs_lock;
+
+const char *rmem_dev_state(struct rmem_dev *dev);
+u32 rmem_dev_frames_mapped(struct rmem_dev *dev);
+void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
+			   unsigned int dead_timeout_ms);
+
+extern const struct attribute_group *rmem_attr_groups[];
+
+#endif /* RMEM_DRV_H */

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/block/rmemN/rmem/: what an operator asks of a device without a
+ * netlink tool. One value per file, except "stat" (counters in fixed
+ * columns, like the block layer's own stat file) and "latency" (the
+ * histograms). Documented column by column in
+ * Documentation/ABI/testing/sysfs-block-rmem.
+ */
+#define pr_fmt(fmt) "rmem: " fmt
+
+#include <linux/blkdev.h>
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/sysfs.h>
+
+#include "rmem_drv.h"
+
+static struct rmem_dev *rmem_sysfs_dev(struct device *d)
+{
+	return dev_to_disk(d)->private_data;
+}
+
+static ssize_t state_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", rmem_dev_state(rmem_sysfs_dev(d)));
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t donor_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", rmem_sysfs_dev(d)->donor);
+}
+static DEVICE_ATTR_RO(donor);
+
+static ssize_t region_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", rmem_sysfs_dev(d)->region_id);
+}
+static DEVICE_ATTR_RO(region);
+
+static ssize_t queues_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rmem_sysfs_dev(d)->nsock);
+}
+static DEVICE_ATTR_RO(queues);
+
+static ssize_t timeout_ms_show(struct device *d, struct device_attribute *attr,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  jiffies_to_msecs(READ_ONCE(rmem_sysfs_dev(d)->timeout)));
+}
+
+/* Shared by both timeouts: a number of ms, at least min_ms. */
+static ssize_t rmem_timeout_store(struct device *d, const char *buf,
+				  size_t len, unsigned int min_ms, bool dead)
+{
+	unsigned int ms;
+	int err = kstrtouint(buf, 10, &ms);
+
+	if (err)
+		return err;
+	if (ms < min_ms)
+		return -EINVAL;
+	mutex_lock(&rmem_devs_lock);
+	rmem_dev_set_timeouts(rmem_sysfs_dev(d), dead ? 0 : ms, dead ? ms : 0);
+	mutex_unlock(&rmem_devs_lock);
+	return len;
+}
+
+static ssize_t timeout_ms_store(struct device *d, struct device_attribute *attr,
+				const char *buf, size_t len)
+{
+	return rmem_timeout_store(d, buf, len, 100, false);
+}
+static DEVICE_ATTR_RW(timeout_ms);
+
+static ssize_t dead_timeout_ms_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  jiffies_to_msecs(READ_ONCE(rmem_sysfs_dev(d)->dead_timeout)));
+}
+
+static ssize_t dead_timeout_ms_store(struct device *d,
+				     struct device_attribute *attr,
+				     const char *buf, size_t len)
+{
+	return rmem_timeout_store(d, buf, len, 1, true);
+}
+static DEVICE_ATTR_RW(dead_timeout_ms);
+
+static void rmem_lat_snapshot(struct rmem_dev *dev, int kind, u64 *hist)
+{
+	unsigned int b;
+
+	for (b = 0; b < RMEM_LAT_BUCKETS; b++)
+		hist[b] = atomic64_read(&dev->lat_hist[kind][b]);
+}
+
+/* mean and 99th-percentile bound, in us, of one kind of request */
+static void rmem_lat_summary(struct rmem_dev *dev, int kind, u64 *mean,
+			     u64 *p99)
+{
+	u64 hist[RMEM_LAT_BUCKETS], n = 0;
+	unsigned int b;
+
+	rmem_lat_snapshot(dev, kind, hist);
+	for (b = 0; b < RMEM_LAT_BUCKETS; b++)
+		n += hist[b];
+	*mean = n ? div64_u64(atomic64_read(&dev->lat_total_ns[kind]), n * 1000) : 0;
+	*p99 = rmem_lat_percentile_us(hist, 990);
+}
+
+static ssize_t stat_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	u64 rmean, rp99, wmean, wp99;
+
+	rmem_lat_summary(dev, RMEM_LAT_READ, &rmean, &rp99);
+	rmem_lat_summary(dev, RMEM_LAT_WRITE, &wmean, &wp99);
+	return sysfs_emit(buf,
+		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu\n",
+		atomic64_read(&dev->reads), atomic64_read(&dev->writes),
+		atomic64_read(&dev->discards),
+		atomic64_read(&dev->read_bytes), atomic64_read(&dev->write_bytes),
+		atomic64_read(&dev->bytes_out), atomic64_read(&dev->bytes_in),
+		atomic64_read(&dev->errors), atomic64_read(&dev->timeouts),
+		atomic64_read(&dev->reconnects), atomic64_read(&dev->in_flight),
+		rmean, rp99, wmean, wp99,
+		atomic64_read(&dev->zero_reads), atomic64_read(&dev->slot_frees),
+		rmem_dev_frames_mapped(dev), atomic64_read(&dev->frames_discarded));
+}
+static DEVICE_ATTR_RO(stat);
+
+static ssize_t latency_show(struct device *d, struct device_attribute *attr,
+			    char *buf)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	u64 rh[RMEM_LAT_BUCKETS], wh[RMEM_LAT_BUCKETS];
+	ssize_t n = 0;
+	unsigned int b;
+
+	rmem_lat_snapshot(dev, RMEM_LAT_READ, rh);
+	rmem_lat_snapshot(dev, RMEM_LAT_WRITE, wh);
+	for (b = 0; b < RMEM_LAT_BUCKETS; b++)
+		n += sysfs_emit_at(buf, n, "%8llu %10llu %10llu\n",
+				   rmem_lat_bucket_limit_us(b), rh[b], wh[b]);
+	return n;
+}
+static DEVICE_ATTR_RO(latency);
+
+static struct attribute *rmem_attrs[] = {
+	&dev_attr_state.attr,
+	&dev_attr_donor.attr,
+	&dev_attr_region.attr,
+	&dev_attr_queues.attr,
+	&dev_attr_timeout_ms.attr,
+	&dev_attr_dead_timeout_ms.attr,
+	&dev_attr_stat.attr,
+	&dev_attr_latency.attr,
+	NULL,
+};
+
+static const struct attribute_group rmem_attr_group = {
+	.name	= "rmem",
+	.attrs	= rmem_attrs,
+};
+
+const struct attribute_group *rmem_attr_groups[] = {
+	&rmem_attr_group,
+	NULL,
+};
