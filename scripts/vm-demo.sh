@@ -7,10 +7,7 @@
 # and checks every byte it gets back. Prints the guest's console.
 set -uo pipefail
 . "$(dirname "$0")/../tests/vm/lib.sh"
-kernel=
-for k in $(vm_kernels); do
-	[ -n "$(vm_module "$k")" ] && { kernel=$k; break; }
-done
+kernel=$(vm_module_kernels 2>/dev/null | head -n 1)
 [ -n "$kernel" ] || fail "no kernel with rmem.ko built for it (make module)"
 
 cat >"$TMP/guest.sh" <<'EOF'
@@ -18,21 +15,12 @@ say() { printf '\n== %s\n' "$*"; }
 say "load the driver"
 insmod /rmem/rmem.ko
 say "start a donor lending 256 MiB (in a real set-up: another host)"
-rmemctl -q keygen /tmp/key
-printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = 256M\nlock = yes\n[auth]\nkey_file = /tmp/key\n' >/tmp/conf
-# the donor logs to the console: a log file on this guest's tmpfs could
-# be swapped out to the donor itself, and writing it would then wait on
-# the donor (Documentation/admin-guide/rmem.rst, "Donor and client on one host")
-rmem-poold -f -c /tmp/conf --port-file /tmp/port &
-while [ ! -s /tmp/port ]; do sleep 0.1; done
-say "rmemctl attach 127.0.0.1:$(cat /tmp/port) --size 256M --queues 2 --persist"
-rmemctl -k /tmp/key attach 127.0.0.1:$(cat /tmp/port) --size 256M --queues 2 --persist &
+guest_donor 256M
+say "rmemctl attach $D --size 256M --queues 2 --persist"
+rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --persist &
 while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
 say "mkswap /dev/rmem0 && swapon /dev/rmem0"
-# the donor shares this guest: keep allocations off the memory reserves
-# (Documentation/admin-guide/rmem.rst, "Donor and client on one host")
-echo 32768 >/proc/sys/vm/min_free_kbytes
-echo 1000 >/proc/sys/vm/watermark_scale_factor
+guest_swap_tuning	# the donor shares this guest
 mkswap /dev/rmem0 >/dev/null && swapon /dev/rmem0
 free -m
 say "memhog: 320 MiB in a guest with ~180 MiB free, every byte checked"
@@ -41,14 +29,14 @@ memhog 320 1
 echo "pages swapped out to the donor: $(( $(sed -n 's/^pswpout //p' /proc/vmstat) - out0 )), back in: $(( $(sed -n 's/^pswpin //p' /proc/vmstat) - in0 ))"
 say "rmemctl status"
 rmemctl status /dev/rmem0
-rmemctl -k /tmp/key stats 127.0.0.1:$(cat /tmp/port)
+rmemctl -k /tmp/key stats "$D"
 say "swapoff, detach, rmmod"
 swapoff /dev/rmem0 && rmemctl detach /dev/rmem0 && wait %2 && rmmod rmem
 EOF
 echo "== booting $(vm_kver "$kernel") in QEMU (TCG; about 2 minutes)"
 vm_run "$kernel" "$TMP/guest.sh"
 rc=$?
-sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log" | tr -d '\r' |
+vm_guest_output | tr -d '\r' |
 	sed 's/^.*RMEM-VM: /guest: /; /^RMEM-VM-EXIT/d'
 vm_check_log
 exit $rc

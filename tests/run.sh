@@ -57,7 +57,7 @@ for t in "$BUILD"/tests/test_*; do
 	run_cmocka "$(basename "$t")" "$t"
 done
 for t in tests/integration/*.sh tests/kernel/*.sh tests/vm/*.sh; do
-	[ "$(basename "$t")" = lib.sh ] && continue
+	case $(basename "$t") in *lib.sh) continue ;; esac	# sourced, not run
 	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
 done
 

@@ -8,7 +8,7 @@
 #   expect_exit N CMD...  run CMD, fail unless it exits N; output in
 #                      $TMP/out and $TMP/err
 # Every process started here is killed and $TMP removed on exit, pass or
-# fail.
+# fail (RMEM_KEEP_TMP=1 keeps $TMP, and names it, for a post-mortem).
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${RMEM_BUILD:-build/san}
@@ -22,7 +22,11 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
-	rm -rf "$TMP"
+	if [ -n "${RMEM_KEEP_TMP:-}" ]; then
+		echo "kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
 }
 trap cleanup EXIT
 

@@ -51,8 +51,8 @@ EOF
 
 for k in $(vm_kernels); do
 	echo "=== $k"
-	vm_run "$k" "$TMP/guest.sh" || fail "guest on $k failed: $(grep -v '^RMEM-VM-DMESG' "$TMP/console.log" | sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p')"
+	vm_run "$k" "$TMP/guest.sh" || fail "guest on $k failed: $(vm_guest_output)"
 	vm_check_log
-	sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log"
+	vm_guest_output
 done
 exit 0

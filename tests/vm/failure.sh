@@ -13,19 +13,10 @@ requires qemu-system-x86_64
 
 cat >"$TMP/guest.sh" <<'EOF'
 insmod /rmem/rmem.ko
-rmemctl -q keygen /tmp/key
-start_donor() {
-	rm -f /tmp/port
-	printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = 64M\nlock = yes\n[auth]\nkey_file = /tmp/key\n' >/tmp/conf
-	rmem-poold -f -c /tmp/conf --port-file /tmp/port &	# logs to the console
-	DONOR=$!
-	while [ ! -s /tmp/port ]; do sleep 0.1; done
-	D=127.0.0.1:$(cat /tmp/port)
-}
 dd if=/dev/urandom of=/tmp/a bs=1M count=8 2>/dev/null
 
 echo "--- 1: a stalled donor, and --persist"
-start_donor
+guest_donor 64M
 rmemctl -k /tmp/key -t 1000 attach "$D" --size 32M --timeout-ms 2000 \
 	--reconnect-ms 30000 --persist >/tmp/persist.log 2>&1 &
 PERSIST=$!
@@ -47,7 +38,7 @@ wait $PERSIST		# it leaves once the device is gone
 kill -TERM $DONOR; wait $DONOR
 
 echo "--- 2: a killed donor"
-start_donor
+guest_donor 64M
 rmemctl -k /tmp/key attach "$D" --size 32M --timeout-ms 1000 --reconnect-ms 3000
 dd if=/tmp/a of=/dev/rmem0 bs=64k oflag=direct 2>/dev/null
 kill -KILL $DONOR
@@ -63,15 +54,13 @@ rmemctl detach /dev/rmem0
 rmmod rmem
 EOF
 
-ran=0
-for k in $(vm_kernels); do
-	[ -n "$(vm_module "$k")" ] || { echo "=== $k: no rmem.ko; skipped"; continue; }
+kernels=$(vm_module_kernels)
+[ -n "$kernels" ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
+for k in $kernels; do
 	echo "=== $k"
 	vm_run "$k" "$TMP/guest.sh" ||
-		fail "guest on $k failed: $(sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log" | tail -n 30)"
+		fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
 	vm_check_log
-	sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log" | grep -a -- "---\|RESULT\|replaced"
-	ran=$((ran + 1))
+	vm_guest_output | grep -a -- "---\|RESULT\|replaced"
 done
-[ "$ran" -gt 0 ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
 exit 0

@@ -7,16 +7,20 @@
 #                            the installed one (6.1) and those make check
 #                            fetched into build/vm/kernels (6.12);
 #                            VM_ONLY=PART keeps those whose path has PART
-#   vm_run KERNEL SCRIPT     boot KERNEL, run SCRIPT in the guest as root;
+#   vm_module_kernels        those of them rmem.ko was built for
+#   vm_guest_output          what the guest's script printed
+#   vm_run KERNEL SCRIPT     boot KERNEL, run SCRIPT in the guest as root,
+#                            after the functions of tests/vm/guest-lib.sh;
 #                            console in $TMP/console.log; returns the
 #                            script's exit status (or 1 if none came)
 #   vm_check_log             fail on WARNING, BUG, Oops, lockdep or
 #                            hung-task reports in the guest's kernel log
 #
 # The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
-# /rmem with rmem-poold, rmemctl, memhog, their libraries and, when it
-# was built for that kernel (make module), rmem.ko. Guest memory is
-# VM_MEM (default 512M), CPUs VM_CPUS (default 2).
+# /rmem with rmem-poold, rmemctl, memhog, the programs VM_PROGRAMS names
+# (paths on this host), their libraries and, when it was built for that
+# kernel (make module), rmem.ko. Guest memory is VM_MEM (default 512M),
+# CPUs VM_CPUS (default 2).
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
 VM_BUILD=${RMEM_PLAIN_BUILD:-build}
@@ -53,16 +57,36 @@ vm_module() {
 	[ -f "$ko" ] && echo "$ko"
 }
 
+# The kernels rmem.ko was built for; the others are named on stderr.
+vm_module_kernels() {
+	local k
+	for k in $(vm_kernels); do
+		if [ -n "$(vm_module "$k")" ]; then
+			echo "$k"
+		else
+			echo "=== $k: no rmem.ko built for it (no headers); skipped" >&2
+		fi
+	done
+}
+
+# What the guest's script printed (after boot, up to its exit status).
+vm_guest_output() {
+	sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log"
+}
+
 vm_initramfs() {
-	local script=$1 out=$2 kernel=$3 root=$TMP/root ko
+	local script=$1 out=$2 kernel=$3 root=$TMP/root ko p
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,rmem,lib64}
 	install -m 755 /bin/busybox "$root/bin/busybox"
 	vm_add_program "$root" "$VM_BUILD/rmem-poold" rmem/rmem-poold
 	vm_add_program "$root" "$VM_BUILD/rmemctl" rmem/rmemctl
 	[ -x "$VM_BUILD/memhog" ] && vm_add_program "$root" "$VM_BUILD/memhog" rmem/memhog
+	for p in ${VM_PROGRAMS:-}; do
+		vm_add_program "$root" "$p" "rmem/$(basename "$p")"
+	done
 	ko=$(vm_module "$kernel") && install -m 644 "$ko" "$root/rmem/rmem.ko"
-	install -m 755 "$script" "$root/test.sh"
+	cat tests/vm/guest-lib.sh "$script" >"$root/test.sh"
 	cat >"$root/init" <<-'EOF'
 	#!/bin/busybox sh
 	/bin/busybox --install -s /bin
@@ -93,7 +117,7 @@ vm_run() {
 	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
 		-nic none -kernel "$kernel" -initrd "$TMP/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-4} hung_task_timeout_secs=30" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-4} sysctl.kernel.hung_task_timeout_secs=30" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
 	if [ -z "$rc" ]; then

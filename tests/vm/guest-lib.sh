@@ -1,0 +1,37 @@
+# Shell functions for the guest scripts: tests/vm/lib.sh puts this file
+# in front of every script it runs in a guest. Not a test by itself.
+#
+#   guest_donor SIZE     start rmem-poold lending SIZE, locked, on a port
+#                        the kernel picks, with /tmp/key (made if missing);
+#                        sets DONOR (its pid) and D (127.0.0.1:PORT)
+#   guest_swap_tuning    the sysctls a guest needs to swap to a donor in
+#                        the same guest
+#   step TEXT            "T+SECONDS TEXT": the guest's uptime, to see
+#                        where a slow run spends its time
+
+step() {
+	echo "T+$(cut -d' ' -f1 /proc/uptime) $*"
+}
+
+guest_donor() {
+	[ -f /tmp/key ] || rmemctl -q keygen /tmp/key
+	rm -f /tmp/port
+	printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = %s\nlock = yes\n[auth]\nkey_file = /tmp/key\n' "$1" >/tmp/conf
+	# the donor logs to the console: a log file on this guest's tmpfs could
+	# be swapped out to the donor itself, and writing it would then wait on
+	# the donor (Documentation/admin-guide/rmem.rst, "Donor and client on one host")
+	rmem-poold -f -c /tmp/conf --port-file /tmp/port &
+	DONOR=$!
+	while [ ! -s /tmp/port ]; do sleep 0.1; done
+	D=127.0.0.1:$(cat /tmp/port)
+}
+
+# The donor runs in this guest, so its socket takes the skbs the swap
+# path allocated from the memory reserves, and TCP drops those for a
+# socket that is not memalloc. Reclaim that starts early and a larger
+# reserve keep allocations off the reserves; across two hosts this is
+# moot (Documentation/admin-guide/rmem.rst, "Donor and client on one host").
+guest_swap_tuning() {
+	echo 32768 >/proc/sys/vm/min_free_kbytes
+	echo 1000 >/proc/sys/vm/watermark_scale_factor
+}
