@@ -253,26 +253,19 @@ static int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 
 /*
  * Part number p of a request: the p-th run of consecutive frames among
- * its slots (for a read, slots without a frame are in no run). Sets the
- * run's first slot and length; false if there is no such part.
+ * its slots (rmem_frames_next_run). Sets the run's first slot and
+ * length; false if there is no such part.
  */
 static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 			  u32 *first, u32 *count)
 {
 	u32 i = 0;
 
-	for (;;) {
-		while (i < cmd->nslots && cmd->frame[i] == RMEM_NO_FRAME)
-			i++;
-		if (i == cmd->nslots)
+	do {
+		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, &i, first, count))
 			return false;
-		*first = i;
-		for (i++; i < cmd->nslots && cmd->frame[i] == cmd->frame[i - 1] + 1; i++)
-			;
-		*count = i - *first;
-		if (!p--)
-			return true;
-	}
+	} while (p--);
+	return true;
 }
 
 /* One reply: 0, or -errno to give up on the socket. */
@@ -388,7 +381,7 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 	case REQ_OP_WRITE_ZEROES:
 		atomic64_inc(&dev->discards);
 		break;
-	default:			/* the driver's own DISCARDs to the donor */
+	default:			/* FLUSH: not counted */
 		break;
 	}
 	if (status != BLK_STS_OK)
@@ -477,7 +470,7 @@ static void rmem_discard_kick(struct rmem_dev *dev)
 static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		       struct rmem_cmd *cmd, u16 op)
 {
-	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i, first, count;
 	unsigned int parts = 0, zeros = 0;
 	int ret = 0;
 
@@ -497,24 +490,26 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
 				     false, 0);
 			zeros++;
-		} else if (!i || cmd->frame[i] != cmd->frame[i - 1] + 1 ||
-			   cmd->frame[i - 1] == RMEM_NO_FRAME) {
-			parts++;
 		}
 	}
 	if (zeros)
 		atomic64_add(zeros, &dev->zero_reads);
+	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, &i, &first, &count);)
+		parts++;
 	return parts;
 }
 
-/* Block DISCARD / WRITE_ZEROES: the slots give their frames back. */
-static void rmem_release_rq(struct rmem_dev *dev, struct request *rq)
+/*
+ * Slots whose contents are no longer needed (a block DISCARD or
+ * WRITE_ZEROES, a freed swap slot) give their frames back; a full batch
+ * goes to the donor. Never sleeps: swap calls it under a spinlock.
+ */
+static void rmem_release_slots(struct rmem_dev *dev, u32 slot, u32 count)
 {
 	bool kick;
 
 	spin_lock(&dev->map_lock);
-	rmem_map_release_range(&dev->map, blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME,
-			       blk_rq_bytes(rq) / RMEM_FRAME_SIZE);
+	rmem_map_release_range(&dev->map, slot, count);
 	kick = rmem_map_wants_discard(&dev->map);
 	spin_unlock(&dev->map_lock);
 	if (kick)
@@ -542,7 +537,8 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_OK;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:	/* a slot without a frame reads as zeros */
-		rmem_release_rq(dev, rq);
+		rmem_release_slots(dev, blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME,
+				   blk_rq_bytes(rq) / RMEM_FRAME_SIZE);
 		rmem_account_end(dev, rq, BLK_STS_OK);
 		blk_mq_end_request(rq, BLK_STS_OK);
 		return BLK_STS_OK;
@@ -760,15 +756,9 @@ static void rmem_swap_slot_free_notify(struct block_device *bdev,
 				       unsigned long slot)
 {
 	struct rmem_dev *dev = bdev->bd_disk->private_data;
-	bool kick;
 
-	spin_lock(&dev->map_lock);
-	rmem_map_release(&dev->map, slot);
-	kick = rmem_map_wants_discard(&dev->map);
-	spin_unlock(&dev->map_lock);
+	rmem_release_slots(dev, slot, 1);
 	atomic64_inc(&dev->slot_frees);
-	if (kick)
-		rmem_discard_kick(dev);
 }
 
 u32 rmem_dev_frames_mapped(struct rmem_dev *dev)

@@ -157,6 +157,30 @@ int rmem_map_check(const struct rmem_map *m)
 }
 
 /*
+ * The next run of consecutive frames in frames[*i, n), past any slot
+ * without a frame: its first index and length, and *i moved past it;
+ * false when no run is left. A request goes to the donor as one message
+ * per run, so sender and receiver must agree on this one definition.
+ */
+bool rmem_frames_next_run(const u32 *frames, u32 n, u32 *i, u32 *first,
+			  u32 *count)
+{
+	u32 k = *i;
+
+	while (k < n && frames[k] == RMEM_NO_FRAME)
+		k++;
+	if (k >= n)
+		return false;
+	*first = k;
+	for (k++; k < n && frames[k] != RMEM_NO_FRAME &&
+		  frames[k] == frames[k - 1] + 1; k++)
+		;
+	*count = k - *first;
+	*i = k;
+	return true;
+}
+
+/*
  * Extents of a DISCARD from frames sorted ascending (duplicates allowed):
  * runs of consecutive frames become one extent each. At most max_ext
  * extents; *used says how many of the frames they cover, the caller

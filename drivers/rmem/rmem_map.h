@@ -56,6 +56,8 @@ void rmem_map_discarded(struct rmem_map *m, const u32 *frames, u32 n);
 bool rmem_map_wants_discard(const struct rmem_map *m);
 int rmem_map_check(const struct rmem_map *m);
 
+bool rmem_frames_next_run(const u32 *frames, u32 n, u32 *i, u32 *first,
+			  u32 *count);
 void rmem_sort_u32(u32 *a, u32 n);
 u32 rmem_extents_build(const u32 *sorted, u32 n, struct rmem_extent *ext,
 		       u32 max_ext, u32 *used);

@@ -135,6 +135,31 @@ static inline const char *rmem_map_case_extents(u32 *mem)
 	return NULL;
 }
 
+/* Runs of consecutive frames, past slots without one. */
+static inline const char *rmem_map_case_runs(u32 *mem)
+{
+	static const u32 frames[] = {
+		RMEM_NO_FRAME, 7, 8, 9, 3, RMEM_NO_FRAME, 4, 0xfffffffeu, 0,
+	};
+	u32 i = 0, first, count;
+
+	(void)mem;
+	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(first == 1 && count == 3 && i == 4);
+	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(first == 4 && count == 1);	/* 3, then a hole */
+	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(first == 6 && count == 1);	/* 4, then not 5 */
+	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(first == 7 && count == 1);	/* 0xfffffffe, then 0 */
+	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(first == 8 && count == 1 && i == 9);
+	RMEM_T(!rmem_frames_next_run(frames, 9, &i, &first, &count));
+	i = 0;
+	RMEM_T(!rmem_frames_next_run(frames, 1, &i, &first, &count));
+	return NULL;
+}
+
 /*
  * Random writes, frees and discards against a shadow copy: a slot's frame
  * never changes while it is mapped, no two slots share a frame, and the
@@ -208,6 +233,7 @@ static const struct rmem_map_case rmem_map_cases[] = {
 	{ "pending", rmem_map_case_pending },
 	{ "batch", rmem_map_case_batch },
 	{ "extents", rmem_map_case_extents },
+	{ "runs", rmem_map_case_runs },
 	{ "random", rmem_map_case_random },
 };
 
