@@ -54,13 +54,4 @@ rmemctl detach /dev/rmem0
 rmmod rmem
 EOF
 
-kernels=$(vm_module_kernels)
-[ -n "$kernels" ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
-for k in $kernels; do
-	echo "=== $k"
-	vm_run "$k" "$TMP/guest.sh" ||
-		fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
-	vm_check_log
-	vm_guest_output | grep -a -- "---\|RESULT\|replaced"
-done
-exit 0
+vm_run_module_kernels "$TMP/guest.sh" "---|RESULT|replaced"

@@ -50,14 +50,5 @@ kill -TERM $DONOR
 wait
 EOF2
 
-kernels=$(vm_module_kernels)
-[ -n "$kernels" ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
-for k in $kernels; do
-	echo "=== $k"
-	VM_PROGRAMS=$(command -v fio) VM_TIMEOUT=900 vm_run "$k" "$TMP/guest.sh" ||
-		fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
-	vm_check_log
-	grep -a -E "^--- fio|^[a-z0-9.]*;|STAT" "$TMP/console.log"
-	grep -aq "I/O error" "$TMP/console.log" && fail "I/O errors in the guest"
-done
-exit 0
+VM_PROGRAMS=$(command -v fio) VM_TIMEOUT=900 \
+	vm_run_module_kernels "$TMP/guest.sh" "^--- fio|^fio results|^[a-z0-9.]*;|STAT" no-io-errors

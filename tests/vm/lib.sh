@@ -15,6 +15,11 @@
 #                            script's exit status (or 1 if none came)
 #   vm_check_log             fail on WARNING, BUG, Oops, lockdep or
 #                            hung-task reports in the guest's kernel log
+#   vm_run_module_kernels SCRIPT SHOW [no-io-errors]
+#                            vm_run and vm_check_log on every kernel of
+#                            vm_module_kernels (skip, exit 77, if none);
+#                            prints the guest's lines matching SHOW (ERE);
+#                            with no-io-errors, fails on a block I/O error
 #
 # The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
 # /rmem with rmem-poold, rmemctl, memhog, the programs VM_PROGRAMS names
@@ -133,4 +138,21 @@ vm_check_log() {
 	bad=$(sed -n '/^RMEM-VM-DMESG-BEGIN/,/^RMEM-VM-DMESG-END/p' "$TMP/console.log" |
 		grep -aE 'WARNING:|BUG:|Oops|possible recursive locking|circular locking|INFO: task .* blocked|general protection' || true)
 	[ -z "$bad" ] || fail "guest kernel log: $bad"
+}
+
+vm_run_module_kernels() {
+	local script=$1 show=$2 io=${3:-} k kernels
+	kernels=$(vm_module_kernels)
+	[ -n "$kernels" ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
+	for k in $kernels; do
+		echo "=== $k"
+		vm_run "$k" "$script" ||
+			fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
+		vm_check_log
+		vm_guest_output | grep -a -E -- "$show" || true
+		if [ "$io" = no-io-errors ] &&
+		   grep -aq "I/O error\|Read-error\|Write-error" "$TMP/console.log"; then
+			fail "I/O errors in the guest"
+		fi
+	done
 }

@@ -117,15 +117,4 @@ kill -TERM $DONOR
 wait
 EOF
 
-kernels=$(vm_module_kernels)
-[ -n "$kernels" ] || { echo "SKIP: rmem.ko is built for none of the kernels"; exit 77; }
-for k in $kernels; do
-	echo "=== $k"
-	VM_TIMEOUT=1200 vm_run "$k" "$TMP/guest.sh" ||
-		fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
-	vm_check_log
-	grep -a -E "RESULT|memhog:" "$TMP/console.log"
-	grep -aq "I/O error\|Read-error\|Write-error" "$TMP/console.log" &&
-		fail "I/O errors in the guest"
-done
-exit 0
+VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:" no-io-errors
