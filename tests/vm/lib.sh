@@ -122,10 +122,15 @@ vm_run() {
 	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
 		-nic none -kernel "$kernel" -initrd "$TMP/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-4} sysctl.kernel.hung_task_timeout_secs=30" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=30" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
 	if [ -z "$rc" ]; then
+		# what the driver and swap said before the end: the last lines
+		# alone are only the panic
+		echo "--- guest console: rmem, swap, memory and hang messages (first 60)" >&2
+		grep -a -E "rmem0|rmemctl|Read-error|Write-error|Out of memory|blocked for|T\+" \
+			"$TMP/console.log" | head -n 60 >&2
 		echo "--- guest console (last 40 lines)" >&2
 		tail -n 40 "$TMP/console.log" >&2
 		return 1
