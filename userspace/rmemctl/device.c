@@ -35,6 +35,7 @@ struct nl_ctx {
 	unsigned int found;
 	uint64_t dead_mask;
 	bool gone;			/* STATUS: no such device */
+	bool done;			/* the ACK, error or DONE came */
 };
 
 struct genl {
@@ -72,13 +73,17 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 
 	(void)nla;
 	ctx->error = e->error;
+	ctx->done = true;
 	return NL_STOP;
 }
 
+/* the ACK of a command, or the DONE that ends a dump */
 static int on_ack(struct nl_msg *msg, void *arg)
 {
+	struct nl_ctx *ctx = arg;
+
 	(void)msg;
-	(void)arg;
+	ctx->done = true;
 	return NL_STOP;
 }
 
@@ -173,11 +178,20 @@ static int genl_call(struct genl *g, struct nl_msg *msg, struct nl_ctx *ctx)
 	if (!cb)
 		return -ENOMEM;
 	ctx->error = 0;
+	ctx->done = false;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, ctx);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, ctx);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, ctx);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, ctx);
 	ret = nl_send_auto(g->sk, msg);
-	if (ret >= 0)
+	/*
+	 * A reply and its ACK are two datagrams, and nl_recvmsgs() returns
+	 * after the first: read until the ACK (or error, or a dump's DONE),
+	 * or the next call would read this one's ACK as its own and a
+	 * polling caller (supervise) would fall one message further behind
+	 * at every call.
+	 */
+	while (ret >= 0 && !ctx->done)
 		ret = nl_recvmsgs(g->sk, cb);
 	nl_cb_put(cb);
 	nlmsg_free(msg);
