@@ -125,7 +125,7 @@ $(FIO_ENGINE): $(call obj,userspace/fio/rmem_fio.c) $(LIBRMEM_A) userspace/fio/e
 # tests: unit tests of the daemon's parts include its headers
 $(BUILD)/obj/tests/%.o: RMEM_CPPFLAGS += -Iuserspace/poold
 $(BUILD)/tests/test_proto: $(call obj,tests/unit/test_proto.c) $(LIBRMEM_A)
-$(BUILD)/tests/test_map: $(call obj,tests/unit/test_map.c drivers/rmem/rmem_map.c drivers/rmem/rmem_lat.c)
+$(BUILD)/tests/test_map: $(call obj,tests/unit/test_map.c drivers/rmem/rmem_map.c drivers/rmem/rmem_delta.c drivers/rmem/rmem_lat.c) $(LIBRMEM_A)
 $(BUILD)/tests/test_common: $(call obj,tests/unit/test_common.c) $(LIBRMEM_A)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(POOLD_CORE)) $(LIBRMEM_A)
 $(BUILD)/tests/test_pool: $(call obj,tests/unit/test_pool.c $(POOLD_CORE)) $(LIBRMEM_A)

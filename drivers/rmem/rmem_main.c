@@ -262,7 +262,7 @@ static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 	u32 i = 0;
 
 	do {
-		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, &i, first, count))
+		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, 0, &i, first, count))
 			return false;
 	} while (p--);
 	return true;
@@ -494,7 +494,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 	}
 	if (zeros)
 		atomic64_add(zeros, &dev->zero_reads);
-	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, &i, &first, &count);)
+	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, 0, &i, &first, &count);)
 		parts++;
 	return parts;
 }

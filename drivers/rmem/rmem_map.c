@@ -12,18 +12,74 @@ void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 
 	m->slot_frame = words;
 	m->stack = words + nslots;
+	m->owner = m->stack + nframes;
+	m->ret_prev = m->owner + nframes;
+	m->ret_next = m->ret_prev + nframes;
+	m->ret_head = RMEM_NO_FRAME;
+	m->ret_tail = RMEM_NO_FRAME;
 	m->nslots = nslots;
 	m->nframes = nframes;
 	for (i = 0; i < nslots; i++)
 		m->slot_frame[i] = RMEM_NO_FRAME;
 	/* popped from the top: frame 0 first, so a fresh device fills the
 	 * region in order and runs of slots get runs of frames */
-	for (i = 0; i < nframes; i++)
+	for (i = 0; i < nframes; i++) {
 		m->stack[i] = nframes - 1 - i;
+		m->owner[i] = RMEM_NO_OWNER;
+		m->ret_prev[i] = RMEM_NOT_RETAINED;
+		m->ret_next[i] = RMEM_NO_FRAME;
+	}
 	m->nfree = nframes;
 	m->npending = 0;
 	m->ndiscarding = 0;
+	m->nretained = 0;
 	m->nmapped = 0;
+	m->reclaimed = 0;
+}
+
+static void rmem_ret_append(struct rmem_map *m, u32 frame)
+{
+	m->ret_prev[frame] = m->ret_tail;
+	m->ret_next[frame] = RMEM_NO_FRAME;
+	if (m->ret_tail == RMEM_NO_FRAME)
+		m->ret_head = frame;
+	else
+		m->ret_next[m->ret_tail] = frame;
+	m->ret_tail = frame;
+	m->nretained++;
+}
+
+static void rmem_ret_unlink(struct rmem_map *m, u32 frame)
+{
+	u32 prev = m->ret_prev[frame], next = m->ret_next[frame];
+
+	if (prev == RMEM_NO_FRAME)
+		m->ret_head = next;
+	else
+		m->ret_next[prev] = next;
+	if (next == RMEM_NO_FRAME)
+		m->ret_tail = prev;
+	else
+		m->ret_prev[next] = prev;
+	m->ret_prev[frame] = RMEM_NOT_RETAINED;
+	m->ret_next[frame] = RMEM_NO_FRAME;
+	m->nretained--;
+}
+
+static void rmem_push_pending(struct rmem_map *m, u32 frame)
+{
+	m->npending++;
+	m->stack[m->nframes - m->npending] = frame;
+}
+
+/* A frame that left a slot: retained if someone knows its contents. */
+static void rmem_unmapped(struct rmem_map *m, u32 frame)
+{
+	m->nmapped--;
+	if (m->owner[frame] != RMEM_NO_OWNER)
+		rmem_ret_append(m, frame);
+	else
+		rmem_push_pending(m, frame);
 }
 
 /* The slot's frame, or RMEM_NO_FRAME (also for a slot out of range). */
@@ -36,8 +92,9 @@ u32 rmem_map_lookup(const struct rmem_map *m, u32 slot)
  * The frame a write to the slot goes to: its own, or one given to it now:
  * a free one, else a pending one (no DISCARD names it yet, so none can
  * destroy what the write puts there; the donor just never hears that it
- * was given back). -ENOSPC when every frame is mapped or in a DISCARD on
- * the wire, -ERANGE for a slot past the end.
+ * was given back), else the oldest retained one, whose owner loses it.
+ * -ENOSPC when every frame is mapped or in a DISCARD on the wire,
+ * -ERANGE for a slot past the end.
  */
 int rmem_map_assign(struct rmem_map *m, u32 slot, u32 *frame)
 {
@@ -49,6 +106,13 @@ int rmem_map_assign(struct rmem_map *m, u32 slot, u32 *frame)
 		} else if (m->npending) {
 			m->slot_frame[slot] = m->stack[m->nframes - m->npending];
 			m->npending--;
+		} else if (m->nretained) {
+			u32 f = m->ret_head;
+
+			rmem_ret_unlink(m, f);
+			m->owner[f] = RMEM_NO_OWNER;
+			m->slot_frame[slot] = f;
+			m->reclaimed++;
 		} else {
 			return -ENOSPC;
 		}
@@ -58,7 +122,50 @@ int rmem_map_assign(struct rmem_map *m, u32 slot, u32 *frame)
 	return 0;
 }
 
-/* The slot's contents are no longer needed: its frame becomes pending. */
+/*
+ * Give the slot this frame, a base: one that is retained or already the
+ * slot's. The slot's other frame, if any, leaves it as a release would.
+ * -EBUSY if the frame is neither (another slot's, free, pending).
+ */
+int rmem_map_assign_base(struct rmem_map *m, u32 slot, u32 frame)
+{
+	u32 old;
+
+	if (slot >= m->nslots || frame >= m->nframes)
+		return -ERANGE;
+	old = m->slot_frame[slot];
+	if (old == frame)
+		return 0;
+	if (!rmem_map_retained(m, frame))
+		return -EBUSY;
+	rmem_ret_unlink(m, frame);
+	m->slot_frame[slot] = frame;
+	m->nmapped++;
+	if (old != RMEM_NO_FRAME)
+		rmem_unmapped(m, old);
+	return 0;
+}
+
+/* Someone (owner) now knows the frame's contents; the old owner does not. */
+void rmem_map_set_owner(struct rmem_map *m, u32 frame, u32 owner)
+{
+	if (frame < m->nframes)
+		m->owner[frame] = owner;
+}
+
+/* Nobody knows the frame's contents: retained, it becomes pending. */
+void rmem_map_disown(struct rmem_map *m, u32 frame)
+{
+	if (frame >= m->nframes)
+		return;
+	m->owner[frame] = RMEM_NO_OWNER;
+	if (rmem_map_retained(m, frame)) {
+		rmem_ret_unlink(m, frame);
+		rmem_push_pending(m, frame);
+	}
+}
+
+/* The slot's contents are no longer needed: its frame is retained or pending. */
 bool rmem_map_release(struct rmem_map *m, u32 slot)
 {
 	u32 frame;
@@ -67,9 +174,7 @@ bool rmem_map_release(struct rmem_map *m, u32 slot)
 		return false;
 	frame = m->slot_frame[slot];
 	m->slot_frame[slot] = RMEM_NO_FRAME;
-	m->nmapped--;
-	m->npending++;
-	m->stack[m->nframes - m->npending] = frame;
+	rmem_unmapped(m, frame);
 	return true;
 }
 
@@ -109,10 +214,8 @@ void rmem_map_return_pending(struct rmem_map *m, const u32 *frames, u32 n)
 {
 	u32 i;
 
-	for (i = 0; i < n; i++) {
-		m->npending++;
-		m->stack[m->nframes - m->npending] = frames[i];
-	}
+	for (i = 0; i < n; i++)
+		rmem_push_pending(m, frames[i]);
 	m->ndiscarding -= n;
 }
 
@@ -128,15 +231,26 @@ void rmem_map_discarded(struct rmem_map *m, const u32 *frames, u32 n)
 
 /*
  * Every frame in exactly one place: a slot, the free stack, the pending
- * stack, or (counted only) a DISCARD on the wire. 0, or -EUCLEAN naming
- * nothing more: this is for tests and debugging, O(nslots + nframes) and
- * it needs no memory, so it counts instead of marking.
+ * stack, the retained list, or (counted only) a DISCARD on the wire; free
+ * and pending frames have no owner, retained ones have one. 0, or
+ * -EUCLEAN naming nothing more: this is for tests and debugging,
+ * O(nslots + nframes) and it needs no memory, so it counts instead of
+ * marking.
  */
 int rmem_map_check(const struct rmem_map *m)
 {
-	u32 i, mapped = 0;
+	u32 i, mapped = 0, retained = 0, f, prev = RMEM_NO_FRAME;
 
-	if ((u64)m->nfree + m->npending + m->ndiscarding + m->nmapped != m->nframes)
+	if ((u64)m->nfree + m->npending + m->ndiscarding + m->nretained +
+	    m->nmapped != m->nframes)
+		return -EUCLEAN;
+	for (f = m->ret_head; f != RMEM_NO_FRAME; f = m->ret_next[f]) {
+		if (f >= m->nframes || m->ret_prev[f] != prev ||
+		    m->owner[f] == RMEM_NO_OWNER || ++retained > m->nretained)
+			return -EUCLEAN;
+		prev = f;
+	}
+	if (retained != m->nretained || m->ret_tail != prev)
 		return -EUCLEAN;
 	for (i = 0; i < m->nslots; i++) {
 		if (m->slot_frame[i] == RMEM_NO_FRAME)
@@ -148,10 +262,12 @@ int rmem_map_check(const struct rmem_map *m)
 	if (mapped != m->nmapped)
 		return -EUCLEAN;
 	for (i = 0; i < m->nfree; i++)
-		if (m->stack[i] >= m->nframes)
+		if (m->stack[i] >= m->nframes || m->owner[m->stack[i]] != RMEM_NO_OWNER ||
+		    rmem_map_retained(m, m->stack[i]))
 			return -EUCLEAN;
 	for (i = m->nframes - m->npending; i < m->nframes; i++)
-		if (m->stack[i] >= m->nframes)
+		if (m->stack[i] >= m->nframes || m->owner[m->stack[i]] != RMEM_NO_OWNER ||
+		    rmem_map_retained(m, m->stack[i]))
 			return -EUCLEAN;
 	return 0;
 }
@@ -159,11 +275,17 @@ int rmem_map_check(const struct rmem_map *m)
 /*
  * The next run of consecutive frames in frames[*i, n), past any slot
  * without a frame: its first index and length, and *i moved past it;
- * false when no run is left. A request goes to the donor as one message
- * per run, so sender and receiver must agree on this one definition.
+ * false when no run is left. A slot whose bit is set in alone is a run
+ * by itself (a PATCH). A request goes to the donor as one message per
+ * run, so sender and receiver must agree on this one definition.
  */
-bool rmem_frames_next_run(const u32 *frames, u32 n, u32 *i, u32 *first,
-			  u32 *count)
+static bool rmem_alone(u64 alone, u32 k)
+{
+	return k < 64 && (alone >> k & 1);
+}
+
+bool rmem_frames_next_run(const u32 *frames, u32 n, u64 alone, u32 *i,
+			  u32 *first, u32 *count)
 {
 	u32 k = *i;
 
@@ -172,10 +294,11 @@ bool rmem_frames_next_run(const u32 *frames, u32 n, u32 *i, u32 *first,
 	if (k >= n)
 		return false;
 	*first = k;
-	for (k++; k < n && frames[k] != RMEM_NO_FRAME &&
-		  frames[k] == frames[k - 1] + 1; k++)
-		;
-	*count = k - *first;
+	if (!rmem_alone(alone, k))
+		while (k + 1 < n && frames[k + 1] != RMEM_NO_FRAME &&
+		       frames[k + 1] == frames[k] + 1 && !rmem_alone(alone, k + 1))
+			k++;
+	*count = ++k - *first;
 	*i = k;
 	return true;
 }

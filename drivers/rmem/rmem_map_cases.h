@@ -11,7 +11,7 @@
 
 #include "rmem_map.h"
 
-#define RMEM_MAP_TEST_WORDS	(4 * 4096u)
+#define RMEM_MAP_TEST_WORDS	(16 * 4096u)
 
 #define RMEM_T_STR2(x)	#x
 #define RMEM_T_STR(x)	RMEM_T_STR2(x)
@@ -80,7 +80,7 @@ static inline const char *rmem_map_case_batch(u32 *mem)
 {
 	struct rmem_map m;
 	struct rmem_extent ext[4];
-	u32 *taken = mem + 2048 + 2048, i, f, n, used, k;
+	u32 *taken = mem + rmem_map_words(2048, 2048), i, f, n, used, k;
 
 	rmem_map_init(&m, mem, 2048, 2048);
 	for (i = 0; i < 1024; i++)	/* half: frames stay free */
@@ -144,19 +144,19 @@ static inline const char *rmem_map_case_runs(u32 *mem)
 	u32 i = 0, first, count;
 
 	(void)mem;
-	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	RMEM_T(first == 1 && count == 3 && i == 4);
-	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	RMEM_T(first == 4 && count == 1);	/* 3, then a hole */
-	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	RMEM_T(first == 6 && count == 1);	/* 4, then not 5 */
-	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	RMEM_T(first == 7 && count == 1);	/* 0xfffffffe, then 0 */
-	RMEM_T(rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	RMEM_T(first == 8 && count == 1 && i == 9);
-	RMEM_T(!rmem_frames_next_run(frames, 9, &i, &first, &count));
+	RMEM_T(!rmem_frames_next_run(frames, 9, 0, &i, &first, &count));
 	i = 0;
-	RMEM_T(!rmem_frames_next_run(frames, 1, &i, &first, &count));
+	RMEM_T(!rmem_frames_next_run(frames, 1, 0, &i, &first, &count));
 	return NULL;
 }
 
@@ -169,7 +169,7 @@ static inline const char *rmem_map_case_random(u32 *mem)
 {
 	enum { SLOTS = 512, FRAMES = 512 };
 	struct rmem_map m;
-	u32 *shadow = mem + SLOTS + FRAMES, *owner = shadow + SLOTS;
+	u32 *shadow = mem + rmem_map_words(SLOTS, FRAMES), *owner = shadow + SLOTS;
 	u32 *taken = owner + FRAMES;
 	struct rmem_extent ext[8];
 	u64 x = 0x9e3779b97f4a7c15ull;

@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 
 #include "rmem_lat.h"
+#include "rmem_delta_cases.h"
 #include "rmem_map_cases.h"
 #include "rmem_proto.h"
 #include "rmem_proto_vectors.h"
@@ -166,6 +167,24 @@ static void rmem_test_map(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, !err, "%s", err);
 }
 
+/* The cache-line delta cases, shared with tests/unit/test_map.c. */
+static void rmem_delta_case_desc(const struct rmem_delta_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(rmem_delta, rmem_delta_cases, rmem_delta_case_desc);
+
+static void rmem_test_delta(struct kunit *test)
+{
+	const struct rmem_delta_case *c = test->param_value;
+	void *mem = kunit_kzalloc(test, RMEM_DELTA_TEST_BYTES, GFP_KERNEL);
+	const char *err;
+
+	KUNIT_ASSERT_NOT_NULL(test, mem);
+	err = c->run(mem);
+	KUNIT_EXPECT_TRUE_MSG(test, !err, "%s", err);
+}
+
 static void rmem_test_latency(struct kunit *test)
 {
 	u64 *h = kunit_kzalloc(test, RMEM_LAT_BUCKETS * sizeof(u64), GFP_KERNEL);
@@ -189,6 +208,7 @@ static struct kunit_case rmem_proto_cases[] = {
 	KUNIT_CASE(rmem_test_page_hash),
 	KUNIT_CASE(rmem_test_patch),
 	KUNIT_CASE_PARAM(rmem_test_map, rmem_map_gen_params),
+	KUNIT_CASE_PARAM(rmem_test_delta, rmem_delta_gen_params),
 	KUNIT_CASE(rmem_test_latency),
 	{}
 };

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the driver's slot map and frame allocator
- * (drivers/rmem/rmem_map.c) and latency histogram (rmem_lat.c), built
- * from the same source as the module. The map's cases are shared with
- * the KUnit suite (rmem_map_cases.h).
+ * (drivers/rmem/rmem_map.c), cache-line deltas (rmem_delta.c) and
+ * latency histogram (rmem_lat.c), built from the same source as the
+ * module. The map's and the deltas' cases are shared with the KUnit
+ * suite (rmem_map_cases.h, rmem_delta_cases.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "rmem_lat.h"
+#include "rmem_delta_cases.h"
 #include "rmem_map_cases.h"
 
 static void run_map_case(void **state)
@@ -27,6 +29,19 @@ static void run_map_case(void **state)
 	free(mem);
 	if (err)
 		fail_msg("map case '%s': %s", c->name, err);
+}
+
+static void run_delta_case(void **state)
+{
+	const struct rmem_delta_case *c = *state;
+	void *mem = calloc(1, RMEM_DELTA_TEST_BYTES);
+	const char *err;
+
+	assert_non_null(mem);
+	err = c->run(mem);
+	free(mem);
+	if (err)
+		fail_msg("delta case '%s': %s", c->name, err);
 }
 
 static void test_lat_bucket(void **state)
@@ -65,13 +80,19 @@ static void test_lat_percentile(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(rmem_map_cases) + 2];
-	size_t i;
+	struct CMUnitTest tests[ARRAY_SIZE(rmem_map_cases) +
+			       ARRAY_SIZE(rmem_delta_cases) + 2];
+	size_t i, k;
 
 	for (i = 0; i < ARRAY_SIZE(rmem_map_cases); i++) {
 		tests[i] = (struct CMUnitTest)cmocka_unit_test(run_map_case);
 		tests[i].name = rmem_map_cases[i].name;
 		tests[i].initial_state = (void *)&rmem_map_cases[i];
+	}
+	for (k = 0; k < ARRAY_SIZE(rmem_delta_cases); k++, i++) {
+		tests[i] = (struct CMUnitTest)cmocka_unit_test(run_delta_case);
+		tests[i].name = rmem_delta_cases[k].name;
+		tests[i].initial_state = (void *)&rmem_delta_cases[k];
 	}
 	tests[i++] = (struct CMUnitTest)cmocka_unit_test(test_lat_bucket);
 	tests[i++] = (struct CMUnitTest)cmocka_unit_test(test_lat_percentile);

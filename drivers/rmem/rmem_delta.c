@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later
+/*
+ * Line fingerprints, the fingerprint table and write plans (rmem_delta.h).
+ */
+#include "rmem_delta.h"
+
+#define RMEM_FP_MUL	0xff51afd7ed558ccdull	/* murmur3's fmix64 constant */
+#define RMEM_FP_SEED	0x9e3779b97f4a7c15ull	/* 2^64 / golden ratio */
+
+/*
+ * The fingerprint of one 64-byte line: its eight little-endian words
+ * folded by multiply and xor-shift, so any change of any bit reaches the
+ * 32 bits kept. Not cryptographic and it need not be: a collision costs
+ * a MISMATCH and a full write, never wrong data.
+ */
+u32 rmem_line_fp(const void *line)
+{
+	const u8 *p = line;
+	u64 h = RMEM_FP_SEED;
+	unsigned int i;
+
+	for (i = 0; i < RMEM_LINE_SIZE; i += 8) {
+		__le64 w;
+
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ le64_to_cpu(w)) * RMEM_FP_MUL;
+		h ^= h >> 32;
+	}
+	return (u32)h;
+}
+
+/* The fingerprints of a page's 64 lines, each cut to fp_mask. */
+void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask)
+{
+	const u8 *p = page;
+	unsigned int i;
+
+	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
+		fp[i] = rmem_line_fp(p + i * RMEM_LINE_SIZE) & fp_mask;
+}
+
+/* The lines whose fingerprints differ: bit i for line i. */
+u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp)
+{
+	u64 mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
+		if (old_fp[i] != new_fp[i])
+			mask |= 1ull << i;
+	return mask;
+}
+
+u32 rmem_fpt_size(u32 want)
+{
+	u32 n = RMEM_FPT_WAYS;
+
+	if (want < RMEM_FPT_WAYS)
+		return 0;
+	while (n <= want / 2 && n < (1u << 30))
+		n *= 2;
+	return n;
+}
+
+/* nentries from rmem_fpt_size (0: no table); fp_bits 1..32 */
+void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
+		   u32 nentries, u32 fp_bits)
+{
+	t->e = mem;
+	t->nsets = nentries / RMEM_FPT_WAYS;
+	t->clock = 0;
+	t->fp_mask = fp_bits >= 32 || !fp_bits ? 0xffffffffu : (1u << fp_bits) - 1;
+	t->evictions = 0;
+	if (nentries)
+		memset(mem, 0, (size_t)nentries * sizeof(*mem));
+}
+
+static u32 rmem_fpt_set(const struct rmem_fpt *t, u64 key)
+{
+	return (u32)((key * RMEM_FP_SEED) >> 32) & (t->nsets - 1);
+}
+
+/* The index of key's entry, or RMEM_NO_OWNER. */
+u32 rmem_fpt_find(const struct rmem_fpt *t, u64 key)
+{
+	u32 base, w;
+
+	if (!t->nsets || !key)
+		return RMEM_NO_OWNER;
+	base = rmem_fpt_set(t, key) * RMEM_FPT_WAYS;
+	for (w = 0; w < RMEM_FPT_WAYS; w++)
+		if (t->e[base + w].key == key)
+			return base + w;
+	return RMEM_NO_OWNER;
+}
+
+/* An entry describes its frame only while the frame's owner is it. */
+static bool rmem_fpt_valid(const struct rmem_map *m, const struct rmem_fpt *t,
+			   u32 idx)
+{
+	return t->e[idx].key && rmem_map_owner(m, t->e[idx].frame) == idx;
+}
+
+/* Where key goes: its entry, else an empty or stale one, else the oldest. */
+static u32 rmem_fpt_place(const struct rmem_map *m, const struct rmem_fpt *t,
+			  u64 key)
+{
+	u32 idx = rmem_fpt_find(t, key), base, w, oldest;
+
+	if (idx != RMEM_NO_OWNER)
+		return idx;
+	base = rmem_fpt_set(t, key) * RMEM_FPT_WAYS;
+	oldest = base;
+	for (w = 0; w < RMEM_FPT_WAYS; w++) {
+		if (!rmem_fpt_valid(m, t, base + w))
+			return base + w;
+		if (t->clock - t->e[base + w].stamp > t->clock - t->e[oldest].stamp)
+			oldest = base + w;
+	}
+	return oldest;
+}
+
+/*
+ * key's page and frame now hold the same bytes, whose fingerprints are
+ * fp. A frame the entry (or the one it replaces) described before loses
+ * its owner: retained, it goes to the donor's DISCARD.
+ */
+static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
+			    u32 frame, const u32 *fp)
+{
+	u32 idx = rmem_fpt_place(m, t, key);
+	struct rmem_fpt_entry *e = &t->e[idx];
+
+	if (rmem_fpt_valid(m, t, idx)) {
+		if (e->key != key)
+			t->evictions++;
+		if (e->frame != frame)
+			rmem_map_disown(m, e->frame);
+	}
+	e->key = key;
+	e->frame = frame;
+	e->stamp = ++t->clock;
+	memcpy(e->fp, fp, sizeof(e->fp));
+	rmem_map_set_owner(m, frame, idx);
+}
+
+/*
+ * Plan a write of the page key (0: not a whole page) to slot, whose
+ * fingerprints are fp; max_lines 0 means no PATCH. Gives the slot its
+ * frame as rmem_map_assign would, or the page's base frame, and leaves
+ * the table describing the page as written. 0, or rmem_map_assign's
+ * -ENOSPC / -ERANGE, with nothing changed.
+ */
+int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
+		     u64 key, const u32 *fp, u32 max_lines,
+		     struct rmem_delta_plan *plan)
+{
+	u32 idx = rmem_fpt_find(t, key);
+	int ret;
+
+	memset(plan, 0, sizeof(*plan));
+	if (idx != RMEM_NO_OWNER && !rmem_fpt_valid(m, t, idx))
+		idx = RMEM_NO_OWNER;
+	if (idx != RMEM_NO_OWNER && !rmem_map_retained(m, t->e[idx].frame) &&
+	    rmem_map_lookup(m, slot) != t->e[idx].frame) {
+		plan->busy = true;	/* another live slot's: its bytes stay */
+		idx = RMEM_NO_OWNER;
+	}
+	if (idx != RMEM_NO_OWNER) {
+		struct rmem_fpt_entry *e = &t->e[idx];
+
+		ret = rmem_map_assign_base(m, slot, e->frame);
+		if (ret)
+			return ret;
+		plan->frame = e->frame;
+		plan->base = true;
+		plan->mask = rmem_fps_diff(e->fp, fp);
+		plan->lines = hweight64(plan->mask);
+		plan->patch = max_lines && plan->lines <= max_lines;
+		memcpy(e->fp, fp, sizeof(e->fp));
+		e->stamp = ++t->clock;
+		return 0;
+	}
+	ret = rmem_map_assign(m, slot, &plan->frame);
+	if (ret)
+		return ret;
+	if (t->nsets && key)
+		rmem_fpt_record(m, t, key, plan->frame, fp);
+	else	/* new bytes nobody knows the fingerprints of */
+		rmem_map_disown(m, plan->frame);
+	return 0;
+}
+
+/*
+ * A read of slot, whose frame was frame, filled the page key with bytes
+ * whose fingerprints are fp: the page's base, unless the slot has moved
+ * on since (freed, or written elsewhere) and the frame with it.
+ */
+void rmem_delta_read(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
+		     u32 frame, u64 key, const u32 *fp)
+{
+	if (t->nsets && key && frame != RMEM_NO_FRAME &&
+	    rmem_map_lookup(m, slot) == frame)
+		rmem_fpt_record(m, t, key, frame, fp);
+}
+
+/* The frame's bytes are unknown (a write failed or was refused). */
+void rmem_delta_forget(struct rmem_map *m, u32 frame)
+{
+	rmem_map_disown(m, frame);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
+/*
+ * Cache-line deltas: send a page as the 64-byte lines that changed since
+ * a frame last held it (Documentation/admin-guide/rmem.rst, "Cache-line
+ * deltas"; design.md, "Cache-line-granular write-back in software").
+ *
+ * A bounded table keyed by the physical page (the caller's key: pfn + 1,
+ * 0 for "no page") holds, for each page it knows, a frame and a 32-bit
+ * fingerprint of each of the frame's 64 lines as they were when the page
+ * was last read from it (swap-in) or written to it in full. The frame's
+ * owner in the map (rmem_map_set_owner) is the entry's index, and an
+ * entry is valid only while it still is: a frame reused by another slot
+ * or another page has another owner, so nothing has to chase stale
+ * entries.
+ *
+ * On a write the caller fingerprints the new page and asks for a plan
+ * (rmem_delta_write): if the page has a valid entry whose frame is
+ * retained or is the slot's own, and at most max_lines lines differ, the
+ * slot gets that frame and the lines go as a PATCH carrying the hash of
+ * the whole new page; otherwise the page is written in full. Either way
+ * the entry then describes the new contents. A fingerprint collision can
+ * only make a PATCH miss a line; the donor's hash check then answers
+ * MISMATCH and the caller writes the page in full.
+ *
+ * Pure logic (rmem_compat.h), under the same lock as the map.
+ */
+#ifndef RMEM_DELTA_H
+#define RMEM_DELTA_H
+
+#include "rmem_map.h"
+
+/* entries in one set of the table: a page's entry is in the set of its key */
+#define RMEM_FPT_WAYS		4u
+
+struct rmem_fpt_entry {
+	u64 key;				/* pfn + 1; 0: empty */
+	u32 frame;
+	u32 stamp;				/* table clock at last use */
+	u32 fp[RMEM_LINES_PER_FRAME];
+};
+
+struct rmem_fpt {
+	struct rmem_fpt_entry *e;		/* [nsets * RMEM_FPT_WAYS] */
+	u32 nsets;				/* a power of two */
+	u32 clock;
+	u32 fp_mask;				/* bits of a fingerprint kept */
+	u64 evictions;				/* valid entries replaced */
+};
+
+/* What a write of one page does. */
+struct rmem_delta_plan {
+	u32 frame;		/* the frame the page goes to */
+	bool patch;		/* PATCH (mask, the page's hash), else WRITE */
+	bool base;		/* a valid base was found (lines is meaningful) */
+	bool busy;		/* the base was another live slot's frame */
+	u64 mask;		/* lines that differ from the base */
+	u32 lines;		/* hweight64(mask) */
+};
+
+u32 rmem_line_fp(const void *line);
+void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask);
+u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp);
+
+/* entries a table of at most want entries has (a power of two, >= WAYS) */
+u32 rmem_fpt_size(u32 want);
+void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
+		   u32 nentries, u32 fp_bits);
+u32 rmem_fpt_find(const struct rmem_fpt *t, u64 key);
+
+int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
+		     u64 key, const u32 *fp, u32 max_lines,
+		     struct rmem_delta_plan *plan);
+void rmem_delta_read(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
+		     u32 frame, u64 key, const u32 *fp);
+void rmem_delta_forget(struct rmem_map *m, u32 frame);
+
+#endif /* RMEM_DELTA_H */

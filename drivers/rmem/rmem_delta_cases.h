@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
+/*
+ * The cache-line delta logic's test cases (rmem_delta.c, with the map's
+ * bases and retention), written once and run twice: by the KUnit suite
+ * (rmem_proto_test.c) and by the userspace unit tests
+ * (tests/unit/test_map.c). Each returns NULL or the first check that
+ * failed; mem is RMEM_DELTA_TEST_BYTES of zeroed scratch.
+ */
+#ifndef RMEM_DELTA_CASES_H
+#define RMEM_DELTA_CASES_H
+
+#include "rmem_delta.h"
+#include "rmem_map_cases.h"
+#include "rmem_proto.h"
+
+#define RMEM_DELTA_TEST_BYTES	(1u << 20)
+
+/* deterministic xorshift64 for the random cases */
+static inline u64 rmem_t_rand(u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Fingerprints see every byte, and the mask is exactly the changed lines. */
+static inline const char *rmem_delta_case_fp(void *mem)
+{
+	u8 *a = mem, *b = a + RMEM_FRAME_SIZE;
+	u32 *fa = (u32 *)(b + RMEM_FRAME_SIZE), *fb = fa + RMEM_LINES_PER_FRAME;
+	u64 x = 1;
+	u32 i, fp0;
+
+	/* pinned: the one definition, which other code may compute too */
+	fp0 = rmem_line_fp(a);
+	RMEM_T(fp0 == 0x75b9925cu);	/* worked out by hand in Python */
+	for (i = 0; i < RMEM_LINE_SIZE; i++) {
+		a[i] = 1;
+		RMEM_T(rmem_line_fp(a) != fp0);
+		a[i] = 0x80;
+		RMEM_T(rmem_line_fp(a) != fp0);
+		a[i] = 0;
+	}
+	for (i = 0; i < RMEM_FRAME_SIZE; i++)
+		a[i] = b[i] = (u8)rmem_t_rand(&x);
+	b[5] ^= 1;			/* line 0 */
+	b[64 * 17 + 63] ^= 0x40;	/* line 17 */
+	b[4095] ^= 0xff;		/* line 63 */
+	rmem_page_fps(a, fa, 0xffffffffu);
+	rmem_page_fps(b, fb, 0xffffffffu);
+	RMEM_T(rmem_fps_diff(fa, fb) == (1ull | 1ull << 17 | 1ull << 63));
+	RMEM_T(rmem_fps_diff(fa, fb) == rmem_line_diff(a, b));
+	RMEM_T(rmem_fps_diff(fa, fa) == 0);
+	/* truncated to 2 bits, as the test knob does: collisions happen */
+	rmem_page_fps(a, fa, 3);
+	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
+		RMEM_T(fa[i] <= 3);
+	return NULL;
+}
+
+static inline const char *rmem_delta_case_size(void *mem)
+{
+	(void)mem;
+	RMEM_T(rmem_fpt_size(0) == 0 && rmem_fpt_size(3) == 0);
+	RMEM_T(rmem_fpt_size(4) == 4 && rmem_fpt_size(7) == 4);
+	RMEM_T(rmem_fpt_size(8) == 8 && rmem_fpt_size(1000) == 512);
+	RMEM_T(rmem_fpt_size(0xffffffffu) == 1u << 30);
+	return NULL;
+}
+
+/* The harness's scratch, cut into a map of nslots/nframes and a table. */
+struct rmem_delta_rig {
+	struct rmem_map m;
+	struct rmem_fpt t;
+	u32 fp[RMEM_LINES_PER_FRAME];
+};
+
+static inline u8 *rmem_delta_rig_init(struct rmem_delta_rig *r, void *mem,
+				      u32 nslots, u32 nframes, u32 nentries,
+				      u32 fp_bits)
+{
+	u32 *words = mem;
+	struct rmem_fpt_entry *e;
+
+	rmem_map_init(&r->m, words, nslots, nframes);
+	e = (struct rmem_fpt_entry *)(words + rmem_map_words(nslots, nframes));
+	rmem_fpt_init(&r->t, e, nentries, fp_bits);
+	memset(r->fp, 0, sizeof(r->fp));
+	return (u8 *)(e + nentries);	/* the rest of the scratch */
+}
+
+/*
+ * A page swapped out, in (its slot freed: the frame is retained as its
+ * base), dirtied in two lines and swapped out to another slot goes as a
+ * PATCH of those two lines to the same frame.
+ */
+static inline const char *rmem_delta_case_base(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	u32 f0;
+
+	rmem_delta_rig_init(&r, mem, 8, 8, 8, 32);
+	r.fp[3] = 7;
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 100, r.fp, 32, &p) == 0);
+	RMEM_T(!p.base && !p.patch && p.frame == 0);
+	f0 = p.frame;
+	RMEM_T(rmem_map_owner(&r.m, f0) == rmem_fpt_find(&r.t, 100));
+	/* swap-in then free: retained, not pending */
+	rmem_delta_read(&r.m, &r.t, 0, f0, 100, r.fp);
+	RMEM_T(rmem_map_release(&r.m, 0));
+	RMEM_T(rmem_map_retained(&r.m, f0) && r.m.nretained == 1 && r.m.npending == 0);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	r.fp[9] = 1;
+	r.fp[40] = 2;
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 100, r.fp, 32, &p) == 0);
+	RMEM_T(p.base && p.patch && p.frame == f0 && p.lines == 2);
+	RMEM_T(p.mask == (1ull << 9 | 1ull << 40));
+	RMEM_T(rmem_map_lookup(&r.m, 5) == f0 && r.m.nretained == 0);
+	/* written again in place, unchanged: a PATCH of no lines */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 100, r.fp, 32, &p) == 0);
+	RMEM_T(p.patch && p.mask == 0 && p.frame == f0);
+	/* deltas off: the same base, written in full */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 100, r.fp, 0, &p) == 0);
+	RMEM_T(p.base && !p.patch && p.frame == f0);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/* More than max_lines changed: the base frame is written in full. */
+static inline const char *rmem_delta_case_threshold(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	u32 i;
+
+	rmem_delta_rig_init(&r, mem, 8, 8, 8, 32);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 100, r.fp, 4, &p) == 0);
+	RMEM_T(rmem_map_release(&r.m, 0));
+	for (i = 0; i < 5; i++)
+		r.fp[i * 10] = 1;
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 4, &p) == 0);
+	RMEM_T(p.base && !p.patch && p.lines == 5 && p.frame == 0);
+	RMEM_T(rmem_map_release(&r.m, 1));
+	r.fp[0] = 2;		/* one line since the full write */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 2, 100, r.fp, 4, &p) == 0);
+	RMEM_T(p.patch && p.lines == 1 && p.mask == 1);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/*
+ * The base is another live slot's frame (the page was read and its slot
+ * kept): the write goes in full to a frame of its own and the old frame,
+ * still that slot's, keeps its bytes; freed, it is not retained.
+ */
+static inline const char *rmem_delta_case_busy(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+
+	rmem_delta_rig_init(&r, mem, 8, 8, 8, 32);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 100, r.fp, 32, &p) == 0);
+	rmem_delta_read(&r.m, &r.t, 0, p.frame, 100, r.fp);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
+	RMEM_T(p.busy && !p.base && !p.patch && p.frame == 1);
+	RMEM_T(rmem_map_lookup(&r.m, 0) == 0);
+	RMEM_T(rmem_map_owner(&r.m, 0) == RMEM_NO_OWNER);
+	RMEM_T(rmem_map_release(&r.m, 0) && r.m.npending == 1 && !r.m.nretained);
+	/* a read whose slot moved on records nothing */
+	rmem_delta_read(&r.m, &r.t, 0, 0, 200, r.fp);
+	RMEM_T(rmem_fpt_find(&r.t, 200) == RMEM_NO_OWNER);
+	/* a whole-page key 0 (not a page): plain assign, nobody owns it */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 3, 0, r.fp, 32, &p) == 0);
+	RMEM_T(!p.base && rmem_map_owner(&r.m, p.frame) == RMEM_NO_OWNER);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/*
+ * With no free or pending frame left, the oldest retained frame is
+ * reclaimed; its page's entry then finds no base. A forgotten frame has
+ * no base either.
+ */
+static inline const char *rmem_delta_case_reclaim(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	u32 i;
+
+	rmem_delta_rig_init(&r, mem, 4, 4, 8, 32);
+	for (i = 0; i < 4; i++)
+		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
+	RMEM_T(rmem_map_release(&r.m, 0) && rmem_map_release(&r.m, 1));
+	RMEM_T(r.m.nretained == 2 && r.m.ret_head == 0);
+	/* page 105 is new: it reclaims frame 0, page 100's base */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 105, r.fp, 32, &p) == 0);
+	RMEM_T(p.frame == 0 && !p.base && r.m.reclaimed == 1);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
+	RMEM_T(!p.base && p.frame == 1 && r.m.nretained == 0);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	/* forgotten: the bytes of frame 1 are unknown */
+	rmem_delta_forget(&r.m, 1);
+	RMEM_T(rmem_map_release(&r.m, 1) && r.m.npending == 1);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
+	RMEM_T(!p.base);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/* A full table replaces its oldest entry; a retained frame it had goes pending. */
+static inline const char *rmem_delta_case_evict(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	u32 i;
+
+	rmem_delta_rig_init(&r, mem, 8, 8, 4, 32);	/* one set of 4 */
+	for (i = 0; i < 4; i++) {
+		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
+		RMEM_T(rmem_map_release(&r.m, i));
+	}
+	RMEM_T(r.m.nretained == 4 && r.m.npending == 0);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 4, 104, r.fp, 32, &p) == 0);
+	RMEM_T(r.t.evictions == 1 && rmem_fpt_find(&r.t, 100) == RMEM_NO_OWNER);
+	RMEM_T(r.m.nretained == 3 && r.m.npending == 1 && !rmem_map_retained(&r.m, 0));
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 101, r.fp, 32, &p) == 0);
+	RMEM_T(p.base && p.frame == 1);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/*
+ * Pages swapped out and in at random and dirtied a few lines at a time,
+ * against a model donor that applies PATCHes only when the page hash
+ * matches: after every write the frame holds exactly the page, every
+ * valid entry's fingerprints are its frame's, and the map stays
+ * consistent. Run with full fingerprints (no MISMATCH expected) and with
+ * 2-bit ones (MISMATCHes forced, each recovered by a full write).
+ */
+static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
+					    u32 *mismatches, u32 *patches)
+{
+	enum { SLOTS = 24, FRAMES = 24, PAGES = 12, ENTRIES = 8 };
+	struct rmem_delta_rig r;
+	u8 *frames = rmem_delta_rig_init(&r, mem, SLOTS, FRAMES, ENTRIES, fp_bits);
+	u8 *pages = frames + FRAMES * RMEM_FRAME_SIZE;
+	u32 *slot_of = (u32 *)(pages + PAGES * RMEM_FRAME_SIZE);	/* [PAGES] */
+	u32 *fp = slot_of + PAGES, *ffp = fp + RMEM_LINES_PER_FRAME;
+	u8 *lines = (u8 *)(ffp + RMEM_LINES_PER_FRAME);	/* a PATCH's lines */
+	u64 x = 0x2545f4914f6cdd1dull + fp_bits;
+	u32 step, i;
+
+	*mismatches = *patches = 0;
+	for (i = 0; i < PAGES; i++)
+		slot_of[i] = RMEM_NO_FRAME;	/* in memory */
+	for (i = 0; i < PAGES * RMEM_FRAME_SIZE; i++)
+		pages[i] = (u8)rmem_t_rand(&x);
+	for (step = 0; step < 3000; step++) {
+		u32 pg = (u32)(rmem_t_rand(&x) % PAGES), slot, k;
+		u8 *page = pages + pg * RMEM_FRAME_SIZE;
+		struct rmem_delta_plan p;
+
+		if (slot_of[pg] == RMEM_NO_FRAME) {
+			/* dirty a few lines (sometimes none, sometimes many) */
+			k = (u32)(rmem_t_rand(&x) % 6);
+			if (!(rmem_t_rand(&x) % 9))
+				k = 64;
+			for (i = 0; i < k; i++)
+				page[rmem_t_rand(&x) % RMEM_FRAME_SIZE] ^=
+					(u8)(1 + rmem_t_rand(&x) % 255);
+			/* swap out to a free slot */
+			for (slot = (u32)(rmem_t_rand(&x) % SLOTS);
+			     rmem_map_lookup(&r.m, slot) != RMEM_NO_FRAME;
+			     slot = (slot + 1) % SLOTS)
+				;
+			rmem_page_fps(page, fp, r.t.fp_mask);
+			RMEM_T(rmem_delta_write(&r.m, &r.t, slot, pg + 1, fp, 8, &p) == 0);
+			RMEM_T(p.frame < FRAMES && rmem_map_lookup(&r.m, slot) == p.frame);
+			if (p.patch) {
+				u8 *f = frames + p.frame * RMEM_FRAME_SIZE;
+
+				RMEM_T(rmem_patch_gather(page, p.mask, lines) ==
+				       p.lines * RMEM_LINE_SIZE);
+				(*patches)++;
+				if (rmem_patch_apply(f, p.mask, lines,
+						     rmem_page_hash(page)) != RMEM_OK) {
+					(*mismatches)++;
+					rmem_delta_forget(&r.m, p.frame);
+					p.patch = false;
+				}
+			}
+			if (!p.patch)
+				memcpy(frames + p.frame * RMEM_FRAME_SIZE, page,
+				       RMEM_FRAME_SIZE);
+			RMEM_T(!memcmp(frames + p.frame * RMEM_FRAME_SIZE, page,
+				       RMEM_FRAME_SIZE));
+			slot_of[pg] = slot;
+		} else {
+			/* swap in: the page is the frame; the slot is freed */
+			slot = slot_of[pg];
+			k = rmem_map_lookup(&r.m, slot);
+			RMEM_T(k != RMEM_NO_FRAME);
+			RMEM_T(!memcmp(frames + k * RMEM_FRAME_SIZE, page,
+				       RMEM_FRAME_SIZE));
+			rmem_page_fps(page, fp, r.t.fp_mask);
+			rmem_delta_read(&r.m, &r.t, slot, k, pg + 1, fp);
+			RMEM_T(rmem_map_release(&r.m, slot));
+			slot_of[pg] = RMEM_NO_FRAME;
+		}
+		if (!(step % 16)) {
+			u32 taken[FRAMES], n = rmem_map_take_pending(&r.m, taken, FRAMES);
+
+			rmem_map_discarded(&r.m, taken, n);
+		}
+		RMEM_T(rmem_map_check(&r.m) == 0);
+		for (i = 0; i < ENTRIES; i++) {
+			struct rmem_fpt_entry *e = &r.t.e[i];
+
+			if (!e->key || rmem_map_owner(&r.m, e->frame) != i)
+				continue;
+			rmem_page_fps(frames + e->frame * RMEM_FRAME_SIZE, ffp,
+				      r.t.fp_mask);
+			RMEM_T(!memcmp(ffp, e->fp, sizeof(e->fp)));
+		}
+	}
+	return NULL;
+}
+
+static inline const char *rmem_delta_case_random(void *mem)
+{
+	u32 mism, patches;
+	const char *err = rmem_delta_random(mem, 32, &mism, &patches);
+
+	if (err)
+		return err;
+	RMEM_T(patches > 200 && mism == 0);
+	return NULL;
+}
+
+static inline const char *rmem_delta_case_collide(void *mem)
+{
+	u32 mism, patches;
+	const char *err = rmem_delta_random(mem, 2, &mism, &patches);
+
+	if (err)
+		return err;
+	RMEM_T(patches > 200 && mism > 10);
+	return NULL;
+}
+
+struct rmem_delta_case {
+	const char *name;
+	const char *(*run)(void *mem);
+};
+
+static const struct rmem_delta_case rmem_delta_cases[] = {
+	{ "fingerprints", rmem_delta_case_fp },
+	{ "table size", rmem_delta_case_size },
+	{ "base", rmem_delta_case_base },
+	{ "threshold", rmem_delta_case_threshold },
+	{ "busy base", rmem_delta_case_busy },
+	{ "reclaim", rmem_delta_case_reclaim },
+	{ "evict", rmem_delta_case_evict },
+	{ "random", rmem_delta_case_random },
+	{ "collisions", rmem_delta_case_collide },
+};
+
+#endif /* RMEM_DELTA_CASES_H */
