@@ -53,13 +53,9 @@ u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp)
 
 u32 rmem_fpt_size(u32 want)
 {
-	u32 n = RMEM_FPT_WAYS;
-
-	if (want < RMEM_FPT_WAYS)
-		return 0;
-	while (n <= want / 2 && n < (1u << 30))
-		n *= 2;
-	return n;
+	if (want > RMEM_FPT_MAX)
+		want = RMEM_FPT_MAX;
+	return want - want % RMEM_FPT_WAYS;
 }
 
 /* nentries from rmem_fpt_size (0: no table); fp_bits 1..32 */
@@ -75,9 +71,10 @@ void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
 		memset(mem, 0, (size_t)nentries * sizeof(*mem));
 }
 
+/* key's set: its hash scaled to [0, nsets), any number of sets */
 static u32 rmem_fpt_set(const struct rmem_fpt *t, u64 key)
 {
-	return (u32)((key * RMEM_FP_SEED) >> 32) & (t->nsets - 1);
+	return (u32)(((key * RMEM_FP_SEED) >> 32) * t->nsets >> 32);
 }
 
 /* The index of key's entry, or RMEM_NO_OWNER. */
@@ -101,7 +98,12 @@ static bool rmem_fpt_valid(const struct rmem_map *m, const struct rmem_fpt *t,
 	return t->e[idx].key && rmem_map_owner(m, t->e[idx].frame) == idx;
 }
 
-/* Where key goes: its entry, else an empty or stale one, else the oldest. */
+/*
+ * Where key goes: its entry, else an empty or stale one, else the least
+ * recently used. A read's entry is what a write of the page will want;
+ * a write's (rmem_delta_write) is likely dead already, as swap frees a
+ * page once it is written out, so it is made the first to go.
+ */
 static u32 rmem_fpt_place(const struct rmem_map *m, const struct rmem_fpt *t,
 			  u64 key)
 {
@@ -125,8 +127,13 @@ static u32 rmem_fpt_place(const struct rmem_map *m, const struct rmem_fpt *t,
  * fp. A frame the entry (or the one it replaces) described before loses
  * its owner: retained, it goes to the donor's DISCARD.
  */
+static u32 rmem_fpt_stamp(struct rmem_fpt *t, bool read)
+{
+	return read ? ++t->clock : t->clock - RMEM_FPT_STALE;
+}
+
 static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
-			    u32 frame, const u32 *fp)
+			    u32 frame, const u32 *fp, bool read)
 {
 	u32 idx = rmem_fpt_place(m, t, key);
 	struct rmem_fpt_entry *e = &t->e[idx];
@@ -139,7 +146,7 @@ static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
 	}
 	e->key = key;
 	e->frame = frame;
-	e->stamp = ++t->clock;
+	e->stamp = rmem_fpt_stamp(t, read);
 	memcpy(e->fp, fp, sizeof(e->fp));
 	rmem_map_set_owner(m, frame, idx);
 }
@@ -178,14 +185,14 @@ int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
 		plan->lines = hweight64(plan->mask);
 		plan->patch = max_lines && plan->lines <= max_lines;
 		memcpy(e->fp, fp, sizeof(e->fp));
-		e->stamp = ++t->clock;
+		e->stamp = rmem_fpt_stamp(t, false);
 		return 0;
 	}
 	ret = rmem_map_assign(m, slot, &plan->frame);
 	if (ret)
 		return ret;
 	if (t->nsets && key)
-		rmem_fpt_record(m, t, key, plan->frame, fp);
+		rmem_fpt_record(m, t, key, plan->frame, fp, false);
 	else	/* new bytes nobody knows the fingerprints of */
 		rmem_map_disown(m, plan->frame);
 	return 0;
@@ -201,7 +208,7 @@ void rmem_delta_read(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
 {
 	if (t->nsets && key && frame != RMEM_NO_FRAME &&
 	    rmem_map_lookup(m, slot) == frame)
-		rmem_fpt_record(m, t, key, frame, fp);
+		rmem_fpt_record(m, t, key, frame, fp, true);
 }
 
 /* The frame's bytes are unknown (a write failed or was refused). */

@@ -31,6 +31,9 @@
 
 /* entries in one set of the table: a page's entry is in the set of its key */
 #define RMEM_FPT_WAYS		4u
+#define RMEM_FPT_MAX		(1u << 30)
+/* a written page's entry counts as this much older than the newest */
+#define RMEM_FPT_STALE		(1u << 31)
 
 struct rmem_fpt_entry {
 	u64 key;				/* pfn + 1; 0: empty */
@@ -41,7 +44,7 @@ struct rmem_fpt_entry {
 
 struct rmem_fpt {
 	struct rmem_fpt_entry *e;		/* [nsets * RMEM_FPT_WAYS] */
-	u32 nsets;				/* a power of two */
+	u32 nsets;
 	u32 clock;
 	u32 fp_mask;				/* bits of a fingerprint kept */
 	u64 evictions;				/* valid entries replaced */
@@ -61,7 +64,7 @@ u32 rmem_line_fp(const void *line);
 void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask);
 u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp);
 
-/* entries a table of at most want entries has (a power of two, >= WAYS) */
+/* entries a table of at most want entries has: whole sets, or 0 */
 u32 rmem_fpt_size(u32 want);
 void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
 		   u32 nentries, u32 fp_bits);

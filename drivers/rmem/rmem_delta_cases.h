@@ -64,8 +64,8 @@ static inline const char *rmem_delta_case_size(void *mem)
 	(void)mem;
 	RMEM_T(rmem_fpt_size(0) == 0 && rmem_fpt_size(3) == 0);
 	RMEM_T(rmem_fpt_size(4) == 4 && rmem_fpt_size(7) == 4);
-	RMEM_T(rmem_fpt_size(8) == 8 && rmem_fpt_size(1000) == 512);
-	RMEM_T(rmem_fpt_size(0xffffffffu) == 1u << 30);
+	RMEM_T(rmem_fpt_size(8) == 8 && rmem_fpt_size(1001) == 1000);
+	RMEM_T(rmem_fpt_size(0xffffffffu) == RMEM_FPT_MAX);
 	return NULL;
 }
 
@@ -179,7 +179,7 @@ static inline const char *rmem_delta_case_busy(void *mem)
 }
 
 /*
- * With no free or pending frame left, the oldest retained frame is
+ * With no free or pending frame left, the newest retained frame is
  * reclaimed; its page's entry then finds no base. A forgotten frame has
  * no base either.
  */
@@ -193,23 +193,26 @@ static inline const char *rmem_delta_case_reclaim(void *mem)
 	for (i = 0; i < 4; i++)
 		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
 	RMEM_T(rmem_map_release(&r.m, 0) && rmem_map_release(&r.m, 1));
-	RMEM_T(r.m.nretained == 2 && r.m.ret_head == 0);
-	/* page 105 is new: it reclaims frame 0, page 100's base */
+	RMEM_T(r.m.nretained == 2 && r.m.ret_head == 0 && r.m.ret_tail == 1);
+	/* page 105 is new: it reclaims frame 1, page 101's base */
 	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 105, r.fp, 32, &p) == 0);
-	RMEM_T(p.frame == 0 && !p.base && r.m.reclaimed == 1);
-	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
-	RMEM_T(!p.base && p.frame == 1 && r.m.nretained == 0);
+	RMEM_T(p.frame == 1 && !p.base && r.m.reclaimed == 1);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 101, r.fp, 32, &p) == 0);
+	RMEM_T(!p.base && p.frame == 0 && r.m.nretained == 0);
 	RMEM_T(rmem_map_check(&r.m) == 0);
-	/* forgotten: the bytes of frame 1 are unknown */
-	rmem_delta_forget(&r.m, 1);
-	RMEM_T(rmem_map_release(&r.m, 1) && r.m.npending == 1);
-	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
+	/* forgotten: the bytes of frame 0 (slot 1's, page 101's) are unknown */
+	rmem_delta_forget(&r.m, 0);
+	RMEM_T(rmem_map_release(&r.m, 1) && r.m.npending == 1 && !r.m.nretained);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 101, r.fp, 32, &p) == 0);
 	RMEM_T(!p.base);
 	RMEM_T(rmem_map_check(&r.m) == 0);
 	return NULL;
 }
 
-/* A full table replaces its oldest entry; a retained frame it had goes pending. */
+/*
+ * A full table replaces its least recently used entry, a written page's
+ * before a read one's; a retained frame it had goes pending.
+ */
 static inline const char *rmem_delta_case_evict(void *mem)
 {
 	struct rmem_delta_rig r;
@@ -219,13 +222,18 @@ static inline const char *rmem_delta_case_evict(void *mem)
 	rmem_delta_rig_init(&r, mem, 8, 8, 4, 32);	/* one set of 4 */
 	for (i = 0; i < 4; i++) {
 		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
+		rmem_delta_read(&r.m, &r.t, i, p.frame, 100 + i, r.fp);
 		RMEM_T(rmem_map_release(&r.m, i));
 	}
 	RMEM_T(r.m.nretained == 4 && r.m.npending == 0);
 	RMEM_T(rmem_delta_write(&r.m, &r.t, 4, 104, r.fp, 32, &p) == 0);
 	RMEM_T(r.t.evictions == 1 && rmem_fpt_find(&r.t, 100) == RMEM_NO_OWNER);
 	RMEM_T(r.m.nretained == 3 && r.m.npending == 1 && !rmem_map_retained(&r.m, 0));
-	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 101, r.fp, 32, &p) == 0);
+	/* page 104 was written, not read: it goes before 101..103 */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 5, 105, r.fp, 32, &p) == 0);
+	RMEM_T(rmem_fpt_find(&r.t, 104) == RMEM_NO_OWNER);
+	RMEM_T(rmem_fpt_find(&r.t, 101) != RMEM_NO_OWNER);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 6, 101, r.fp, 32, &p) == 0);
 	RMEM_T(p.base && p.frame == 1);
 	RMEM_T(rmem_map_check(&r.m) == 0);
 	return NULL;

@@ -10,7 +10,7 @@
  * table entry, rmem_delta.h, that knows its contents: a base a later
  * write of the same page can be sent against as a PATCH), otherwise
  * "pending". Retained frames keep their contents until they are used as
- * a base, disowned, or reclaimed, oldest first, when a write finds no
+ * a base, disowned, or reclaimed, newest first, when a write finds no
  * free or pending frame.
  *
  * A pending frame stays pending until a batched DISCARD has told the
