@@ -14,6 +14,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "rmem_delta.h"
 #include "rmem_lat.h"
 #include "rmem_map.h"
 #include "rmem_proto.h"
@@ -49,6 +50,14 @@ struct rmem_cmd {
 					 * cleared by the receive worker only */
 	u32 nslots;			/* slots the request spans */
 	u32 frame[RMEM_CMD_MAX_FRAMES];	/* each slot's frame at dispatch */
+	/* cache-line deltas (writes): slots that go as a PATCH, bit i for
+	 * slot i, each its own part; their line masks and page hashes */
+	u64 patch;
+	bool mismatch;			/* a PATCH was refused: write again */
+	bool no_delta;			/* ... in full: no PATCH this time */
+	u64 mask[RMEM_CMD_MAX_FRAMES];
+	u64 hash[RMEM_CMD_MAX_FRAMES];
+	u32 fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
 };
 
 /* Which latency histogram a request counts in. */
@@ -57,6 +66,7 @@ enum { RMEM_LAT_READ, RMEM_LAT_WRITE, RMEM_LAT_KINDS };
 struct rmem_dev {
 	int index;
 	u64 size;
+	u64 nframes;			/* of the region: slots plus spare ones */
 	unsigned int nsock;
 	struct rmem_sock *socks;
 	struct blk_mq_tag_set tag_set;
@@ -77,6 +87,9 @@ struct rmem_dev {
 	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
+	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
+	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
+	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */
 	u32 discard_n;			/* map_lock; frames in the batch */
 	u32 discard_cookie;		/* the batch's tag, high half */
 	unsigned int discard_queue;	/* the socket it went out on */
@@ -100,6 +113,21 @@ struct rmem_dev {
 	atomic64_t zero_reads;		/* slots read as zeros: no frame, no wire */
 	atomic64_t slot_frees;		/* swap slots freed (swap_slot_free_notify) */
 	atomic64_t frames_discarded;	/* frames the donor was told to drop */
+	/*
+	 * Cache-line deltas; sysfs "delta" prints them in this order, and
+	 * "dirty_lines" the histogram. Bytes count headers and payloads of
+	 * the WRITE and PATCH messages sent (resends too), against what
+	 * whole pages would have taken: one header per request and 4 KiB
+	 * per page.
+	 */
+	atomic64_t delta_patches;	/* pages sent as a PATCH */
+	atomic64_t delta_full;		/* pages written whole */
+	atomic64_t delta_mismatches;	/* PATCHes refused: written again */
+	atomic64_t delta_busy;		/* base was another live slot's frame */
+	atomic64_t write_wire_bytes;
+	atomic64_t write_page_bytes;
+	/* pages written that had a base, by lines differing from it */
+	atomic64_t dirty_lines[RMEM_LINES_PER_FRAME + 1];
 	/* completion latency from first dispatch, reads and writes apart */
 	atomic64_t lat_total_ns[RMEM_LAT_KINDS];
 	atomic64_t lat_hist[RMEM_LAT_KINDS][RMEM_LAT_BUCKETS];
@@ -110,6 +138,8 @@ extern struct mutex rmem_devs_lock;
 
 const char *rmem_dev_state(struct rmem_dev *dev);
 u32 rmem_dev_frames_mapped(struct rmem_dev *dev);
+void rmem_dev_delta_counts(struct rmem_dev *dev, u64 *retained, u64 *reclaimed,
+			   u64 *evictions);
 void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
 			   unsigned int dead_timeout_ms);
 

@@ -16,6 +16,15 @@
  * donor hears of in batches. A request spanning slots whose frames are
  * not consecutive goes out as one message per run, tagged by part.
  *
+ * Cache-line deltas (rmem_delta.c): a written page whose physical page
+ * was last read from, or written in full to, a frame that still holds
+ * those bytes (retained after its slot was freed, or the slot's own)
+ * goes to that frame as a PATCH of the 64-byte lines whose fingerprints
+ * changed, with the hash of the whole new page; the donor applies it
+ * only if the hash matches, and a MISMATCH makes the request go again in
+ * full before it completes. Reads record the fingerprints of the pages
+ * they fill.
+ *
  * A socket that fails is shut down and its requests in flight are
  * requeued; they, and new requests for that queue, wait up to
  * dead_timeout for RECONFIGURE to hand over a new socket, then fail with
@@ -35,8 +44,10 @@
 #include <linux/blkdev.h>
 #include <linux/bvec.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/idr.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
@@ -55,6 +66,19 @@
 static unsigned int queue_depth = 128;
 module_param(queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth, "Requests in flight per queue (default 128)");
+
+/* the measurements behind the default: bench/README.md, "Write amplification" */
+static unsigned int delta_lines = 48;
+module_param(delta_lines, uint, 0644);
+MODULE_PARM_DESC(delta_lines, "Send a written page as the 64-byte lines that changed when at most this many did, 0 to 63; 0 turns deltas off (default 48; per device: sysfs rmem/delta_lines)");
+
+static unsigned int fp_entries;
+module_param(fp_entries, uint, 0444);
+MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 272 bytes each (default 0: half the RAM's pages, at most one per slot)");
+
+static unsigned int fp_bits = 32;
+module_param(fp_bits, uint, 0444);
+MODULE_PARM_DESC(fp_bits, "For tests only: bits kept of each line fingerprint, 1 to 32; fewer force collisions, which the donor's page hash catches (default 32)");
 
 static int rmem_major;
 static DEFINE_IDR(rmem_devs);
@@ -252,9 +276,42 @@ static int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 }
 
 /*
+ * The page holding slot i of a request, if the slot's 4 KiB are exactly
+ * one whole page (swap's always are); else NULL: no delta for it.
+ */
+static struct page *rmem_rq_slot_page(struct request *rq, u32 i)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 pos = 0, off = i * RMEM_FRAME_SIZE;
+
+	if (PAGE_SIZE != RMEM_FRAME_SIZE)
+		return NULL;
+	rq_for_each_segment(bv, rq, it) {
+		if (pos == off)
+			return !bv.bv_offset && bv.bv_len == PAGE_SIZE ? bv.bv_page : NULL;
+		pos += bv.bv_len;
+		if (pos > off)
+			break;
+	}
+	return NULL;
+}
+
+/* Fingerprints of a page, into the command's scratch; its table key. */
+static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_cmd *cmd,
+			     struct page *page)
+{
+	void *p = kmap_local_page(page);
+
+	rmem_page_fps(p, cmd->fp, dev->fpt.fp_mask);
+	kunmap_local(p);
+	return page_to_pfn(page) + 1;
+}
+
+/*
  * Part number p of a request: the p-th run of consecutive frames among
- * its slots (rmem_frames_next_run). Sets the run's first slot and
- * length; false if there is no such part.
+ * its slots, a PATCH being a run by itself (rmem_frames_next_run). Sets
+ * the run's first slot and length; false if there is no such part.
  */
 static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 			  u32 *first, u32 *count)
@@ -262,10 +319,44 @@ static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 	u32 i = 0;
 
 	do {
-		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, 0, &i, first, count))
+		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch,
+					  &i, first, count))
 			return false;
 	} while (p--);
 	return true;
+}
+
+/* A read filled slots [first, first + count): they are their pages' bases. */
+static void rmem_note_read(struct rmem_dev *dev, struct request *rq,
+			   struct rmem_cmd *cmd, u32 first, u32 count)
+{
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
+
+	if (!dev->fpt_mem || !READ_ONCE(dev->delta_lines))
+		return;
+	for (i = first; i < first + count; i++) {
+		struct page *page = rmem_rq_slot_page(rq, i);
+		u64 key;
+
+		if (!page)
+			continue;
+		key = rmem_page_key_fps(dev, cmd, page);
+		spin_lock(&dev->map_lock);
+		rmem_delta_read(&dev->map, &dev->fpt, slot + i, cmd->frame[i],
+				key, cmd->fp);
+		spin_unlock(&dev->map_lock);
+	}
+}
+
+/* The frames of slots [0, n) of a write no longer hold what the table says. */
+static void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
+{
+	u32 i;
+
+	spin_lock(&dev->map_lock);
+	for (i = 0; i < n; i++)
+		rmem_delta_forget(&dev->map, cmd->frame[i]);
+	spin_unlock(&dev->map_lock);
 }
 
 /* One reply: 0, or -errno to give up on the socket. */
@@ -304,16 +395,23 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 		return -EPROTO;
 	}
 	op = rmem_rq_op(rq);
-	first = count = 0;
-	if (op == RMEM_OP_READ && !rmem_cmd_part(cmd, part, &first, &count))
+	if (!rmem_cmd_part(cmd, part, &first, &count))
 		return -EPROTO;		/* cannot be: the bit was set */
-	if (rmem_reply_check(&reply, op, count * RMEM_FRAME_SIZE)) {
+	if (op == RMEM_OP_WRITE && cmd->patch >> first & 1)
+		op = RMEM_OP_PATCH;
+	if (rmem_reply_check(&reply, op,
+			     op == RMEM_OP_READ ? count * RMEM_FRAME_SIZE : 0)) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "%s reply of %u bytes, status %u\n",
 				    rmem_op_name(op), reply.len, reply.status);
 		return -EPROTO;
 	}
-	if (reply.status != RMEM_OK) {
+	if (reply.status == RMEM_E_MISMATCH && op == RMEM_OP_PATCH) {
+		/* a fingerprint collision hid a changed line: the frame is
+		 * as it was, and the request goes again in full */
+		cmd->mismatch = true;
+		atomic64_inc(&dev->delta_mismatches);
+	} else if (reply.status != RMEM_OK) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "%s of %u bytes at sector %llu: %s (%s)\n",
 				    rmem_op_name(op), blk_rq_bytes(rq),
@@ -326,11 +424,22 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 				   count * RMEM_FRAME_SIZE, false, 0);
 		if (ret)
 			return ret;	/* requeued with the rest */
+		rmem_note_read(dev, rq, cmd, first, count);
 	}
 	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
 	cmd->parts &= ~(1ull << part);
 	if (!cmd->parts) {
 		cmd->queue = -1;
+		if (req_op(rq) == REQ_OP_WRITE &&
+		    (cmd->status != BLK_STS_OK || cmd->mismatch)) {
+			rmem_forget_frames(dev, cmd, cmd->nslots);
+			if (cmd->status == BLK_STS_OK) {
+				/* acknowledged only once the donor has it all */
+				cmd->no_delta = true;
+				blk_mq_requeue_request(rq, true);
+				return 0;
+			}
+		}
 		if (likely(!blk_should_fake_timeout(rq->q)))
 			blk_mq_complete_request(rq);
 	}
@@ -422,36 +531,80 @@ static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
 	}
 }
 
+/* The masked lines of slot i of a request, lowest first: runs of lines at once. */
+static int rmem_send_lines(struct socket *sock, struct request *rq, u32 i,
+			   u64 mask)
+{
+	while (mask) {
+		u32 line = __ffs64(mask), n = 0;
+		int ret;
+
+		while (line + n < RMEM_LINES_PER_FRAME && mask >> (line + n) & 1)
+			mask &= ~(1ull << (line + n++));
+		ret = rmem_rq_data(sock, rq, i * RMEM_FRAME_SIZE + line * RMEM_LINE_SIZE,
+				   n * RMEM_LINE_SIZE, true, mask ? MSG_MORE : 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Send every part of a request: one header (and payload) per run. */
 static int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 			struct request *rq, struct rmem_cmd *cmd, u16 op,
 			unsigned int nparts)
 {
-	struct rmem_req req = { .op = op };
+	struct rmem_req req;
 	struct rmem_req_hdr hdr;
+	struct rmem_patch patch;
 	struct iov_iter iter;
 	unsigned int p;
 	int ret;
 
 	for (p = 0; p < nparts; p++) {
-		struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
+		struct kvec kv[2] = {
+			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+			{ .iov_base = &patch, .iov_len = sizeof(patch) },
+		};
 		u32 first = 0, count = 0;
+		bool is_patch, more;
 
+		rmem_cmd_part(cmd, p, &first, &count);
+		is_patch = op == RMEM_OP_WRITE && cmd->patch >> first & 1;
+		req.op = is_patch ? RMEM_OP_PATCH : op;
+		req.flags = 0;
 		req.tag = (u64)((cmd->cookie & 0xffffff) << 8 | p) << 32 |
 			  blk_mq_unique_tag(rq);
-		rmem_cmd_part(cmd, p, &first, &count);
 		req.frame = cmd->frame[first];
 		req.count = count;
-		req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
+		if (is_patch)
+			req.len = rmem_patch_len(cmd->mask[first]);
+		else
+			req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
 		rmem_req_encode(&hdr, &req);
-		iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(hdr));
-		ret = rmem_xmit(sock, &iter, op == RMEM_OP_WRITE ? MSG_MORE : 0);
-		if (!ret && op == RMEM_OP_WRITE)
+		if (is_patch) {
+			patch.mask = cpu_to_le64(cmd->mask[first]);
+			patch.hash = cpu_to_le64(cmd->hash[first]);
+		}
+		more = op == RMEM_OP_WRITE && (!is_patch || cmd->mask[first]);
+		iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1,
+			      sizeof(hdr) + (is_patch ? sizeof(patch) : 0));
+		ret = rmem_xmit(sock, &iter, more ? MSG_MORE : 0);
+		if (!ret && is_patch)
+			ret = rmem_send_lines(sock, rq, first, cmd->mask[first]);
+		else if (!ret && op == RMEM_OP_WRITE)
 			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
 					   count * RMEM_FRAME_SIZE, true, 0);
 		if (ret)
 			return ret;
 		atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
+		if (op != RMEM_OP_WRITE)
+			continue;
+		atomic64_add(sizeof(hdr) + req.len, &dev->write_wire_bytes);
+		if (is_patch)
+			atomic64_inc(&dev->delta_patches);
+		else
+			atomic64_add(count, &dev->delta_full);
 	}
 	return 0;
 }
@@ -460,6 +613,45 @@ static void rmem_discard_kick(struct rmem_dev *dev)
 {
 	if (!READ_ONCE(dev->removing))
 		queue_work(rmem_discard_wq, &dev->discard_work);
+}
+
+/*
+ * Slot i of a write: its frame, and whether it goes as a PATCH against
+ * the base its page has (rmem_delta_write); max_lines 0: in full.
+ */
+static int rmem_plan_write(struct rmem_dev *dev, struct request *rq,
+			   struct rmem_cmd *cmd, u32 slot, u32 i,
+			   unsigned int max_lines)
+{
+	struct page *page = NULL;
+	struct rmem_delta_plan plan;
+	u64 key = 0;
+	int ret;
+
+	if (max_lines && dev->fpt_mem)
+		page = rmem_rq_slot_page(rq, i);
+	if (page)
+		key = rmem_page_key_fps(dev, cmd, page);
+	spin_lock(&dev->map_lock);
+	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, cmd->fp,
+			       max_lines, &plan);
+	spin_unlock(&dev->map_lock);
+	if (ret)
+		return ret;
+	cmd->frame[i] = plan.frame;
+	if (plan.busy)
+		atomic64_inc(&dev->delta_busy);
+	if (plan.base)
+		atomic64_inc(&dev->dirty_lines[plan.lines]);
+	if (plan.patch) {
+		void *p = kmap_local_page(page);
+
+		cmd->hash[i] = rmem_page_hash(p);
+		kunmap_local(p);
+		cmd->mask[i] = plan.mask;
+		cmd->patch |= 1ull << i;
+	}
+	return 0;
 }
 
 /*
@@ -475,16 +667,24 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 	int ret = 0;
 
 	cmd->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
-	spin_lock(&dev->map_lock);
-	for (i = 0; i < cmd->nslots && !ret; i++) {
-		if (op == RMEM_OP_WRITE)
-			ret = rmem_map_assign(&dev->map, slot + i, &cmd->frame[i]);
-		else
+	cmd->patch = 0;
+	if (op == RMEM_OP_WRITE) {
+		unsigned int k = cmd->no_delta ? 0 : READ_ONCE(dev->delta_lines);
+
+		for (i = 0; i < cmd->nslots; i++) {
+			ret = rmem_plan_write(dev, rq, cmd, slot + i, i, k);
+			if (ret) {
+				/* the table already describes what was not sent */
+				rmem_forget_frames(dev, cmd, i);
+				return ret;
+			}
+		}
+	} else {
+		spin_lock(&dev->map_lock);
+		for (i = 0; i < cmd->nslots; i++)
 			cmd->frame[i] = rmem_map_lookup(&dev->map, slot + i);
+		spin_unlock(&dev->map_lock);
 	}
-	spin_unlock(&dev->map_lock);
-	if (ret)
-		return ret;
 	for (i = 0; i < cmd->nslots; i++) {
 		if (cmd->frame[i] == RMEM_NO_FRAME) {
 			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
@@ -494,7 +694,8 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 	}
 	if (zeros)
 		atomic64_add(zeros, &dev->zero_reads);
-	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, 0, &i, &first, &count);)
+	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch, &i,
+					 &first, &count);)
 		parts++;
 	return parts;
 }
@@ -530,6 +731,9 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(rq);
 	cmd->status = BLK_STS_OK;
 	cmd->queue = -1;
+	cmd->mismatch = false;
+	if (!cmd->start_ns)		/* not a requeued one */
+		cmd->no_delta = false;
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
 		/* the donor's memory has nothing to flush */
@@ -567,6 +771,9 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (!cmd->start_ns) {		/* not a requeued one */
 		cmd->start_ns = ktime_get_ns();
 		atomic64_inc(&dev->in_flight);
+		if (op == RMEM_OP_WRITE)	/* what whole pages would take */
+			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq),
+				     &dev->write_page_bytes);
 	}
 	if (!nparts) {			/* a read of slots without frames */
 		rmem_account_end(dev, rq, BLK_STS_OK);
@@ -766,6 +973,16 @@ u32 rmem_dev_frames_mapped(struct rmem_dev *dev)
 	return READ_ONCE(dev->map.nmapped);
 }
 
+void rmem_dev_delta_counts(struct rmem_dev *dev, u64 *retained, u64 *reclaimed,
+			   u64 *evictions)
+{
+	spin_lock(&dev->map_lock);
+	*retained = dev->map.nretained;
+	*reclaimed = dev->map.reclaimed;
+	*evictions = dev->fpt.evictions;
+	spin_unlock(&dev->map_lock);
+}
+
 static const struct block_device_operations rmem_fops = {
 	.owner			= THIS_MODULE,
 	.swap_slot_free_notify	= rmem_swap_slot_free_notify,
@@ -796,10 +1013,31 @@ static void rmem_dev_free(struct rmem_dev *dev)
 	if (dev->tag_set.tags)
 		blk_mq_free_tag_set(&dev->tag_set);
 	kvfree(dev->map_mem);
+	kvfree(dev->fpt_mem);
 	kvfree(dev->discard_frames);
 	kfree(dev->discard_ext);
 	kfree(dev->socks);
 	kfree(dev);
+}
+
+/* The fingerprint table; without the memory, the device runs without deltas. */
+static void rmem_alloc_fpt(struct rmem_dev *dev)
+{
+	/* a page needs its entry from swap-in to swap-out, so the table
+	 * is sized by RAM: the pages that can be in memory at once */
+	u64 want = fp_entries ?: totalram_pages() / 2;
+	u32 n = rmem_fpt_size(min_t(u64, want, dev->size / RMEM_FRAME_SIZE));
+
+	dev->delta_lines = min(READ_ONCE(delta_lines), RMEM_LINES_PER_FRAME - 1);
+	if (n)
+		dev->fpt_mem = kvmalloc_array(n, sizeof(*dev->fpt_mem), GFP_KERNEL);
+	if (!dev->fpt_mem) {
+		if (n)
+			pr_warn("no memory for %u line fingerprints: deltas off\n", n);
+		n = 0;
+		dev->delta_lines = 0;
+	}
+	rmem_fpt_init(&dev->fpt, dev->fpt_mem, n, fp_bits);
 }
 
 static struct socket *rmem_take_sock(int fd, int *err)
@@ -878,6 +1116,8 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 		.max_hw_discard_sectors	= UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.max_write_zeroes_sectors = UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.discard_granularity	= RMEM_FRAME_SIZE,
+		/* a page's hash and its lines are read at different times */
+		.features		= BLK_FEAT_STABLE_WRITES,
 	};
 
 	disk = blk_mq_alloc_disk(&dev->tag_set, &lim, dev);
@@ -899,6 +1139,8 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 	disk->queue->limits.discard_granularity = RMEM_FRAME_SIZE;
 	blk_queue_flag_set(QUEUE_FLAG_NONROT, disk->queue);
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, disk->queue);
+	/* a page's hash and its lines are read at different times */
+	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, disk->queue);
 #endif
 	disk->major = rmem_major;
 	disk->first_minor = dev->index;
@@ -935,6 +1177,13 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "size must be a non-zero multiple of 4096, under 16 TiB");
 		return -EINVAL;
 	}
+	dev->nframes = info->attrs[RMEM_ATTR_FRAMES] ?
+		nla_get_u64(info->attrs[RMEM_ATTR_FRAMES]) : dev->size / RMEM_FRAME_SIZE;
+	if (dev->nframes < dev->size / RMEM_FRAME_SIZE || dev->nframes >= RMEM_NO_FRAME) {
+		kfree(dev);
+		GENL_SET_ERR_MSG(info, "the region must have a frame for every slot, and under 2^32");
+		return -EINVAL;
+	}
 	dev->timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_TIMEOUT_MS] ?
 		nla_get_u32(info->attrs[RMEM_ATTR_TIMEOUT_MS]) : 30000);
 	dev->dead_timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_DEAD_TIMEOUT_MS] ?
@@ -950,9 +1199,9 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	init_waitqueue_head(&dev->reconnect_wq);
 	spin_lock_init(&dev->map_lock);
 	INIT_WORK(&dev->discard_work, rmem_discard_work);
-	/* as many frames as slots: the region was opened at the device's size */
+	/* a frame for every slot, and spare ones that keep bases */
 	dev->map_mem = kvmalloc_array(rmem_map_words(dev->size / RMEM_FRAME_SIZE,
-						     dev->size / RMEM_FRAME_SIZE),
+						     dev->nframes),
 				      sizeof(u32), GFP_KERNEL);
 	dev->discard_frames = kvmalloc_array(RMEM_DISCARD_MAX_FRAMES, sizeof(u32),
 					     GFP_KERNEL);
@@ -963,7 +1212,8 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	}
 	rmem_map_init(&dev->map, dev->map_mem, dev->size / RMEM_FRAME_SIZE,
-		      dev->size / RMEM_FRAME_SIZE);
+		      dev->nframes);
+	rmem_alloc_fpt(dev);
 
 	err = rmem_get_socks(info, socks, &n);
 	if (err) {
@@ -1170,6 +1420,7 @@ static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_SIZE_BYTES, dev->size, RMEM_ATTR_UNSPEC) ||
+	    nla_put_u64_64bit(skb, RMEM_ATTR_FRAMES, dev->nframes, RMEM_ATTR_UNSPEC) ||
 	    nla_put_string(skb, RMEM_ATTR_DONOR, dev->donor) ||
 	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
@@ -1241,6 +1492,7 @@ static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_STATE]		= { .type = NLA_NUL_STRING },
 	[RMEM_ATTR_QUEUES]		= { .type = NLA_U32 },
 	[RMEM_ATTR_DEAD_MASK]		= { .type = NLA_U64 },
+	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
 };
 
 static const struct genl_small_ops rmem_genl_ops[] = {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/block/rmemN/rmem/: what an operator asks of a device without a
- * netlink tool. One value per file, except "stat" (counters in fixed
- * columns, like the block layer's own stat file) and "latency" (the
- * histograms). Documented column by column in
+ * netlink tool. One value per file, except "stat" and "delta" (counters
+ * in fixed columns, like the block layer's own stat file), "latency" and
+ * "dirty_lines" (histograms). Documented column by column in
  * Documentation/ABI/testing/sysfs-block-rmem.
  */
 #define pr_fmt(fmt) "rmem: " fmt
@@ -155,6 +155,62 @@ static ssize_t latency_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(latency);
 
+static ssize_t delta_lines_show(struct device *d, struct device_attribute *attr,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(rmem_sysfs_dev(d)->delta_lines));
+}
+
+static ssize_t delta_lines_store(struct device *d, struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	unsigned int k;
+	int err = kstrtouint(buf, 10, &k);
+
+	if (err)
+		return err;
+	if (k >= RMEM_LINES_PER_FRAME)
+		return -EINVAL;		/* 64 lines cost more than the page */
+	if (k && !dev->fpt_mem)
+		return -EOPNOTSUPP;	/* no fingerprint table (fp_entries=0) */
+	WRITE_ONCE(dev->delta_lines, k);
+	return len;
+}
+static DEVICE_ATTR_RW(delta_lines);
+
+static ssize_t delta_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	u64 retained, reclaimed, evictions;
+
+	rmem_dev_delta_counts(dev, &retained, &reclaimed, &evictions);
+	return sysfs_emit(buf,
+		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u\n",
+		atomic64_read(&dev->delta_patches), atomic64_read(&dev->delta_full),
+		atomic64_read(&dev->delta_mismatches), atomic64_read(&dev->delta_busy),
+		atomic64_read(&dev->write_wire_bytes),
+		atomic64_read(&dev->write_page_bytes),
+		retained, reclaimed, evictions,
+		dev->fpt.nsets * RMEM_FPT_WAYS);
+}
+static DEVICE_ATTR_RO(delta);
+
+static ssize_t dirty_lines_show(struct device *d, struct device_attribute *attr,
+				char *buf)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	ssize_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i <= RMEM_LINES_PER_FRAME; i++)
+		n += sysfs_emit_at(buf, n, "%2u %10llu\n", i,
+				   atomic64_read(&dev->dirty_lines[i]));
+	return n;
+}
+static DEVICE_ATTR_RO(dirty_lines);
+
 static struct attribute *rmem_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_donor.attr,
@@ -164,6 +220,9 @@ static struct attribute *rmem_attrs[] = {
 	&dev_attr_dead_timeout_ms.attr,
 	&dev_attr_stat.attr,
 	&dev_attr_latency.attr,
+	&dev_attr_delta_lines.attr,
+	&dev_attr_delta.attr,
+	&dev_attr_dirty_lines.attr,
 	NULL,
 };
 

@@ -8,7 +8,12 @@
  * pages go out to swap and come back many times; any byte that comes
  * back wrong is counted and reported.
  *
- *   memhog MIB PASSES [SEED]      exit 0 if every byte was right
+ * With LINES (1..64), a pass rewrites only LINES of each page's 64-byte
+ * lines, chosen by (seed, page, pass): what rmem's cache-line deltas
+ * send as a PATCH. A line then holds the pattern of the last pass that
+ * chose it, which the check works out.
+ *
+ *   memhog MIB PASSES [SEED [LINES]]    exit 0 if every byte was right
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +22,10 @@
 
 #define PAGE 4096u
 #define WORDS (PAGE / sizeof(uint64_t))
+#define LINES 64u
+#define LINE_WORDS (WORDS / LINES)
+
+static unsigned int dirty_lines = LINES;	/* lines a pass rewrites */
 
 static uint64_t word(uint64_t seed, uint64_t page, unsigned int pass, unsigned int w)
 {
@@ -38,17 +47,47 @@ static uint64_t gcd(uint64_t a, uint64_t b)
 	return a;
 }
 
+/* The lines pass rewrites of page (pass 0: all): a bit each. */
+static uint64_t chosen(uint64_t seed, uint64_t page, unsigned int pass)
+{
+	uint64_t m = 0;
+	unsigned int i = 0;
+
+	if (!pass || dirty_lines >= LINES)
+		return ~0ull;
+	while (__builtin_popcountll(m) < (int)dirty_lines)
+		m |= 1ull << (word(seed ^ 0x5bd1e995, page, pass, i++) % LINES);
+	return m;
+}
+
 static uint64_t check_fill(uint64_t *p, uint64_t seed, uint64_t page,
 			   int check_pass, int fill_pass)
 {
-	uint64_t bad = 0;
-	unsigned int w;
+	uint64_t bad = 0, wrote[LINES], fill;
+	unsigned int w, l;
+	int q;
 
-	for (w = 0; w < WORDS; w++) {
-		if (check_pass >= 0 && p[w] != word(seed, page, (unsigned int)check_pass, w))
-			bad++;
-		if (fill_pass >= 0)
-			p[w] = word(seed, page, (unsigned int)fill_pass, w);
+	if (check_pass >= 0) {
+		/* each line was last written by the latest pass that chose it */
+		for (l = 0; l < LINES; l++)
+			wrote[l] = 0;
+		for (q = check_pass, fill = 0; q >= 0 && fill != ~0ull; q--) {
+			uint64_t m = chosen(seed, page, (unsigned int)q) & ~fill;
+
+			for (l = 0; l < LINES; l++)
+				if (m >> l & 1)
+					wrote[l] = (uint64_t)q;
+			fill |= m;
+		}
+		for (w = 0; w < WORDS; w++)
+			if (p[w] != word(seed, page, (unsigned int)wrote[w / LINE_WORDS], w))
+				bad++;
+	}
+	if (fill_pass >= 0) {
+		fill = chosen(seed, page, (unsigned int)fill_pass);
+		for (w = 0; w < WORDS; w++)
+			if (fill >> (w / LINE_WORDS) & 1)
+				p[w] = word(seed, page, (unsigned int)fill_pass, w);
 	}
 	return bad;
 }
@@ -60,7 +99,13 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: memhog MIB PASSES [SEED]\n");
+		fprintf(stderr, "usage: memhog MIB PASSES [SEED [LINES]]\n");
+		return 2;
+	}
+	if (argc > 4)
+		dirty_lines = (unsigned int)strtoul(argv[4], NULL, 0);
+	if (!dirty_lines || dirty_lines > LINES) {
+		fprintf(stderr, "memhog: LINES is 1 to %u\n", LINES);
 		return 2;
 	}
 	mib = strtoull(argv[1], NULL, 0);
@@ -75,6 +120,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < npages; i++)
 		check_fill((uint64_t *)(mem + i * PAGE), seed, i, -1, 0);
+	printf("memhog: %llu MiB filled\n", (unsigned long long)mib);
+	fflush(stdout);
 	for (pass = 1; pass <= passes; pass++) {
 		/* a stride coprime with npages visits every page once */
 		uint64_t stride = 1000003 + 2 * pass, at = pass * 7919;

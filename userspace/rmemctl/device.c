@@ -88,6 +88,65 @@ static int on_ack(struct nl_msg *msg, void *arg)
 }
 
 /*
+ * Cache-line deltas: /sys/block/rmemN/rmem/delta (columns as the ABI file
+ * numbers them), delta_lines, and the median of dirty_lines.
+ */
+static void print_delta(uint32_t idx)
+{
+	char path[64];
+	unsigned long long c[11] = { 0 }, h, total = 0, seen = 0;
+	unsigned long long hist[RMEM_LINES_PER_FRAME + 1] = { 0 };
+	unsigned int k, i, line, median = 0;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/delta_lines", idx);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fscanf(f, "%u", &k);
+	fclose(f);
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/delta", idx);
+	f = n == 1 ? fopen(path, "r") : NULL;
+	if (!f)
+		return;
+	n = fscanf(f, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8],
+		   &c[9], &c[10]);
+	fclose(f);
+	if (n != 10)
+		return;
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/dirty_lines", idx);
+	f = fopen(path, "r");
+	while (f && fscanf(f, "%u %llu", &line, &h) == 2)
+		if (line <= RMEM_LINES_PER_FRAME)
+			hist[line] = h;
+	if (f)
+		fclose(f);
+	for (i = 0; i <= RMEM_LINES_PER_FRAME; i++)
+		total += hist[i];
+	for (i = 0; i <= RMEM_LINES_PER_FRAME && total; i++) {
+		seen += hist[i];
+		if (2 * seen >= total) {
+			median = i;
+			break;
+		}
+	}
+	if (k)
+		printf("  deltas         PATCH up to %u lines: %llu pages patched, %llu whole, %llu mismatches\n",
+		       k, c[1], c[2], c[3]);
+	else
+		printf("  deltas         off: %llu pages whole\n", c[2]);
+	printf("  write bytes    %llu MiB sent for %llu MiB of pages (%.1fx less)\n",
+	       c[5] >> 20, c[6] >> 20, c[5] ? (double)c[6] / (double)c[5] : 1.0);
+	if (total)
+		printf("  dirty lines    median %u of 64, over %llu pages written with a base\n",
+		       median, total);
+	printf("  bases          %llu retained, %llu reclaimed; table of %llu pages, %llu evicted\n",
+	       c[7], c[8], c[10], c[9]);
+}
+
+/*
  * The counters of /sys/block/rmemN/rmem/stat, columns as
  * Documentation/ABI/testing/sysfs-block-rmem numbers them (from 1).
  */
@@ -118,6 +177,7 @@ static void print_stats(uint32_t idx)
 	       c[8], c[9], c[10], c[11]);
 	printf("  frames         %llu mapped, %llu discarded; %llu swap slots freed, %llu zero reads\n",
 	       c[18], c[19], c[17], c[16]);
+	print_delta(idx);
 }
 
 static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
@@ -135,6 +195,11 @@ static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
 	printf("  state          %s\n", state);
 	printf("  donor          %s\n", donor);
 	printf("  size           %" PRIu64 " MiB\n", size >> 20);
+	if (tb[RMEM_ATTR_FRAMES] &&
+	    nla_get_u64(tb[RMEM_ATTR_FRAMES]) > size / RMEM_FRAME_SIZE)
+		printf("  spare frames   %" PRIu64 " MiB (retained bases)\n",
+		       (nla_get_u64(tb[RMEM_ATTR_FRAMES]) - size / RMEM_FRAME_SIZE) *
+		       RMEM_FRAME_SIZE >> 20);
 	if (tb[RMEM_ATTR_QUEUES])
 		printf("  queues         %u (dead mask %#" PRIx64 ")\n",
 		       nla_get_u32(tb[RMEM_ATTR_QUEUES]),
@@ -353,13 +418,14 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "reconnect-ms", required_argument, NULL, 'R' },
 		{ "persist", no_argument, NULL, 'p' },
+		{ "spare", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
 	int fds[RMEM_MAX_QUEUES];
 	unsigned int queues = 1, i;
 	uint32_t timeout_ms = 30000, reconnect_ms = 60000;
-	uint64_t size = 0;
+	uint64_t size = 0, spare = 0;
 	bool persist = false;
 	struct rmem_region region;
 	struct nl_ctx ctx = { 0 };
@@ -370,11 +436,13 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	int opt, ret;
 
 	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
-	while ((opt = getopt_long(argc, argv, "s:n:T:R:p", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:n:T:R:pS:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (rmem_parse_size(optarg, &size) || !size ||
-			    size % RMEM_FRAME_SIZE) {
+		case 'S':
+			if (rmem_parse_size(optarg, opt == 's' ? &size : &spare) ||
+			    (opt == 's' && !size) ||
+			    (opt == 's' ? size : spare) % RMEM_FRAME_SIZE) {
 				fprintf(stderr, "rmemctl: bad size '%s' (a multiple of 4K: 512M, 8G)\n",
 					optarg);
 				return EX_USAGE;
@@ -406,7 +474,7 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !size) {
-		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--queues N] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
+		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
 		return EX_USAGE;
 	}
 	donor = argv[optind];
@@ -416,7 +484,8 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 
 	/* the first connection opens the region, the others join it */
 	for (i = 0; i < queues; i++) {
-		fds[i] = connect_region(ctl, donor, i ? 0 : size / RMEM_FRAME_SIZE,
+		fds[i] = connect_region(ctl, donor,
+					i ? 0 : (size + spare) / RMEM_FRAME_SIZE,
 					&region, &c[i]);
 		if (fds[i] < 0) {
 			ret = -fds[i];
@@ -429,6 +498,7 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	msg = genl_msg(&g, RMEM_CMD_CONNECT, 0);
 	ret = -ENOMEM;
 	if (msg && !nla_put_u64(msg, RMEM_ATTR_SIZE_BYTES, size) &&
+	    !nla_put_u64(msg, RMEM_ATTR_FRAMES, (size + spare) / RMEM_FRAME_SIZE) &&
 	    !nla_put_u32(msg, RMEM_ATTR_TIMEOUT_MS, timeout_ms) &&
 	    !nla_put_u32(msg, RMEM_ATTR_DEAD_TIMEOUT_MS, reconnect_ms) &&
 	    !nla_put_string(msg, RMEM_ATTR_DONOR, donor) &&
@@ -444,7 +514,11 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		ret = ret == -EPERM ? EX_USAGE : EX_KERNEL;
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (!ctl->quiet && spare)
+		printf("/dev/rmem%u: %" PRIu64 " MiB (and %" PRIu64 " MiB for bases) on %s, region %" PRIu64 ", %u queue%s\n",
+		       ctx.index, size >> 20, spare >> 20, donor, region.id, queues,
+		       queues == 1 ? "" : "s");
+	else if (!ctl->quiet)
 		printf("/dev/rmem%u: %" PRIu64 " MiB on %s, region %" PRIu64 ", %u queue%s\n",
 		       ctx.index, size >> 20, donor, region.id, queues,
 		       queues == 1 ? "" : "s");

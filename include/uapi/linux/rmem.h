@@ -283,6 +283,9 @@ enum rmem_genl_attr {
 	RMEM_ATTR_STATE,	/* string: "up", "degraded", "dead" (STATUS) */
 	RMEM_ATTR_QUEUES,	/* u32: number of queues (STATUS) */
 	RMEM_ATTR_DEAD_MASK,	/* u64: queues without a connection (STATUS) */
+	RMEM_ATTR_FRAMES,	/* u64: frames of the region, at least the
+				 * device's slots; more keep retained bases
+				 * (CONNECT; default one per slot) */
 	__RMEM_ATTR_MAX,
 };
 #define RMEM_ATTR_MAX	(__RMEM_ATTR_MAX - 1)

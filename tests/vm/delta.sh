@@ -1,0 +1,79 @@
+#!/bin/bash
+# Cache-line deltas in a booted kernel. Swap on rmem under memory
+# pressure while memhog rewrites 3 of each page's 64 lines per pass, and
+# every byte is checked: pages must go out as PATCHes and the write bytes
+# must fall. Then again with line fingerprints cut to 2 bits (the test
+# knob fp_bits=2), so that collisions hide changed lines: the donor's
+# page hash must catch every one (MISMATCH, then the page in full) and
+# not one bad byte may get through. Also delta_lines in sysfs. Runs on
+# every kernel rmem.ko was built for.
+. "$(dirname "$0")/lib.sh"
+requires qemu-system-x86_64
+[ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }
+
+cat >"$TMP/guest.sh" <<'EOF'
+guest_donor 256M
+guest_swap_tuning
+S=/sys/block/rmem0/rmem
+# delta: 1 patched, 2 whole, 3 mismatches, 4 busy, 5 wire bytes, 6 page bytes
+dcol() { awk -v c="$1" '{ print $c }' $S/delta; }
+scol() { awk -v c="$1" '{ print $c }' $S/stat; }
+
+# one run: insmod with $1, swap, memhog MIB PASSES SEED LINES = $2;
+# /tmp/d0 and /tmp/d1 hold the delta counters after the fill and at the end
+run() {
+	insmod /rmem/rmem.ko $1
+	# 64M of the region keep bases once their slots are freed
+	rmemctl -q -k /tmp/key attach "$D" --size 192M --spare 64M --queues 2
+	mkswap /dev/rmem0 >/dev/null
+	swapon /dev/rmem0
+	(while sleep 30; do step "delta $(cat $S/delta)"; done) &
+	MON=$!
+	memhog $2 >/tmp/memhog.out &
+	HOG=$!
+	while ! grep -q filled /tmp/memhog.out; do sleep 0.2; done
+	cat $S/delta >/tmp/d0
+	wait $HOG || { cat /tmp/memhog.out; echo "FAIL: memhog found bad bytes (insmod $1)"; exit 1; }
+	cat $S/delta >/tmp/d1
+	kill $MON
+	cat /tmp/memhog.out
+	swapoff /dev/rmem0
+	step "memhog $2 done"
+	echo "DELTA: $(cat $S/delta)"
+	rmemctl status /dev/rmem0 | grep -E "deltas|write bytes|dirty lines|bases|errors"
+	[ "$(scol 8)" = 0 ] || { echo "FAIL: I/O errors: $(cat $S/stat)"; exit 1; }
+}
+# column $1 of the delta counters, during memhog's passes only
+pcol() { echo $(( $(awk -v c="$1" '{ print $c }' /tmp/d1) - $(awk -v c="$1" '{ print $c }' /tmp/d0) )); }
+done_dev() {
+	rmemctl detach /dev/rmem0
+	rmmod rmem
+}
+
+step "deltas on, full fingerprints"
+run "" "288 2 5 3"
+[ "$(cat $S/delta_lines)" = 48 ] || { echo "FAIL: default delta_lines"; exit 1; }
+[ "$(dcol 1)" -gt 20000 ] || { echo "FAIL: too few PATCHes: $(cat $S/delta)"; exit 1; }
+[ "$(dcol 3)" = 0 ] || { echo "FAIL: MISMATCH with 32-bit fingerprints: $(cat $S/delta)"; exit 1; }
+echo "PASSES: $(pcol 1) pages patched, $(pcol 2) whole; $(pcol 5) bytes sent for $(pcol 6) bytes of pages"
+[ $(( $(pcol 5) * 2 )) -lt "$(pcol 6)" ] ||
+	{ echo "FAIL: write bytes of the passes not halved"; exit 1; }
+awk '$2 > 0 { n += $2; if ($1 >= 1 && $1 <= 3) s += $2 } END { exit !(n > 0 && s * 2 > n) }' \
+	$S/dirty_lines || { echo "FAIL: dirty lines not mostly 1..3:"; cat $S/dirty_lines; exit 1; }
+# per device: 0 turns deltas off, 64 lines would cost more than the page
+if echo 64 >$S/delta_lines 2>/dev/null; then echo "FAIL: took 64"; exit 1; fi
+echo 0 >$S/delta_lines && [ "$(cat $S/delta_lines)" = 0 ] || exit 1
+rmemctl status /dev/rmem0 | grep -q "deltas *off" || { echo "FAIL: status says deltas on"; exit 1; }
+done_dev
+
+step "fingerprints cut to 2 bits: collisions forced"
+run "fp_bits=2" "256 1 9 3"
+[ "$(dcol 3)" -gt 100 ] || { echo "FAIL: too few MISMATCHes: $(cat $S/delta)"; exit 1; }
+[ "$(dcol 1)" -gt "$(dcol 3)" ] || { echo "FAIL: PATCHes: $(cat $S/delta)"; exit 1; }
+echo "RESULT: $(dcol 3) MISMATCHes caught and written again in full, 0 bad bytes"
+done_dev
+kill -TERM $DONOR
+wait
+EOF
+
+VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
