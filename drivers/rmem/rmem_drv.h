@@ -26,6 +26,8 @@
 #define RMEM_CMD_MAX_FRAMES	64
 /* low 32 bits of the tag of a batched DISCARD: no request's unique tag */
 #define RMEM_DISCARD_TAG	0xffffffffu
+/* ... and of the CLOSE that releases the region at detach */
+#define RMEM_CLOSE_TAG		0xfffffffeu
 
 struct rmem_dev;
 

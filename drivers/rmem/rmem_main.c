@@ -381,6 +381,8 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	unique = (u32)reply.tag;
 	if (unique == RMEM_DISCARD_TAG)
 		return rmem_discard_reply(rs, &reply);
+	if (unique == RMEM_CLOSE_TAG && READ_ONCE(dev->removing))
+		return -ESHUTDOWN;	/* the donor let the region go */
 	part = (reply.tag >> 32) & 0xff;
 	hwq = blk_mq_unique_tag_to_hwq(unique);
 	tag = blk_mq_unique_tag_to_tag(unique);
@@ -1305,6 +1307,41 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 	return dev;
 }
 
+/*
+ * The device is drained and going: tell the donor, on the first live
+ * connection, that the region can go too (CLOSE with RELEASE), or it
+ * would hold the memory for its idle_timeout, waiting for a reconnect.
+ * Best effort: a donor that is gone frees it then anyway. The shutdown
+ * that follows sends its FIN after the CLOSE.
+ */
+static void rmem_release_region(struct rmem_dev *dev)
+{
+	struct rmem_req req = {
+		.op = RMEM_OP_CLOSE,
+		.flags = RMEM_CLOSE_F_RELEASE,
+		.tag = RMEM_CLOSE_TAG,
+	};
+	struct rmem_req_hdr hdr;
+	unsigned int i;
+
+	rmem_req_encode(&hdr, &req);
+	for (i = 0; i < dev->nsock; i++) {
+		struct rmem_sock *rs = &dev->socks[i];
+		struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
+		struct iov_iter iter;
+		int ret = -ENOTCONN;
+
+		mutex_lock(&rs->tx_lock);
+		if (rs->sock && !READ_ONCE(rs->dead)) {
+			iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(hdr));
+			ret = rmem_xmit(rs->sock, &iter, 0);
+		}
+		mutex_unlock(&rs->tx_lock);
+		if (!ret)
+			return;
+	}
+}
+
 /* Tear down a device out of the idr: waiters fail, in-flight drains. */
 static void rmem_dev_remove(struct rmem_dev *dev)
 {
@@ -1312,6 +1349,7 @@ static void rmem_dev_remove(struct rmem_dev *dev)
 	wake_up_all(&dev->reconnect_wq);
 	cancel_work_sync(&dev->discard_work);
 	del_gendisk(dev->disk);		/* drains what is in flight */
+	rmem_release_region(dev);
 	rmem_stop_socks(dev);
 	rmem_dev_free(dev);
 }
