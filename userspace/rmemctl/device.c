@@ -88,53 +88,53 @@ static int on_ack(struct nl_msg *msg, void *arg)
 }
 
 /*
- * Cache-line deltas: /sys/block/rmemN/rmem/delta (columns as the ABI file
- * numbers them), delta_lines, and the median of dirty_lines.
+ * The numbers in /sys/block/rmemN/rmem/FILE, into c[1], c[2], ... (the
+ * ABI file numbers columns from 1), at most max of them: how many.
+ */
+static int read_columns(uint32_t idx, const char *file, unsigned long long *c,
+			int max)
+{
+	char path[96];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/%s", idx, file);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < max && fscanf(f, "%llu", &c[n + 1]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Cache-line deltas: /sys/block/rmemN/rmem/delta, delta_lines, and the
+ * median of dirty_lines ("LINES COUNT" lines).
  */
 static void print_delta(uint32_t idx)
 {
-	char path[64];
-	unsigned long long c[11] = { 0 }, h, total = 0, seen = 0;
-	unsigned long long hist[RMEM_LINES_PER_FRAME + 1] = { 0 };
-	unsigned int k, i, line, median = 0;
-	FILE *f;
+	unsigned long long c[11] = { 0 }, k[2] = { 0 }, total = 0, seen = 0;
+	unsigned long long h[2 * (RMEM_LINES_PER_FRAME + 1) + 1] = { 0 };
+	unsigned int i, median = 0;
 	int n;
 
-	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/delta_lines", idx);
-	f = fopen(path, "r");
-	if (!f)
+	if (read_columns(idx, "delta_lines", k, 1) != 1 ||
+	    read_columns(idx, "delta", c, 10) != 10)
 		return;
-	n = fscanf(f, "%u", &k);
-	fclose(f);
-	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/delta", idx);
-	f = n == 1 ? fopen(path, "r") : NULL;
-	if (!f)
-		return;
-	n = fscanf(f, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-		   &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8],
-		   &c[9], &c[10]);
-	fclose(f);
-	if (n != 10)
-		return;
-	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/dirty_lines", idx);
-	f = fopen(path, "r");
-	while (f && fscanf(f, "%u %llu", &line, &h) == 2)
-		if (line <= RMEM_LINES_PER_FRAME)
-			hist[line] = h;
-	if (f)
-		fclose(f);
-	for (i = 0; i <= RMEM_LINES_PER_FRAME; i++)
-		total += hist[i];
-	for (i = 0; i <= RMEM_LINES_PER_FRAME && total; i++) {
-		seen += hist[i];
+	n = read_columns(idx, "dirty_lines", h, 2 * (RMEM_LINES_PER_FRAME + 1));
+	for (i = 2; i <= (unsigned int)n; i += 2)
+		total += h[i];
+	for (i = 2; i <= (unsigned int)n && total; i += 2) {
+		seen += h[i];
 		if (2 * seen >= total) {
-			median = i;
+			median = (unsigned int)h[i - 1];
 			break;
 		}
 	}
-	if (k)
-		printf("  deltas         PATCH up to %u lines: %llu pages patched, %llu whole, %llu mismatches\n",
-		       k, c[1], c[2], c[3]);
+	if (k[1])
+		printf("  deltas         PATCH up to %llu lines: %llu pages patched, %llu whole, %llu mismatches\n",
+		       k[1], c[1], c[2], c[3]);
 	else
 		printf("  deltas         off: %llu pages whole\n", c[2]);
 	printf("  write bytes    %llu MiB sent for %llu MiB of pages (%.1fx less)\n",
@@ -152,21 +152,9 @@ static void print_delta(uint32_t idx)
  */
 static void print_stats(uint32_t idx)
 {
-	char path[64];
 	unsigned long long c[20] = { 0 };
-	FILE *f;
-	int n;
 
-	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/stat", idx);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	n = fscanf(f, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-		   &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9],
-		   &c[10], &c[11], &c[12], &c[13], &c[14], &c[15], &c[16], &c[17],
-		   &c[18], &c[19]);
-	fclose(f);
-	if (n != 19)
+	if (read_columns(idx, "stat", c, 19) != 19)
 		return;
 	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
 	       c[1], c[4] >> 20, c[12], c[13]);
