@@ -42,7 +42,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBRMEM_A  := $(BUILD)/librmem.a
 LIBRMEM_SO := $(BUILD)/librmem.so.0
 PROGRAMS   := $(BUILD)/rmem-poold $(BUILD)/rmemctl
-BENCH_BINS := $(BUILD)/rmem-floor
+BENCH_BINS := $(BUILD)/rmem-floor $(BUILD)/rmem-fpcost
 
 UNIT_TESTS := proto map common config pool
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
@@ -110,6 +110,10 @@ $(BUILD)/wamp-work: bench/wamp/workload.c
 
 $(BUILD)/rmem-floor: $(call obj,bench/floor.c)
 	$(CC) $(LDFLAGS) $^ -o $@
+
+# the CPU cache-line deltas cost per page (bench/profile.sh counts it)
+$(BUILD)/rmem-fpcost: $(call obj,bench/wamp/fpcost.c drivers/rmem/rmem_delta.c drivers/rmem/rmem_map.c) $(LIBRMEM_A)
+	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_LIB)
 
 $(FIO_STAMP): FORCE
 	@scripts/fio-source.sh check $(FIO_VERSION) $@

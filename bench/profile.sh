@@ -10,7 +10,9 @@
 #   bench/profile.sh [N]      (default 20000; about a minute)
 #
 # Prints user-space instructions per request for the donor and for the
-# client (fio + engine + librmem), and the top functions of each.
+# client (fio + engine + librmem), and the top functions of each; then
+# what cache-line deltas add per page (build/rmem-fpcost: the driver's
+# fingerprint, diff, page hash and the donor's PATCH apply).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${RMEM_BUILD:-build}
@@ -85,4 +87,16 @@ for rw in randread randwrite; do
 		callgrind_annotate "$TMP/$side.$rw.$((3 * N))" 2>/dev/null |
 			grep -E '^ *[0-9,]+ ' | sed -n 2,13p || true
 	done
+done
+
+# What cache-line deltas add per page: the driver's own functions
+# (bench/wamp/fpcost.c), each called N times; inclusive Ir per call.
+echo
+echo "cache-line deltas, instructions (Ir) per page:"
+valgrind --tool=callgrind --callgrind-out-file="$TMP/fpcost" \
+	"$BUILD/rmem-fpcost" "$N" >/dev/null 2>&1
+for fn in rmem_page_fps rmem_fps_diff rmem_page_hash rmem_patch_apply; do
+	ir=$(callgrind_annotate --inclusive=yes "$TMP/fpcost" 2>/dev/null |
+		grep -m1 "[:]$fn\b" | awk '{ print $1 }' | tr -d ,)
+	printf '%-18s %8d\n' "$fn" $((ir / N))
 done
