@@ -59,6 +59,9 @@ struct rmem_cmd {
 	bool no_delta;			/* ... in full: no PATCH this time */
 	u64 mask[RMEM_CMD_MAX_FRAMES];
 	u64 hash[RMEM_CMD_MAX_FRAMES];
+	/* each slot's page if it is one whole page (rmem_rq_slot_pages),
+	 * set at dispatch when the device has a fingerprint table */
+	struct page *page[RMEM_CMD_MAX_FRAMES];
 	u32 fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
 };
 

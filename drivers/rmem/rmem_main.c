@@ -276,25 +276,26 @@ static int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 }
 
 /*
- * The page holding slot i of a request, if the slot's 4 KiB are exactly
- * one whole page (swap's always are); else NULL: no delta for it.
+ * The page holding each slot of a request, if the slot's 4 KiB are
+ * exactly one whole page (swap's always are), else NULL: no delta for
+ * it. One walk of the request's segments, for planning, PATCH lines and
+ * the fingerprints of what a read brings.
  */
-static struct page *rmem_rq_slot_page(struct request *rq, u32 i)
+static void rmem_rq_slot_pages(struct request *rq, struct rmem_cmd *cmd)
 {
 	struct req_iterator it;
 	struct bio_vec bv;
-	u32 pos = 0, off = i * RMEM_FRAME_SIZE;
+	u32 pos = 0, i;
 
+	for (i = 0; i < cmd->nslots; i++)
+		cmd->page[i] = NULL;
 	if (PAGE_SIZE != RMEM_FRAME_SIZE)
-		return NULL;
+		return;
 	rq_for_each_segment(bv, rq, it) {
-		if (pos == off)
-			return !bv.bv_offset && bv.bv_len == PAGE_SIZE ? bv.bv_page : NULL;
+		if (!(pos % RMEM_FRAME_SIZE) && !bv.bv_offset && bv.bv_len == PAGE_SIZE)
+			cmd->page[pos / RMEM_FRAME_SIZE] = bv.bv_page;
 		pos += bv.bv_len;
-		if (pos > off)
-			break;
 	}
-	return NULL;
 }
 
 /* Fingerprints of a page, into the command's scratch; its table key. */
@@ -335,12 +336,11 @@ static void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 	if (!dev->fpt_mem || !READ_ONCE(dev->delta_lines))
 		return;
 	for (i = first; i < first + count; i++) {
-		struct page *page = rmem_rq_slot_page(rq, i);
 		u64 key;
 
-		if (!page)
+		if (!cmd->page[i])
 			continue;
-		key = rmem_page_key_fps(dev, cmd, page);
+		key = rmem_page_key_fps(dev, cmd, cmd->page[i]);
 		spin_lock(&dev->map_lock);
 		rmem_delta_read(&dev->map, &dev->fpt, slot + i, cmd->frame[i],
 				key, cmd->fp);
@@ -533,18 +533,22 @@ static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
 	}
 }
 
-/* The masked lines of slot i of a request, lowest first: runs of lines at once. */
-static int rmem_send_lines(struct socket *sock, struct request *rq, u32 i,
-			   u64 mask)
+/* The masked lines of a page, lowest first: runs of lines at once. */
+static int rmem_send_lines(struct socket *sock, struct page *page, u64 mask)
 {
 	while (mask) {
 		u32 line = __ffs64(mask), n = 0;
+		struct bio_vec bv;
+		struct iov_iter iter;
 		int ret;
 
 		while (line + n < RMEM_LINES_PER_FRAME && mask >> (line + n) & 1)
 			mask &= ~(1ull << (line + n++));
-		ret = rmem_rq_data(sock, rq, i * RMEM_FRAME_SIZE + line * RMEM_LINE_SIZE,
-				   n * RMEM_LINE_SIZE, true, mask ? MSG_MORE : 0);
+		bv.bv_page = page;
+		bv.bv_offset = line * RMEM_LINE_SIZE;
+		bv.bv_len = n * RMEM_LINE_SIZE;
+		iov_iter_bvec(&iter, WRITE, &bv, 1, bv.bv_len);
+		ret = rmem_xmit(sock, &iter, mask ? MSG_MORE : 0);
 		if (ret)
 			return ret;
 	}
@@ -593,7 +597,7 @@ static int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 			      sizeof(hdr) + (is_patch ? sizeof(patch) : 0));
 		ret = rmem_xmit(sock, &iter, more ? MSG_MORE : 0);
 		if (!ret && is_patch)
-			ret = rmem_send_lines(sock, rq, first, cmd->mask[first]);
+			ret = rmem_send_lines(sock, cmd->page[first], cmd->mask[first]);
 		else if (!ret && op == RMEM_OP_WRITE)
 			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
 					   count * RMEM_FRAME_SIZE, true, 0);
@@ -621,17 +625,14 @@ static void rmem_discard_kick(struct rmem_dev *dev)
  * Slot i of a write: its frame, and whether it goes as a PATCH against
  * the base its page has (rmem_delta_write); max_lines 0: in full.
  */
-static int rmem_plan_write(struct rmem_dev *dev, struct request *rq,
-			   struct rmem_cmd *cmd, u32 slot, u32 i,
-			   unsigned int max_lines)
+static int rmem_plan_write(struct rmem_dev *dev, struct rmem_cmd *cmd,
+			   u32 slot, u32 i, unsigned int max_lines)
 {
-	struct page *page = NULL;
+	struct page *page = max_lines && dev->fpt_mem ? cmd->page[i] : NULL;
 	struct rmem_delta_plan plan;
 	u64 key = 0;
 	int ret;
 
-	if (max_lines && dev->fpt_mem)
-		page = rmem_rq_slot_page(rq, i);
 	if (page)
 		key = rmem_page_key_fps(dev, cmd, page);
 	spin_lock(&dev->map_lock);
@@ -670,11 +671,13 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 
 	cmd->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
 	cmd->patch = 0;
+	if (dev->fpt_mem)
+		rmem_rq_slot_pages(rq, cmd);
 	if (op == RMEM_OP_WRITE) {
 		unsigned int k = cmd->no_delta ? 0 : READ_ONCE(dev->delta_lines);
 
 		for (i = 0; i < cmd->nslots; i++) {
-			ret = rmem_plan_write(dev, rq, cmd, slot + i, i, k);
+			ret = rmem_plan_write(dev, cmd, slot + i, i, k);
 			if (ret) {
 				/* the table already describes what was not sent */
 				rmem_forget_frames(dev, cmd, i);
