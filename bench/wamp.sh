@@ -52,7 +52,7 @@ one() {		# KIND OPS DELTA_LINES
 	while ! grep -q updated /tmp/w.out; do sleep 0.2; done
 	d1=$(cat $S/delta); h1=$(hist)
 	wait $W || echo "WAMP-FAIL $1 delta_lines=$3: $(cat /tmp/w.out)"
-	echo "WAMP|$1|$3|$(grep done /tmp/w.out)|$d0|$d1|$h0|$h1|$(awk '{ print $8 }' $S/stat)"
+	echo "WAMP|$1|$3|$(grep done /tmp/w.out)|$d0|$d1|$h0|$h1|$(column $S/stat 8)"
 	swapoff /dev/rmem0
 	rmemctl detach /dev/rmem0 >/dev/null
 	rmmod rmem

@@ -16,8 +16,8 @@ guest_donor 256M
 guest_swap_tuning
 S=/sys/block/rmem0/rmem
 # delta: 1 patched, 2 whole, 3 mismatches, 4 busy, 5 wire bytes, 6 page bytes
-dcol() { awk -v c="$1" '{ print $c }' $S/delta; }
-scol() { awk -v c="$1" '{ print $c }' $S/stat; }
+dcol() { column $S/delta "$1"; }
+scol() { column $S/stat "$1"; }
 
 # one run: insmod with $1, swap, memhog MIB PASSES SEED LINES = $2;
 # /tmp/d0 and /tmp/d1 hold the delta counters after the fill and at the end
@@ -44,7 +44,7 @@ run() {
 	[ "$(scol 8)" = 0 ] || { echo "FAIL: I/O errors: $(cat $S/stat)"; exit 1; }
 }
 # column $1 of the delta counters, during memhog's passes only
-pcol() { echo $(( $(awk -v c="$1" '{ print $c }' /tmp/d1) - $(awk -v c="$1" '{ print $c }' /tmp/d0) )); }
+pcol() { echo $(( $(column /tmp/d1 "$1") - $(column /tmp/d0 "$1") )); }
 done_dev() {
 	rmemctl detach /dev/rmem0
 	rmmod rmem

@@ -43,7 +43,7 @@ if run --rw=randwrite --bs=16k --iodepth=4 --size=32M --offset=32M --verify_only
 fi
 grep -q "verify" /tmp/fio.err || { cat /tmp/fio.err; echo "FAIL: no verify error"; exit 1; }
 echo "STAT: $(cat $S/stat)"
-[ "$(awk '{ print $8 }' $S/stat)" = 0 ] || { echo "FAIL: I/O errors"; exit 1; }
+[ "$(column $S/stat 8)" = 0 ] || { echo "FAIL: I/O errors"; exit 1; }
 rmemctl detach /dev/rmem0
 rmmod rmem
 kill -TERM $DONOR

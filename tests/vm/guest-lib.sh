@@ -8,6 +8,12 @@
 #                        the same guest
 #   step TEXT            "T+SECONDS TEXT": the guest's uptime, to see
 #                        where a slow run spends its time
+#   column FILE N        field N of FILE: a counter of sysfs "stat" or
+#                        "delta", numbered as the ABI file numbers them
+
+column() {
+	awk -v c="$2" '{ print $c }' "$1"
+}
 
 step() {
 	echo "T+$(cut -d' ' -f1 /proc/uptime) $*"

@@ -38,7 +38,7 @@ echo 20000 >$S/timeout_ms && [ "$(cat $S/timeout_ms)" = 20000 ] || exit 1
 if echo 5 >$S/timeout_ms 2>/dev/null; then echo "FAIL: took 5 ms"; exit 1; fi
 if echo x >$S/dead_timeout_ms 2>/dev/null; then echo "FAIL: took x"; exit 1; fi
 echo 30000 >$S/timeout_ms
-col() { awk -v c="$1" '{ print $c }' $S/stat; }
+col() { column $S/stat "$1"; }
 step "attached"
 
 # the block device itself: 8 MiB of random bytes out and back
