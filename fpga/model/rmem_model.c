@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The tracker's C model: fpga/rtl/rmem_tracker.v, one write-back at a time. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rmem_model.h"
+
+int rmem_trk_init(struct rmem_trk *t, const struct rmem_trk_params *p)
+{
+	unsigned int i, j;
+
+	memset(t, 0, sizeof(*t));
+	if (!p->line_order || p->line_order > 24 || !p->line_hashes ||
+	    p->line_hashes > 15 || !p->page_order || p->page_order > 24 ||
+	    !p->page_hashes || p->page_hashes > 8 || p->count_bits < 2 ||
+	    p->count_bits > 7)
+		return -EINVAL;
+	t->p = *p;
+	t->lbits = calloc((size_t)p->line_hashes << p->line_order, 1);
+	t->pent = calloc((size_t)p->page_hashes << p->page_order, 1);
+	t->lrows = calloc((size_t)p->line_hashes * p->line_order, sizeof(uint64_t));
+	t->prows = calloc((size_t)p->page_hashes * p->page_order, sizeof(uint64_t));
+	if (!t->lbits || !t->pent || !t->lrows || !t->prows) {
+		rmem_trk_free(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->line_hashes; i++)
+		for (j = 0; j < p->line_order; j++)
+			t->lrows[i * p->line_order + j] = rmem_fpga_h3_row(p->line_seed, i, j);
+	for (i = 0; i < p->page_hashes; i++)
+		for (j = 0; j < p->page_order; j++)
+			t->prows[i * p->page_order + j] = rmem_fpga_h3_row(p->page_seed, i, j);
+	rmem_trk_set_k(t, p->k);
+	return 0;
+}
+
+void rmem_trk_free(struct rmem_trk *t)
+{
+	free(t->lbits);
+	free(t->pent);
+	free(t->lrows);
+	free(t->prows);
+	memset(t, 0, sizeof(*t));
+}
+
+void rmem_trk_set_k(struct rmem_trk *t, uint64_t k)
+{
+	uint64_t cmax = (1u << t->p.count_bits) - 1;
+
+	t->p.k = k >= cmax ? cmax - 1 : k;
+}
+
+/* rmem_fpga_h3() with the rows computed once */
+static unsigned int trk_hash(const uint64_t *rows, unsigned int bits, uint64_t key)
+{
+	unsigned int j, h = 0;
+
+	for (j = 0; j < bits; j++)
+		h |= (unsigned int)__builtin_parityll(key & rows[j]) << j;
+	return h;
+}
+
+enum rmem_trk_verdict rmem_trk_line(struct rmem_trk *t, uint64_t line,
+				    uint64_t *entry)
+{
+	const struct rmem_trk_params *p = &t->p;
+	unsigned int cmax = (1u << p->count_bits) - 1, mark = 1u << p->count_bits;
+	uint8_t *lb[16], *pe[8];
+	unsigned int i, est = cmax, newbits = 0;
+	bool seen = true, sat = false, all_marked = true;
+	uint64_t page;
+
+	line &= (1ull << RMEM_FPGA_LOG_ADDR_BITS) - 1;
+	page = line >> RMEM_FPGA_PAGE_LINES_SHIFT;
+	t->cnt[RMEM_TRK_LINES]++;
+	for (i = 0; i < p->line_hashes; i++) {
+		lb[i] = &t->lbits[((size_t)i << p->line_order) +
+				  trk_hash(&t->lrows[i * p->line_order], p->line_order, line)];
+		if (!*lb[i]) {
+			seen = false;
+			newbits++;
+		}
+	}
+	if (seen) {
+		t->cnt[RMEM_TRK_REPEAT]++;
+		return RMEM_TRK_V_REPEAT;
+	}
+	for (i = 0; i < p->line_hashes; i++)
+		*lb[i] = 1;
+	t->cnt[RMEM_TRK_FILTER_SET] += newbits;
+	for (i = 0; i < p->page_hashes; i++) {
+		unsigned int c;
+
+		pe[i] = &t->pent[((size_t)i << p->page_order) +
+				 trk_hash(&t->prows[i * p->page_order], p->page_order, page)];
+		c = *pe[i] & cmax;
+		if (c == cmax)
+			sat = true;
+		else
+			*pe[i] = (*pe[i] & mark) | (c + 1);
+		if ((*pe[i] & cmax) < est)
+			est = *pe[i] & cmax;
+		all_marked = all_marked && (*pe[i] & mark);
+	}
+	if (sat)
+		t->cnt[RMEM_TRK_SATURATED]++;
+	if (est <= p->k) {
+		t->cnt[RMEM_TRK_LOGGED]++;
+		*entry = rmem_fpga_log_entry(RMEM_FPGA_LOG_LINE, t->epoch, line);
+		return RMEM_TRK_V_LOGGED;
+	}
+	if (all_marked) {
+		t->cnt[RMEM_TRK_INDENSE]++;
+		return RMEM_TRK_V_INDENSE;
+	}
+	for (i = 0; i < p->page_hashes; i++)
+		*pe[i] |= mark;
+	t->cnt[RMEM_TRK_DENSE]++;
+	*entry = rmem_fpga_log_entry(RMEM_FPGA_LOG_PAGE, t->epoch,
+				     page << RMEM_FPGA_PAGE_LINES_SHIFT);
+	return RMEM_TRK_V_DENSE;
+}
+
+void rmem_trk_epoch(struct rmem_trk *t)
+{
+	memset(t->lbits, 0, (size_t)t->p.line_hashes << t->p.line_order);
+	memset(t->pent, 0, (size_t)t->p.page_hashes << t->p.page_order);
+	t->epoch++;
+	t->cnt[RMEM_TRK_FILTER_SET] = 0;
+}
