@@ -5,6 +5,7 @@
 #   make check        build with ASan+UBSan into build/san/ and run every
 #                     test suite; ends with "N passed, N failed"
 #   make install      install programs, library, header and docs (PREFIX)
+#   make fpga-synth   the FPGA's yosys report, into fpga/README.md
 #
 # Both targets first run scripts/install-deps.sh, which installs missing
 # Debian packages (as root) and is silent when all are there.
@@ -64,7 +65,7 @@ all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
 # the module and the guests' workload come with the plain build
-all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/wamp-work module
+all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/wamp-work module fpga
 endif
 
 deps:
@@ -87,6 +88,8 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 $(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS)
+
+include fpga/fpga.mk
 
 # guest tests boot the installed kernel and these suites' kernels too
 VM_SUITES := bookworm-backports

@@ -30,6 +30,11 @@ pkgs=(
 	qemu-system-x86   # TCG: no KVM needed
 	busybox-static    # the guests' userland
 	cpio              # their initramfs
+	# the FPGA (fpga/): RTL simulated, linted and synthesized
+	verilator         # the C++ benches and the lint
+	iverilog          # the second simulator
+	yosys             # the synthesis report
+	valgrind          # lackey: store traces for the trace-driven runs
 	# benchmarks (bench/)
 	nbdkit            # the NBD baseline: its memory plugin
 	gnuplot-nox       # the plots

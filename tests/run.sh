@@ -56,7 +56,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_cmocka "$(basename "$t")" "$t"
 done
-for t in tests/integration/*.sh tests/kernel/*.sh tests/vm/*.sh; do
+for t in tests/integration/*.sh tests/fpga/*.sh tests/kernel/*.sh tests/vm/*.sh; do
 	case $(basename "$t") in *lib.sh) continue ;; esac	# sourced, not run
 	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
 done

@@ -1,0 +1,60 @@
+# The FPGA part, included by the top Makefile. Everything lands in
+# build/fpga/ (plain builds only: Verilator's C++ is not run under ASan).
+#
+#   make fpga          the C model, its CLI, the Verilator benches
+#   make fpga-lint     verilator --lint-only -Wall on every RTL file
+#   make fpga-synth    yosys on the tracker and the fetch engine; the
+#                      report replaces its section of fpga/README.md
+
+FPGA_OUT   := build/fpga
+FPGA_DEFS  := $(FPGA_OUT)/rmem_fpga_defs.vh
+FPGA_HDR   := include/uapi/linux/rmem_fpga.h
+FPGA_RTL   := $(wildcard fpga/rtl/*.v)
+FPGA_INC   := -I$(FPGA_OUT) -Ifpga/rtl
+FPGA_MODEL := $(FPGA_OUT)/rmem_model.o
+VERILATOR  ?= verilator
+VFLAGS     := --cc --exe --build -j 2 -Wall $(FPGA_INC) \
+	      -CFLAGS "-I$(CURDIR)/include/uapi -I$(CURDIR)/fpga/model -O1" \
+	      -LDFLAGS "$(CURDIR)/$(FPGA_MODEL)"
+
+# the tracker bench at the RTL's defaults, and with filters small enough
+# that collisions, saturation and a full ring happen all the time
+TRK_SMALL := -GLINE_ORDER=6 -GLINE_HASHES=2 -GPAGE_ORDER=4 -GPAGE_HASHES=2 \
+	     -GCOUNT_BITS=3 -GK_DEFAULT=4 -GFIFO_ORDER=2
+
+FPGA_BINS := $(FPGA_OUT)/rmem-fpga-model \
+	     $(FPGA_OUT)/tracker-default/tb_tracker \
+	     $(FPGA_OUT)/tracker-small/tb_tracker
+
+.PHONY: fpga fpga-lint fpga-synth
+fpga: $(FPGA_BINS)
+
+$(FPGA_DEFS): $(FPGA_HDR) scripts/fpga-defs.sh
+	@mkdir -p $(dir $@)
+	scripts/fpga-defs.sh $< >$@
+
+$(FPGA_OUT)/%.o: fpga/model/%.c fpga/model/rmem_model.h $(FPGA_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(RMEM_CPPFLAGS) -Ifpga/model -std=gnu11 $(WARN) -O2 -g -c $< -o $@
+
+$(FPGA_OUT)/rmem-fpga-model: $(FPGA_OUT)/rmem_fpga_model.o $(FPGA_MODEL)
+	$(CC) $^ -o $@
+
+$(FPGA_OUT)/tracker-default/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+	@mkdir -p $(dir $@)
+	$(VERILATOR) $(VFLAGS) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
+		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
+		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
+
+$(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+	@mkdir -p $(dir $@)
+	$(VERILATOR) $(VFLAGS) $(TRK_SMALL) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
+		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
+		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
+
+fpga-lint: $(FPGA_DEFS)
+	$(VERILATOR) --lint-only -Wall $(FPGA_INC) --top-module rmem_tracker \
+		fpga/rtl/rmem_tracker.v fpga/rtl/rmem_sdp_ram.v
+
+fpga-synth: $(FPGA_DEFS)
+	fpga/synth.sh fpga/README.md
