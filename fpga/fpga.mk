@@ -24,7 +24,9 @@ TRK_SMALL := -GLINE_ORDER=6 -GLINE_HASHES=2 -GPAGE_ORDER=4 -GPAGE_HASHES=2 \
 
 FPGA_BINS := $(FPGA_OUT)/rmem-fpga-model \
 	     $(FPGA_OUT)/tracker-default/tb_tracker \
-	     $(FPGA_OUT)/tracker-small/tb_tracker
+	     $(FPGA_OUT)/tracker-small/tb_tracker \
+	     $(FPGA_OUT)/fetch-default/tb_fetch \
+	     $(FPGA_OUT)/fetch-small/tb_fetch
 
 .PHONY: fpga fpga-lint fpga-synth
 fpga: $(FPGA_BINS)
@@ -52,9 +54,26 @@ $(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_
 		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
 		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
 
+# the fetch engine at its defaults, and with 2 tags, a 4-frame window and
+# a 2-deep request queue: a full window and dropped frames all the time
+FETCH_SMALL := -GTAG_BITS=1 -GWIN_ORDER=2 -GREQ_ORDER=1 -GTIMEOUT=300
+
+$(FPGA_OUT)/fetch-default/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+	@mkdir -p $(dir $@)
+	$(VERILATOR) $(VFLAGS) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
+		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
+		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
+
+$(FPGA_OUT)/fetch-small/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+	@mkdir -p $(dir $@)
+	$(VERILATOR) $(VFLAGS) $(FETCH_SMALL) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
+		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
+		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
+
 fpga-lint: $(FPGA_DEFS)
-	$(VERILATOR) --lint-only -Wall $(FPGA_INC) --top-module rmem_tracker \
-		fpga/rtl/rmem_tracker.v fpga/rtl/rmem_sdp_ram.v
+	@for top in rmem_tracker rmem_fetch; do \
+		$(VERILATOR) --lint-only -Wall $(FPGA_INC) --top-module $$top \
+			fpga/rtl/$$top.v fpga/rtl/rmem_sdp_ram.v || exit 1; done
 
 fpga-synth: $(FPGA_DEFS)
 	fpga/synth.sh fpga/README.md

@@ -130,3 +130,69 @@ void rmem_trk_epoch(struct rmem_trk *t)
 	t->epoch++;
 	t->cnt[RMEM_TRK_FILTER_SET] = 0;
 }
+
+/* ---- the fetch link: fpga/rtl/rmem_fetch.v's frames ------------------- */
+
+static unsigned int fetch_payload_words(unsigned int type)
+{
+	switch (type) {
+	case RMEM_FPGA_FRAME_REQ:
+		return 1;
+	case RMEM_FPGA_FRAME_DATA:
+		return 8;
+	case RMEM_FPGA_FRAME_ACK:
+	case RMEM_FPGA_FRAME_NAK:
+		return 0;
+	default:
+		return ~0u;
+	}
+}
+
+unsigned int rmem_fetch_frame_build(const struct rmem_fetch_frame *f, uint64_t *w)
+{
+	unsigned int i, n = fetch_payload_words(f->type);
+	uint32_t crc = ~0u;
+
+	w[0] = rmem_fpga_frame_hdr(f->type, f->seq, f->tag, f->line);
+	if (f->type == RMEM_FPGA_FRAME_REQ)
+		w[1] = f->page;
+	else
+		for (i = 0; i < n; i++)
+			w[1 + i] = f->data[i];
+	for (i = 0; i <= n; i++)
+		crc = rmem_fpga_crc32c_word(crc, w[i]);
+	w[n + 1] = (uint32_t)~crc;
+	return n + 2;
+}
+
+int rmem_fetch_frame_check(const uint64_t *w, unsigned int n,
+			   struct rmem_fetch_frame *f, const char **why)
+{
+	unsigned int i, want;
+	uint32_t crc = ~0u;
+
+	memset(f, 0, sizeof(*f));
+	*why = "too short";
+	if (n < 2 || n > RMEM_FETCH_MAX_WORDS)
+		return -EBADMSG;
+	for (i = 0; i + 1 < n; i++)
+		crc = rmem_fpga_crc32c_word(crc, w[i]);
+	*why = "bad CRC";
+	if (w[n - 1] != (uint32_t)~crc)
+		return -EBADMSG;
+	f->type = w[0] & 0xff;
+	f->seq = w[0] >> 8 & 0xffff;
+	f->tag = w[0] >> 24 & 0xff;
+	f->line = w[0] >> 32 & 63;
+	want = fetch_payload_words(f->type);
+	*why = "bad length or type";
+	if (want == ~0u || n != want + 2 || w[0] >> 38)
+		return -EBADMSG;
+	if (f->type == RMEM_FPGA_FRAME_REQ)
+		f->page = w[1];
+	else
+		for (i = 0; i < want; i++)
+			f->data[i] = w[1 + i];
+	*why = NULL;
+	return 0;
+}

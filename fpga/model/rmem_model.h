@@ -58,4 +58,23 @@ enum rmem_trk_verdict rmem_trk_line(struct rmem_trk *t, uint64_t line,
 /* RMEM_FPGA_CMD_EPOCH: both filters cleared, the epoch counted. */
 void rmem_trk_epoch(struct rmem_trk *t);
 
+/* ---- the fetch link ---------------------------------------------------- */
+
+/* A frame's fields, decoded. */
+struct rmem_fetch_frame {
+	unsigned int type, seq, tag, line;
+	uint64_t page;		/* REQ: the remote page number */
+	uint64_t data[8];	/* DATA: the line */
+};
+
+/* The longest frame: header, 8 payload words, trailer. */
+#define RMEM_FETCH_MAX_WORDS 10
+
+/* Words of a frame, trailer included: what the RTL sends for f. */
+unsigned int rmem_fetch_frame_build(const struct rmem_fetch_frame *f, uint64_t *w);
+/* Decode and check n words as the RTL's receiver does: 0, or -EBADMSG
+ * (bad CRC, length or reserved bits) with *why set. */
+int rmem_fetch_frame_check(const uint64_t *w, unsigned int n,
+			   struct rmem_fetch_frame *f, const char **why);
+
 #endif

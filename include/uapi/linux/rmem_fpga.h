@@ -46,15 +46,17 @@
 
 /* fetch engine */
 #define RMEM_FPGA_REG_FETCH_CONFIG	0x100	/* RO: the engine's parameters */
-#define RMEM_FPGA_REG_FETCH_REMOTE	0x108	/* WO: remote page address: submits */
-#define RMEM_FPGA_REG_FETCH_LOCAL	0x110	/* RW: local page address of the next */
+#define RMEM_FPGA_REG_FETCH_REMOTE	0x108	/* WO: remote page number: submits */
+#define RMEM_FPGA_REG_FETCH_LOCAL	0x110	/* RW: local page number of the next */
 #define RMEM_FPGA_REG_FETCH_LINE	0x118	/* RW: tag << 8 | wanted line */
-#define RMEM_FPGA_REG_FETCH_DONE	0x120	/* RO, pops: a completion or 0 */
+#define RMEM_FPGA_REG_FETCH_DONE	0x120	/* RO, pops: DONE_VALID | tag, or 0 */
 #define RMEM_FPGA_REG_FETCH_PENDING	0x128	/* RO: fetches in flight */
 #define RMEM_FPGA_REG_CNT_FETCHES	0x140	/* fetches completed */
 #define RMEM_FPGA_REG_CNT_SERVED	0x148	/* pages served to the peer */
 #define RMEM_FPGA_REG_CNT_CRC_ERRORS	0x150	/* frames dropped for a bad CRC */
 #define RMEM_FPGA_REG_CNT_RETRANSMITS	0x158	/* frames sent again */
+#define RMEM_FPGA_REG_CNT_REJECTED	0x160	/* submissions refused: tag busy */
+#define RMEM_FPGA_REG_CNT_DROPPED	0x168	/* good frames dropped: no room */
 
 #define RMEM_FPGA_CTRL_TRACK		0x1	/* accept write-backs */
 #define RMEM_FPGA_CTRL_FETCH		0x2	/* accept fetches and peer frames */
@@ -74,6 +76,58 @@
 #define RMEM_FPGA_TRK_PAGE_ORDER(c)	((unsigned int)((c) >> 16 & 0xff))
 #define RMEM_FPGA_TRK_PAGE_HASHES(c)	((unsigned int)((c) >> 24 & 0xff))
 #define RMEM_FPGA_TRK_COUNT_BITS(c)	((unsigned int)((c) >> 32 & 0xff))
+
+/* FETCH_CONFIG fields: log2 of the tags (fetches in flight), log2 of the
+ * link's window of unacknowledged frames, log2 of the served-request queue */
+#define RMEM_FPGA_FETCH_TAG_BITS(c)	((unsigned int)((c) & 0xff))
+#define RMEM_FPGA_FETCH_WIN_ORDER(c)	((unsigned int)((c) >> 8 & 0xff))
+#define RMEM_FPGA_FETCH_REQ_ORDER(c)	((unsigned int)((c) >> 16 & 0xff))
+#define RMEM_FPGA_DONE_VALID		0x8000000000000000ull
+
+/* ---- the fetch link ----------------------------------------------------- */
+
+/*
+ * A frame is a run of 64-bit little-endian words, the last one flagged:
+ * a header, a payload, and a trailer holding in [31:0] the CRC-32C
+ * (Castagnoli, reflected, ~0 in and out) of the header's and payload's
+ * bytes. REQ and DATA frames are numbered (go-back-N: the receiver takes
+ * only the next number, and answers ACK or, after a bad CRC or a gap,
+ * NAK with the number it expects; the sender goes back to it, or to the
+ * oldest unacknowledged frame after a timeout). ACK and NAK are not.
+ *
+ * Header: [7:0] type, [23:8] sequence number (ACK, NAK: the number
+ * expected next), [31:24] tag, [37:32] line, the rest zero.
+ * REQ payload: 1 word, the remote page number (byte address >> 12); line
+ * is the wanted line. DATA payload: 8 words, the line's 64 bytes.
+ */
+#define RMEM_FPGA_FRAME_REQ		1
+#define RMEM_FPGA_FRAME_DATA		2
+#define RMEM_FPGA_FRAME_ACK		3
+#define RMEM_FPGA_FRAME_NAK		4
+#define RMEM_FPGA_CRC32C_POLY		0x82f63b78	/* reflected */
+
+static inline __u64 rmem_fpga_frame_hdr(unsigned int type, unsigned int seq,
+					unsigned int tag, unsigned int line)
+{
+	return (__u64)(type & 0xff) | (__u64)(seq & 0xffff) << 8 |
+	       (__u64)(tag & 0xff) << 24 | (__u64)(line & 63) << 32;
+}
+
+/* CRC-32C of one 64-bit word, low byte first, onto a running value. */
+static inline __u32 rmem_fpga_crc32c_word(__u32 crc, __u64 w)
+{
+	int i;
+
+	for (i = 0; i < 64; i++, w >>= 1)
+		crc = (crc >> 1) ^ (((crc ^ (__u32)w) & 1) ? RMEM_FPGA_CRC32C_POLY : 0);
+	return crc;
+}
+
+/* The n-th line a served page sends: the wanted one first, then on. */
+static inline unsigned int rmem_fpga_fetch_line(unsigned int wanted, unsigned int n)
+{
+	return (wanted + n) & 63;
+}
 
 /* ---- the dirty-line log ----------------------------------------------- */
 
