@@ -32,7 +32,7 @@ LDFLAGS += $(SANFLAGS)
 endif
 
 LIB_SRCS     := drivers/rmem/rmem_proto.c userspace/lib/common.c \
-		userspace/lib/client.c
+		userspace/lib/client.c userspace/lib/fpga_log.c
 POOLD_CORE   := userspace/poold/server.c userspace/poold/pool.c \
 		userspace/poold/config.c userspace/poold/log.c
 POOLD_SRCS   := userspace/poold/main.c $(POOLD_CORE)
@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBRMEM_A  := $(BUILD)/librmem.a
 LIBRMEM_SO := $(BUILD)/librmem.so.0
 PROGRAMS   := $(BUILD)/rmem-poold $(BUILD)/rmemctl
-BENCH_BINS := $(BUILD)/rmem-floor $(BUILD)/rmem-fpcost
+BENCH_BINS := $(BUILD)/rmem-floor $(BUILD)/rmem-fpcost $(BUILD)/rmem-wbcache
 
 UNIT_TESTS := proto map common config pool
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TESTS))
@@ -110,6 +110,10 @@ $(BUILD)/memhog: tests/vm/memhog.c
 # the write-amplification workloads: run in guests, so plain -O2 like memhog
 $(BUILD)/wamp-work: bench/wamp/workload.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
+
+# program traces to cache-line write-backs, for bench/fpga.sh
+$(BUILD)/rmem-wbcache: $(call obj,bench/fpga/wbcache.c)
+	$(CC) $(LDFLAGS) $^ -o $@
 
 $(BUILD)/rmem-floor: $(call obj,bench/floor.c)
 	$(CC) $(LDFLAGS) $^ -o $@

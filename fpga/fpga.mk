@@ -26,7 +26,8 @@ FPGA_BINS := $(FPGA_OUT)/rmem-fpga-model \
 	     $(FPGA_OUT)/tracker-default/tb_tracker \
 	     $(FPGA_OUT)/tracker-small/tb_tracker \
 	     $(FPGA_OUT)/fetch-default/tb_fetch \
-	     $(FPGA_OUT)/fetch-small/tb_fetch
+	     $(FPGA_OUT)/fetch-small/tb_fetch \
+	     $(FPGA_OUT)/rmem-fpga-patch
 
 .PHONY: fpga fpga-lint fpga-synth
 fpga: $(FPGA_BINS)
@@ -41,6 +42,10 @@ $(FPGA_OUT)/%.o: fpga/model/%.c fpga/model/rmem_model.h $(FPGA_HDR)
 
 $(FPGA_OUT)/rmem-fpga-model: $(FPGA_OUT)/rmem_fpga_model.o $(FPGA_MODEL)
 	$(CC) $^ -o $@
+
+# the tracker's log through librmem's PATCH to a donor (tests/fpga/patch.sh)
+$(FPGA_OUT)/rmem-fpga-patch: fpga/tb/fpga_patch.c $(LIBRMEM_A) userspace/lib/librmem.h $(FPGA_HDR)
+	$(CC) $(RMEM_CPPFLAGS) -std=gnu11 $(WARN) -O2 -g $< $(LIBRMEM_A) -o $@ $(LDLIBS_LIB)
 
 $(FPGA_OUT)/tracker-default/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
 	@mkdir -p $(dir $@)

@@ -136,6 +136,26 @@ void rmem_extent_set(struct rmem_extent *e, uint64_t frame, uint32_t count);
 void rmem_stats_decode(const struct rmem_stats *wire,
 		       struct rmem_stats_info *st);
 
+/*
+ * The FPGA tracker's log (include/uapi/linux/rmem_fpga.h): the n ring
+ * entries of the given epoch merged into out (room for n), one line mask
+ * per page (all ones for a page the tracker marked dense), sorted by page
+ * number. Entries of other epochs are left out and counted in *skipped.
+ * The number of pages, or -EBADMSG for a word that is no entry.
+ *
+ * The log refines the page dirty bits the MMU keeps; it does not replace
+ * them: a Bloom-filter false positive may hide a dirty line, so a dirty
+ * page goes as a PATCH of its mask (the donor's hash check catches a
+ * hidden line: MISMATCH, then write it whole), and a dirty page with no
+ * entry at all is written whole.
+ */
+struct rmem_fpga_dirty {
+	uint64_t page;		/* physical page number */
+	uint64_t mask;		/* bit i: line i is dirty */
+};
+long rmem_fpga_log_masks(const uint64_t *log, size_t n, unsigned int epoch,
+			 struct rmem_fpga_dirty *out, size_t *skipped);
+
 #ifdef __cplusplus
 }
 #endif
