@@ -19,8 +19,8 @@ struct rmem_trk_params {
 };
 
 /* The RTL's defaults (fpga/rtl/rmem_tracker.v). */
-#define RMEM_TRK_DEFAULTS { .line_order = 12, .line_hashes = 4, \
-	.page_order = 10, .page_hashes = 2, .count_bits = 6, .k = 16, \
+#define RMEM_TRK_DEFAULTS { .line_order = 14, .line_hashes = 4, \
+	.page_order = 12, .page_hashes = 2, .count_bits = 6, .k = 16, \
 	.line_seed = RMEM_FPGA_LINE_SEED, .page_seed = RMEM_FPGA_PAGE_SEED }
 
 /* Counters, in the order of the RMEM_FPGA_REG_CNT_* registers. */

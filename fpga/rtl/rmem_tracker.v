@@ -26,9 +26,9 @@
 `include "rmem_fpga_defs.vh"
 
 module rmem_tracker #(
-	parameter LINE_ORDER = 12,
+	parameter LINE_ORDER = 14,
 	parameter LINE_HASHES = 4,
-	parameter PAGE_ORDER = 10,
+	parameter PAGE_ORDER = 12,
 	parameter PAGE_HASHES = 2,
 	parameter COUNT_BITS = 6,
 	parameter K_DEFAULT = 16,

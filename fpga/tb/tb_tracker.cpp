@@ -19,6 +19,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -185,7 +186,12 @@ int main(int argc, char **argv)
 	size_t pos = 0, settle = 0;
 	int bad = 0;
 
-	max_cycles = 1000 + stream.size() * (calm ? 4 : 64);
+	// the stream's cycles, and a sweep of the larger bank per epoch
+	size_t nepochs = 1;
+	for (uint64_t w : stream)
+		nepochs += w == EPOCH_MARK;
+	max_cycles = 1000 + stream.size() * (calm ? 4 : 64) +
+		     nepochs * 2 * (1ull << std::max(p.line_order, p.page_order));
 	while (b.cycles < max_cycles) {
 		bool feeding = pos < stream.size();
 
