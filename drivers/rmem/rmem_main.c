@@ -791,6 +791,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 		sock = rmem_get_sock(dev, rs);
 		if (!sock) {
+			if (!READ_ONCE(dev->removing))
+				dev_err_ratelimited(disk_to_dev(dev->disk),
+						    "queue %u: no connection to %s for %u s: I/O fails\n",
+						    rs->index, dev->donor,
+						    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
 			rmem_account_end(dev, rq, BLK_STS_IOERR);
 			return BLK_STS_IOERR;
 		}

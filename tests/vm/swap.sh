@@ -23,9 +23,17 @@ guest_donor 256M
 # --persist, as an operator would run it: should the donor in this
 # guest stall past the request timeout under pressure, the connection is
 # replaced instead of failing swap I/O
-rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --persist &
+# (its messages go to the kernel log: a file on tmpfs could be swapped
+# out to the very device it is reconnecting)
+rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --persist 2>/dev/kmsg &
 SUP=$!
 while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
+# the supervisor keeps off the I/O path it serves: an I/O flusher (its
+# allocations never swap out to the device waiting for its reconnect),
+# and never the OOM killer's pick
+for i in $(seq 50); do [ "$(cat /proc/$SUP/oom_score_adj)" = -1000 ] && break; sleep 0.1; done
+[ "$(cat /proc/$SUP/oom_score_adj)" = -1000 ] || { echo "FAIL: supervisor's oom_score_adj $(cat /proc/$SUP/oom_score_adj)"; exit 1; }
+if dmesg | grep "rmemctl: warning"; then echo "FAIL: supervisor not protected"; exit 1; fi
 rmemctl list
 [ -b /dev/rmem0 ] || { echo "FAIL: no /dev/rmem0"; exit 1; }
 [ "$(cat /sys/block/rmem0/queue/logical_block_size)" = 4096 ] || exit 1

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -285,4 +286,26 @@ void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame)
 		x ^= x << 17;
 		memcpy(p + i, &x, 8);
 	}
+}
+
+int rmem_protect_from_oom(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "-1000", 5) != 5)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int rmem_mark_io_flusher(void)
+{
+#ifdef PR_SET_IO_FLUSHER
+	return prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) ? -errno : 0;
+#else
+	return -ENOSYS;
+#endif
 }

@@ -60,4 +60,14 @@ void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame);
 /* Parse "64M", "1G", "4096": bytes, with K/M/G/T binary suffixes. */
 int rmem_parse_size(const char *s, uint64_t *bytes);
 
+/*
+ * For a process swap I/O waits on (the donor; rmemctl while it reconnects
+ * a device): the OOM killer must not pick it (0, or -errno: needs
+ * CAP_SYS_RESOURCE), and as an I/O flusher (PR_SET_IO_FLUSHER) its own
+ * allocations never start I/O, so reclaim cannot make it wait on a device
+ * that waits on it (0, or -errno).
+ */
+int rmem_protect_from_oom(void);
+int rmem_mark_io_flusher(void);
+
 #endif /* RMEM_COMMON_H */

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "rmem_common.h"
 #include "log.h"
 #include "server.h"
 
@@ -107,32 +107,25 @@ static void daemon_ready(int fd, const char *err)
 		return;
 }
 
-/* Swap depends on us: the kernel must not pick the donor to kill. */
-static void protect_from_oom(void)
-{
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, "-1000", 5) != 5)
-		log_info("oom_score_adj left as it was: %s (lowering it needs CAP_SYS_RESOURCE)",
-			 strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 /*
- * A client on this same host may swap to us. If our own allocations
- * (socket buffers for a reply, say) went into reclaim, reclaim would
- * write pages to that client's rmem device and wait, and the device
- * waits for us: a deadlock. As an I/O flusher our allocations never
- * start I/O, as for nbd-server or a FUSE daemon.
+ * Swap depends on us: the kernel must not pick the donor to kill. And a
+ * client on this same host may swap to us: if our own allocations (socket
+ * buffers for a reply, say) went into reclaim, reclaim would write pages
+ * to that client's rmem device and wait, and the device waits for us. As
+ * an I/O flusher our allocations never start I/O, as for nbd-server or a
+ * FUSE daemon.
  */
-static void mark_io_flusher(void)
+static void protect_swap_path(void)
 {
-#ifdef PR_SET_IO_FLUSHER
-	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
+	int ret = rmem_protect_from_oom();
+
+	if (ret)
+		log_info("oom_score_adj left as it was: %s (lowering it needs CAP_SYS_RESOURCE)",
+			 strerror(-ret));
+	ret = rmem_mark_io_flusher();
+	if (ret)
 		log_info("not an I/O flusher: %s (needs CAP_SYS_RESOURCE); a client that swaps to this donor from the same host could deadlock",
-			 strerror(errno));
-#endif
+			 strerror(-ret));
 }
 
 int main(int argc, char **argv)
@@ -255,8 +248,7 @@ int main(int argc, char **argv)
 		server_close(&srv);
 		return EXIT_RUNTIME;
 	}
-	protect_from_oom();
-	mark_io_flusher();
+	protect_swap_path();
 	daemon_ready(ready_fd, NULL);
 
 	ret = server_run(&srv);

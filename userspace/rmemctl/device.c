@@ -337,7 +337,7 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		     const char *donor, struct rmem_region *region)
 {
 	struct nl_sock *ev = nl_socket_alloc();
-	int grp;
+	int grp, ret;
 
 	if (!ev || genl_connect(ev)) {
 		fprintf(stderr, "rmemctl: cannot open a netlink socket for events\n");
@@ -351,13 +351,25 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 	}
 	nl_socket_disable_seq_check(ev);
 	nl_socket_set_nonblocking(ev);
+	/*
+	 * I/O on the device waits for us to reconnect it: reclaim must not
+	 * make us wait on that I/O (a swap-out from our own allocation would
+	 * block in the driver until the reconnect we were to make), nor the
+	 * OOM killer pick us.
+	 */
+	ret = rmem_mark_io_flusher();
+	if (ret && !ctl->quiet)
+		fprintf(stderr, "rmemctl: warning: not an I/O flusher (%s): under memory pressure a reconnect could deadlock\n",
+			strerror(-ret));
+	ret = rmem_protect_from_oom();
+	if (ret && !ctl->quiet)
+		fprintf(stderr, "rmemctl: warning: oom_score_adj left as it was: %s\n", strerror(-ret));
 	for (;;) {
 		struct pollfd pfd = { .fd = nl_socket_get_fd(ev), .events = POLLIN };
 		struct nl_ctx ctx = { 0 };
 		struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
 		int fds[RMEM_MAX_QUEUES];
 		unsigned int n = 0, q;
-		int ret;
 
 		if (poll(&pfd, 1, 2000) > 0)
 			nl_recvmsgs_default(ev);	/* LINK_DEAD: just wakes us */
