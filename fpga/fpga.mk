@@ -76,9 +76,9 @@ $(FPGA_OUT)/fetch-small/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) 
 		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
 
 fpga-lint: $(FPGA_DEFS)
-	@for top in rmem_tracker rmem_fetch; do \
+	@for top in rmem_tracker rmem_fetch rmem_fpga; do \
 		$(VERILATOR) --lint-only -Wall $(FPGA_INC) --top-module $$top \
-			fpga/rtl/$$top.v fpga/rtl/rmem_sdp_ram.v || exit 1; done
+			$(FPGA_RTL) || exit 1; done
 
 fpga-synth: $(FPGA_DEFS)
 	fpga/synth.sh fpga/README.md

@@ -1,7 +1,7 @@
 #!/bin/bash
-# The tracker under Icarus Verilog, a second simulator: its log for a
-# random stream (with epoch commands) must be the C model's, entry for
-# entry.
+# The RTL under Icarus Verilog, a second simulator: the tracker's log for
+# a random stream (with epoch commands) must be the C model's, entry for
+# entry; and the top's register window must read as the map says.
 . "$(dirname "$0")/lib.sh"
 requires iverilog
 requires python3
@@ -30,3 +30,10 @@ cat "$TMP/sim" "$TMP/counters"
 [ -s "$TMP/model.hex" ] || fail "the model logged nothing"
 cmp "$TMP/model.hex" "$TMP/icarus.hex" || fail "Icarus's log differs from the model's"
 echo "Icarus: $(wc -l <"$TMP/icarus.hex") entries, as the model's"
+
+iverilog -g2005 -I"$FPGA" -Ifpga/rtl -o "$TMP/top.vvp" fpga/tb/tb_top_icarus.v \
+	fpga/rtl/rmem_fpga.v fpga/rtl/rmem_tracker.v fpga/rtl/rmem_fetch.v \
+	fpga/rtl/rmem_sdp_ram.v || fail "iverilog (top)"
+vvp -n "$TMP/top.vvp" >"$TMP/top" 2>&1 || fail "vvp (top): $(cat "$TMP/top")"
+cat "$TMP/top"
+grep -q "^PASS" "$TMP/top" && ! grep -q FAIL "$TMP/top" || fail "top registers"

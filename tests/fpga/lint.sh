@@ -5,7 +5,7 @@
 requires verilator
 requires iverilog
 make -s fpga-lint >"$TMP/lint" 2>&1 || fail "verilator lint: $(cat "$TMP/lint")"
-for top in rmem_tracker rmem_fetch; do
+for top in rmem_tracker rmem_fetch rmem_fpga; do
 	iverilog -g2005 -I"$FPGA" -Ifpga/rtl -s "$top" -o "$TMP/$top.vvp" fpga/rtl/*.v \
 		>"$TMP/ic" 2>&1 || fail "iverilog on $top: $(cat "$TMP/ic")"
 done
