@@ -396,7 +396,11 @@ module rmem_fetch #(
 				ack_pending <= 1'b1;
 				nak_sent <= 1'b0;
 			end else if (f_next) begin
-				c_dropped <= c_dropped + 64'd1;	// no room: it comes again
+				c_dropped <= c_dropped + 64'd1;	// no room: ask for it again
+				if (!nak_sent) begin
+					nak_pending <= 1'b1;
+					nak_sent <= 1'b1;
+				end
 			end else if (f_ahead) begin
 				if (!nak_sent) begin		// one was lost
 					nak_pending <= 1'b1;

@@ -213,6 +213,8 @@ module rmem_tracker #(
 			fifo[fifo_wr] <= entry;
 	end
 
+	wire epoch_cmd = reg_wr && reg_addr == `RMEM_FPGA_REG_CMD && reg_wdata[0];
+
 	// ---- sequential state ------------------------------------------------
 	always @(posedge clk) begin
 		if (rst) begin
@@ -280,7 +282,9 @@ module rmem_tracker #(
 			end
 			fifo_count <= fifo_count + {{FIFO_ORDER{1'b0}}, push} -
 				      {{FIFO_ORDER{1'b0}}, pop};
-			// epochs: after the item in stage 1, before any other
+			// epochs: after the item in stage 1, before any other. A
+			// command while one is pending or sweeping only counts its
+			// (empty) epoch: the filters are being cleared anyway
 			if (clearing) begin
 				sweep <= sweep + 1'b1;
 				if (&sweep)
@@ -288,14 +292,15 @@ module rmem_tracker #(
 			end else if (clear_pending && !s1_valid) begin
 				clear_pending <= 1'b0;
 				clearing <= 1'b1;
-				epoch <= epoch + 64'd1;
 				c_filter_set <= 64'd0;
 			end
+			epoch <= epoch + {63'd0, !clearing && clear_pending && !s1_valid} +
+				 {63'd0, epoch_cmd && (clearing || clear_pending)};
 			// register writes
 			if (reg_wr) begin
 				case (reg_addr)
 				`RMEM_FPGA_REG_CMD:
-					if (reg_wdata[0])	// RMEM_FPGA_CMD_EPOCH
+					if (epoch_cmd && !clearing && !clear_pending)
 						clear_pending <= 1'b1;
 				`RMEM_FPGA_REG_TRK_K:
 					k <= reg_wdata >= CMAX ? CMAX[COUNT_BITS-1:0] - 1'b1 :

@@ -134,8 +134,11 @@ int main(int argc, char **argv)
 			uint64_t page = pages[rng() % (1 + rng() % npages)];
 			unsigned int line = (page & 1) ? rng() % 64 : rng() % 4;
 
-			if (epochs && rng() % (nlines / epochs + 1) == 0)
+			if (epochs && rng() % (nlines / epochs + 1) == 0) {
 				stream.push_back(EPOCH_MARK);
+				while (rng() % 4 == 0)	// empty epochs too
+					stream.push_back(EPOCH_MARK);
+			}
 			stream.push_back(page << 6 | line);
 		}
 	}
