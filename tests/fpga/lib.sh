@@ -2,6 +2,7 @@
 # FPGA, the directory make fpga builds into (build/fpga).
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 FPGA=build/fpga
+RMEM_PLAIN_BUILD=${RMEM_PLAIN_BUILD:-build}
 
 # fpga_requires BIN...: skip unless make fpga built them
 fpga_requires() {

@@ -14,6 +14,23 @@ for seed in 1 2 3; do
 		--ring-order 2 >"$TMP/out" 2>&1 || fail "small filters, seed $seed: $(cat "$TMP/out")"
 	cat "$TMP/out"
 done
+# a trace-derived stream: a real program's stores (valgrind's lackey)
+# through a 64 KiB write-back cache model, flushed every 100k instructions
+if command -v valgrind >/dev/null && [ -x "$RMEM_PLAIN_BUILD/wamp-work" ] &&
+   [ -x "$RMEM_PLAIN_BUILD/rmem-wbcache" ]; then
+	valgrind --tool=lackey --trace-mem=yes "$RMEM_PLAIN_BUILD/wamp-work" graph 1 5000 \
+		2>&1 >/dev/null | "$RMEM_PLAIN_BUILD/rmem-wbcache" --kib 64 --epoch 100000 \
+		>"$TMP/trace" 2>"$TMP/cache" || fail "trace: $(cat "$TMP/cache")"
+	cat "$TMP/cache"
+	[ "$(stat -c %s "$TMP/trace")" -gt 80000 ] || fail "the trace is too short"
+	for cfg in default small; do
+		"$FPGA/tracker-$cfg/tb_tracker" --trace "$TMP/trace" >"$TMP/out" 2>&1 ||
+			fail "trace, $cfg sizes: $(cat "$TMP/out")"
+		cat "$TMP/out"
+	done
+else
+	fail "no trace-derived run: valgrind, wamp-work or rmem-wbcache missing"
+fi
 # the small filters really collide and saturate (else the run proves less)
 grep -q "saturated=[1-9]" "$TMP/out" || fail "no saturation with the small filters"
 # K from the register: a K past the counters is clamped, as the model does
