@@ -1,6 +1,7 @@
 #!/bin/bash
 # Fetch a Debian kernel from another suite for the guest tests, and its
-# headers to build rmem.ko against, without installing either: packages
+# headers to build rmem.ko against, and its e1000 module for the guests'
+# network, without installing any: packages
 # come through a private apt (scripts/private-apt.sh). The image's
 # vmlinuz goes to DIR; the headers (linux-headers-VER-amd64, -common and
 # linux-kbuild) are unpacked under DIR/root, their Makefile pointed there.
@@ -24,14 +25,18 @@ pkg=$(apt-cache "${APT_OPTS[@]}" show "linux-image-amd64/$suite" 2>/dev/null |
 	sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n 1)
 [ -n "$pkg" ] || die "no linux-image-amd64 in $suite"
 ver=${pkg#linux-image-}
-if [ ! -s "$dir/vmlinuz-$ver" ]; then
+# the guests' NIC driver, to reach a donor on the host (tests/vm/lib.sh)
+nic=lib/modules/$ver/kernel/drivers/net/ethernet/intel/e1000
+if [ ! -s "$dir/vmlinuz-$ver" ] || ! ls "$dir/root/$nic"/e1000.ko* >/dev/null 2>&1; then
 	echo "fetch-kernel: downloading $pkg from $suite" >&2
 	rm -rf "$apt/deb" && mkdir -p "$apt/deb"
 	(cd "$apt/deb" && apt-get "${APT_OPTS[@]}" download "$pkg/$suite" >/dev/null) ||
 		die "cannot download $pkg"
 	dpkg-deb --fsys-tarfile "$apt"/deb/*.deb |
-		tar -x -C "$apt/deb" --wildcards './boot/vmlinuz-*'
+		tar -x -C "$apt/deb" --wildcards './boot/vmlinuz-*' "./$nic/*"
 	mv "$apt/deb/boot/vmlinuz-$ver" "$dir/vmlinuz-$ver"
+	mkdir -p "$dir/root/$nic"
+	mv "$apt/deb/$nic"/* "$dir/root/$nic/"
 	rm -rf "$apt/deb"
 fi
 hdr=$dir/root/usr/src/linux-headers-$ver

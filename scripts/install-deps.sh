@@ -30,6 +30,7 @@ pkgs=(
 	qemu-system-x86   # TCG: no KVM needed
 	busybox-static    # the guests' userland
 	cpio              # their initramfs
+	xz-utils          # the NIC module of a fetched kernel, to reach a donor on the host
 	# the FPGA (fpga/): RTL simulated, linted and synthesized
 	verilator         # the C++ benches and the lint
 	iverilog          # the second simulator

@@ -4,6 +4,8 @@
 #   guest_donor SIZE     start rmem-poold lending SIZE, locked, on a port
 #                        the kernel picks, with /tmp/key (made if missing);
 #                        sets DONOR (its pid) and D (127.0.0.1:PORT)
+#   guest_host_donor     use the donor on the host (vm_host_donor): sets D
+#                        and /tmp/key
 #   guest_swap_tuning    the sysctls a guest needs to swap to a donor in
 #                        the same guest
 #   step TEXT            "T+SECONDS TEXT": the guest's uptime, to see
@@ -17,6 +19,13 @@ column() {
 
 step() {
 	echo "T+$(cut -d' ' -f1 /proc/uptime) $*"
+}
+
+# the donor tests/vm/lib.sh's vm_host_donor started on the host
+guest_host_donor() {
+	[ -f /rmem/donor ] || { echo "FAIL: no host donor given to this guest"; exit 1; }
+	cp /rmem/key /tmp/key
+	D=$(cat /rmem/donor)
 }
 
 guest_donor() {

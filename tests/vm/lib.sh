@@ -21,11 +21,24 @@
 #                            prints the guest's lines matching SHOW (ERE);
 #                            with no-io-errors, fails on a block I/O error
 #
+#   vm_host_donor SIZE       start rmem-poold on this host (127.0.0.1, a
+#                            port the kernel picks) lending SIZE, and make
+#                            the next guests reach it: they get a NIC
+#                            (e1000, QEMU's user networking), its key as
+#                            /rmem/key and its address (10.0.2.2:PORT) in
+#                            /rmem/donor; guest_host_donor reads them
+#
 # The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
 # /rmem with rmem-poold, rmemctl, memhog, the programs VM_PROGRAMS names
 # (paths on this host), their libraries and, when it was built for that
 # kernel (make module), rmem.ko. Guest memory is VM_MEM (default 512M),
 # CPUs VM_CPUS (default 2).
+#
+# A donor in the guest shares the memory the guest's swap is short of: its
+# own allocations, and TCP's at its socket (which drops the packets swap
+# sends from the memory reserves, as it is not memalloc), can stall it
+# past the request timeout. Tests that swap hard use a donor on this host,
+# as a real client would use another host's (vm_host_donor).
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
 VM_BUILD=${RMEM_PLAIN_BUILD:-build}
@@ -79,6 +92,39 @@ vm_guest_output() {
 	sed -n '/RMEM-VM: kernel/,/^RMEM-VM-EXIT/p' "$TMP/console.log"
 }
 
+# The guest kernel's e1000 driver, uncompressed, on stdout: from the
+# installed kernel's modules, or from the image package fetch-kernel.sh
+# unpacked them from.
+vm_nic_module() {
+	local kver m
+	kver=$(vm_kver "$1")
+	for m in /lib/modules/"$kver" build/vm/kernels/root/lib/modules/"$kver"; do
+		m=$m/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+		if [ -f "$m" ]; then cat "$m"; return 0; fi
+		if [ -f "$m.xz" ]; then xz -dc "$m.xz"; return 0; fi
+		if [ -f "$m.zst" ]; then zstd -dcq "$m.zst"; return 0; fi
+	done
+	return 1
+}
+
+vm_host_donor() {
+	local dir=$TMP/host-donor i
+	mkdir -p "$dir"
+	"$VM_BUILD/rmemctl" -q keygen "$dir/key" || fail "keygen"
+	printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = %s\n[auth]\nkey_file = %s\nquota = %s\n' \
+		"$1" "$dir/key" "$1" >"$dir/conf"
+	"$VM_BUILD/rmem-poold" -f -c "$dir/conf" --port-file "$dir/port" 2>"$dir/log" &
+	HOST_DONOR_PID=$!
+	PIDS+=("$HOST_DONOR_PID")
+	for i in $(seq 600); do
+		[ -s "$dir/port" ] && break
+		kill -0 "$HOST_DONOR_PID" 2>/dev/null || fail "rmem-poold did not start: $(cat "$dir/log")"
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || fail "rmem-poold did not start in 30 s"
+	VM_HOST_DONOR=10.0.2.2:$(cat "$dir/port")
+}
+
 vm_initramfs() {
 	local script=$1 out=$2 kernel=$3 root=$TMP/root ko p
 	rm -rf "$root"
@@ -91,6 +137,12 @@ vm_initramfs() {
 		vm_add_program "$root" "$p" "rmem/$(basename "$p")"
 	done
 	ko=$(vm_module "$kernel") && install -m 644 "$ko" "$root/rmem/rmem.ko"
+	if [ -n "${VM_HOST_DONOR:-}" ]; then
+		vm_nic_module "$kernel" >"$root/rmem/e1000.ko" ||
+			fail "no e1000 module for $kernel: the guest cannot reach the host's donor"
+		install -m 600 "$TMP/host-donor/key" "$root/rmem/key"
+		echo "$VM_HOST_DONOR" >"$root/rmem/donor"
+	fi
 	cat tests/vm/guest-lib.sh "$script" >"$root/test.sh"
 	cat >"$root/init" <<-'EOF'
 	#!/bin/busybox sh
@@ -101,6 +153,12 @@ vm_initramfs() {
 	mount -t devtmpfs devtmpfs /dev
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
+	if [ -f /rmem/e1000.ko ]; then
+		# QEMU's user network: the host is 10.0.2.2
+		insmod /rmem/e1000.ko
+		ip link set eth0 up
+		ip addr add 10.0.2.15/24 dev eth0
+	fi
 	echo "RMEM-VM: kernel $(uname -r), $(nproc) CPUs, $(sed -n 's/MemTotal: *//p' /proc/meminfo)"
 	cd /tmp
 	sh -e /test.sh
@@ -121,7 +179,8 @@ vm_run() {
 	vm_initramfs "$script" "$TMP/initramfs.gz" "$kernel"
 	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
-		-nic none -kernel "$kernel" -initrd "$TMP/initramfs.gz" \
+		-nic "$([ -n "${VM_HOST_DONOR:-}" ] && echo user,model=e1000 || echo none)" \
+		-kernel "$kernel" -initrd "$TMP/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=30" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
