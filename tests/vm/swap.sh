@@ -1,6 +1,8 @@
 #!/bin/bash
-# Swap on rmem in a booted kernel. Inside the guest, over loopback: the
-# donor, rmemctl attach, a data check through the block device, mkswap,
+# Swap on rmem in a booted kernel. The donor runs on this host (as a real
+# client's runs on another host: a donor in the guest would share the
+# memory the guest is short of); in the guest: rmemctl attach over QEMU's
+# user network, a data check through the block device, mkswap,
 # swapon, and memhog allocating well past the guest's RAM with a pattern
 # on every page, touched in random order twice and checked to the byte;
 # then swapoff, detach, rmmod. Fails on any mismatch, I/O error, or
@@ -19,7 +21,7 @@ fi
 grep -q "module is not loaded" /tmp/err || { cat /tmp/err; exit 1; }
 insmod /rmem/rmem.ko
 
-guest_donor 256M
+guest_host_donor
 # --persist, as an operator would run it: should the donor in this
 # guest stall past the request timeout under pressure, the connection is
 # replaced instead of failing swap I/O
@@ -121,8 +123,9 @@ fi
 wait $SUP || { echo "FAIL: rmemctl --persist exited $?"; exit 1; }
 step "supervisor gone"
 rmmod rmem
-kill -TERM $DONOR
-wait
 EOF
 
-VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:" no-io-errors
+vm_host_donor 600M
+
+# the guest's RAM as it was with the donor inside: a hard squeeze
+VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:" no-io-errors
