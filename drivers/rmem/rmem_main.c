@@ -172,17 +172,27 @@ static bool rmem_requeue_one(struct request *rq, void *data)
 }
 
 /* Stop using the queue's socket: shut it down so sender and receiver
- * both fail at once. Callable from anywhere; the receive worker then
- * finishes the job (rmem_sock_release). */
+ * both fail at once. Callable from any process context (it may sleep,
+ * as nbd's timeout handler does); the receive worker then finishes the
+ * job (rmem_sock_release). */
 static void rmem_sock_kill(struct rmem_sock *rs)
 {
+	struct socket *sock = NULL;
+
 	spin_lock(&rs->lock);
 	if (rs->sock && !rs->dead) {
 		rs->dead = true;
 		rs->dead_since = jiffies;
-		kernel_sock_shutdown(rs->sock, SHUT_RDWR);
+		/* shut down outside the lock: it takes the socket's lock,
+		 * which sleeps while the receive worker holds it */
+		sock = rs->sock;
+		get_file(sock->file);
 	}
 	spin_unlock(&rs->lock);
+	if (sock) {
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+		fput(sock->file);
+	}
 }
 
 /*
