@@ -20,8 +20,8 @@ int rmem_trk_init(struct rmem_trk *t, const struct rmem_trk_params *p)
 	t->p = *p;
 	t->lbits = calloc((size_t)p->line_hashes << p->line_order, 1);
 	t->pent = calloc((size_t)p->page_hashes << p->page_order, 1);
-	t->lrows = calloc((size_t)p->line_hashes * p->line_order, sizeof(uint64_t));
-	t->prows = calloc((size_t)p->page_hashes * p->page_order, sizeof(uint64_t));
+	t->lrows = calloc((size_t)p->line_hashes * p->line_order, sizeof(*t->lrows));
+	t->prows = calloc((size_t)p->page_hashes * p->page_order, sizeof(*t->prows));
 	if (!t->lbits || !t->pent || !t->lrows || !t->prows) {
 		rmem_trk_free(t);
 		return -ENOMEM;
@@ -52,16 +52,6 @@ void rmem_trk_set_k(struct rmem_trk *t, uint64_t k)
 	t->p.k = k >= cmax ? cmax - 1 : k;
 }
 
-/* rmem_fpga_h3() with the rows computed once */
-static unsigned int trk_hash(const uint64_t *rows, unsigned int bits, uint64_t key)
-{
-	unsigned int j, h = 0;
-
-	for (j = 0; j < bits; j++)
-		h |= (unsigned int)__builtin_parityll(key & rows[j]) << j;
-	return h;
-}
-
 enum rmem_trk_verdict rmem_trk_line(struct rmem_trk *t, uint64_t line,
 				    uint64_t *entry)
 {
@@ -77,7 +67,7 @@ enum rmem_trk_verdict rmem_trk_line(struct rmem_trk *t, uint64_t line,
 	t->cnt[RMEM_TRK_LINES]++;
 	for (i = 0; i < p->line_hashes; i++) {
 		lb[i] = &t->lbits[((size_t)i << p->line_order) +
-				  trk_hash(&t->lrows[i * p->line_order], p->line_order, line)];
+				  rmem_fpga_h3(&t->lrows[i * p->line_order], p->line_order, line)];
 		if (!*lb[i]) {
 			seen = false;
 			newbits++;
@@ -94,7 +84,7 @@ enum rmem_trk_verdict rmem_trk_line(struct rmem_trk *t, uint64_t line,
 		unsigned int c;
 
 		pe[i] = &t->pent[((size_t)i << p->page_order) +
-				 trk_hash(&t->prows[i * p->page_order], p->page_order, page)];
+				 rmem_fpga_h3(&t->prows[i * p->page_order], p->page_order, page)];
 		c = *pe[i] & cmax;
 		if (c == cmax)
 			sat = true;

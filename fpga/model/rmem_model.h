@@ -42,7 +42,7 @@ struct rmem_trk {
 	struct rmem_trk_params p;
 	uint8_t *lbits;		/* line_hashes banks of 2^line_order bits */
 	uint8_t *pent;		/* page_hashes banks: mark << count_bits | count */
-	uint64_t *lrows, *prows;	/* the H3 rows, [hash][bit] */
+	__u64 *lrows, *prows;		/* the H3 rows, [hash][bit] */
 	uint64_t epoch;
 	uint64_t cnt[RMEM_TRK_NCOUNTERS];
 };

@@ -174,7 +174,7 @@ static inline unsigned int rmem_fpga_log_epoch(__u64 e)
  * H3 hashes: bit j of hash i of a key is the parity of the key ANDed with
  * row (i, j) of a matrix made from a seed by xorshift64. Cheap in logic
  * (an XOR tree per bit), independent across i, and the RTL computes the
- * same rows as constants (fpga/rtl/rmem_hash.vh). Line filters hash the
+ * same rows as constants (fpga/rtl/rmem_h3.vh). Line filters hash the
  * line address, page filters the page address (line address >> 6).
  */
 static inline __u64 rmem_fpga_xorshift64(__u64 x)
@@ -195,13 +195,17 @@ static inline __u64 rmem_fpga_h3_row(__u64 seed, unsigned int i, unsigned int j)
 	return x;
 }
 
-static inline unsigned int rmem_fpga_h3(__u64 seed, unsigned int i,
-					unsigned int bits, __u64 key)
+/*
+ * Hash i of key, bits wide, given rows[j] = rmem_fpga_h3_row(seed, i, j)
+ * for j < bits: the rows are constants, made once (the RTL wires them).
+ */
+static inline unsigned int rmem_fpga_h3(const __u64 *rows, unsigned int bits,
+					__u64 key)
 {
 	unsigned int j, h = 0;
 
 	for (j = 0; j < bits; j++)
-		h |= (unsigned int)__builtin_parityll(key & rmem_fpga_h3_row(seed, i, j)) << j;
+		h |= (unsigned int)__builtin_parityll(key & rows[j]) << j;
 	return h;
 }
 
