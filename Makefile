@@ -112,8 +112,8 @@ $(BUILD)/wamp-work: bench/wamp/workload.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
 
 # program traces to cache-line write-backs, for bench/fpga.sh
-$(BUILD)/rmem-wbcache: $(call obj,bench/fpga/wbcache.c)
-	$(CC) $(LDFLAGS) $^ -o $@
+$(BUILD)/rmem-wbcache: $(call obj,bench/fpga/wbcache.c) $(LIBRMEM_A)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
 
 $(BUILD)/rmem-floor: $(call obj,bench/floor.c)
 	$(CC) $(LDFLAGS) $^ -o $@

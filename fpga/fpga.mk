@@ -14,8 +14,8 @@ FPGA_INC   := -I$(FPGA_OUT) -Ifpga/rtl
 FPGA_MODEL := $(FPGA_OUT)/rmem_model.o
 VERILATOR  ?= verilator
 VFLAGS     := --cc --exe --build -j 2 -Wall $(FPGA_INC) \
-	      -CFLAGS "-I$(CURDIR)/include/uapi -I$(CURDIR)/fpga/model -O1" \
-	      -LDFLAGS "$(CURDIR)/$(FPGA_MODEL)"
+	      -CFLAGS "-I$(CURDIR)/include/uapi -I$(CURDIR)/fpga/model -I$(CURDIR)/userspace/lib -O1" \
+	      -LDFLAGS "$(CURDIR)/$(FPGA_MODEL) $(CURDIR)/$(LIBRMEM_A) $(LDLIBS_LIB)"
 
 # the tracker bench at the RTL's defaults, and with filters small enough
 # that collisions, saturation and a full ring happen all the time
@@ -40,20 +40,20 @@ $(FPGA_OUT)/%.o: fpga/model/%.c fpga/model/rmem_model.h $(FPGA_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(RMEM_CPPFLAGS) -Ifpga/model -std=gnu11 $(WARN) -O2 -g -c $< -o $@
 
-$(FPGA_OUT)/rmem-fpga-model: $(FPGA_OUT)/rmem_fpga_model.o $(FPGA_MODEL)
-	$(CC) $^ -o $@
+$(FPGA_OUT)/rmem-fpga-model: $(FPGA_OUT)/rmem_fpga_model.o $(FPGA_MODEL) $(LIBRMEM_A)
+	$(CC) $^ -o $@ $(LDLIBS_LIB)
 
 # the tracker's log through librmem's PATCH to a donor (tests/fpga/patch.sh)
 $(FPGA_OUT)/rmem-fpga-patch: fpga/tb/fpga_patch.c $(LIBRMEM_A) userspace/lib/librmem.h $(FPGA_HDR)
 	$(CC) $(RMEM_CPPFLAGS) -std=gnu11 $(WARN) -O2 -g $< $(LIBRMEM_A) -o $@ $(LDLIBS_LIB)
 
-$(FPGA_OUT)/tracker-default/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+$(FPGA_OUT)/tracker-default/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
 	@mkdir -p $(dir $@)
 	$(VERILATOR) $(VFLAGS) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
 		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
 		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
 
-$(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+$(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
 	@mkdir -p $(dir $@)
 	$(VERILATOR) $(VFLAGS) $(TRK_SMALL) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
 		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
@@ -63,13 +63,13 @@ $(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_
 # a 2-deep request queue: a full window and dropped frames all the time
 FETCH_SMALL := -GTAG_BITS=1 -GWIN_ORDER=2 -GREQ_ORDER=1 -GTIMEOUT=300
 
-$(FPGA_OUT)/fetch-default/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+$(FPGA_OUT)/fetch-default/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
 	@mkdir -p $(dir $@)
 	$(VERILATOR) $(VFLAGS) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
 		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
 		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
 
-$(FPGA_OUT)/fetch-small/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL)
+$(FPGA_OUT)/fetch-small/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
 	@mkdir -p $(dir $@)
 	$(VERILATOR) $(VFLAGS) $(FETCH_SMALL) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
 		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \

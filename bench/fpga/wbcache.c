@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rmem_common.h"
+
 struct way {
 	uint64_t tag;		/* line address + 1; 0: empty */
 	uint64_t used;		/* LRU clock */
@@ -75,12 +77,9 @@ static void flush(void)
 
 static unsigned long num(const char *s, const char *what)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s || !v) {
+	if (rmem_parse_u64(s, &v) || !v || v > ~0u) {
 		fprintf(stderr, "rmem-wbcache: %s: not a positive number: '%s'\n", what, s);
 		exit(2);
 	}

@@ -20,16 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rmem_common.h"
 #include "rmem_model.h"
 
 static unsigned long num(const char *s, const char *what)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s) {
+	if (rmem_parse_u64(s, &v) || v > ~0u) {
 		fprintf(stderr, "rmem-fpga-model: %s: not a number: '%s'\n", what, s);
 		exit(2);
 	}

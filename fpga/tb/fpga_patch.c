@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	uint64_t *log;
 	struct rmem_fpga_dirty *masks;
 	FILE *stream;
+	uint64_t v;
 	int opt;
 
 	rng_state = 1;
@@ -108,9 +109,21 @@ int main(int argc, char **argv)
 		case 'k': key = optarg; break;
 		case 't': tb = optarg; break;
 		case 'D': dir = optarg; break;
-		case 'p': pages = strtoul(optarg, NULL, 0); break;
-		case 'e': epochs = strtoul(optarg, NULL, 0); break;
-		case 's': rng_state = strtoull(optarg, NULL, 0); break;
+		case 'p':
+		case 'e':
+		case 's':
+			if (rmem_parse_u64(optarg, &v) || (opt != 's' && v > 1000000)) {
+				fprintf(stderr, "rmem-fpga-patch: not a number for -%s: '%s'\n",
+					opt == 'p' ? "-pages" : opt == 'e' ? "-epochs" : "-seed", optarg);
+				return 2;
+			}
+			if (opt == 'p')
+				pages = v;
+			else if (opt == 'e')
+				epochs = v;
+			else
+				rng_state = v;
+			break;
 		default: goto usage;
 		}
 	}

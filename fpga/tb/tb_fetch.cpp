@@ -41,6 +41,7 @@
 #include "verilated.h"
 
 extern "C" {
+#include "rmem_common.h"
 #include "rmem_model.h"
 }
 
@@ -144,7 +145,11 @@ int main(int argc, char **argv)
 		if (a == "--slow-memory") { slow = true; continue; }
 		if (a == "--serial") { serial = true; continue; }
 		if (i + 1 >= argc) { fprintf(stderr, "tb_fetch: %s needs a value\n", argv[i]); return 2; }
-		uint64_t v = strtoull(argv[++i], nullptr, 0);
+		uint64_t v;
+		if (rmem_parse_u64(argv[++i], &v)) {
+			fprintf(stderr, "tb_fetch: %s: not a number: '%s'\n", a.c_str(), argv[i]);
+			return 2;
+		}
 		if (a == "--seed") seed = v;
 		else if (a == "--fetches") nfetch = v;
 		else if (a == "--flip") flip = v;

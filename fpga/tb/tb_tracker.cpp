@@ -32,6 +32,7 @@
 #include "verilated.h"
 
 extern "C" {
+#include "rmem_common.h"
 #include "rmem_model.h"
 }
 
@@ -72,12 +73,9 @@ static void usage(void)
 
 static uint64_t num(const char *s)
 {
-	char *end;
 	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s) {
+	if (rmem_parse_u64(s, &v)) {
 		fprintf(stderr, "tb_tracker: not a number: '%s'\n", s);
 		exit(2);
 	}

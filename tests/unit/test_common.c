@@ -210,6 +210,18 @@ static void test_size(void **state)
 	assert_int_equal(rmem_parse_size("M", &v), -EINVAL);
 	assert_int_equal(rmem_parse_size("1MM", &v), -EINVAL);
 	assert_int_equal(rmem_parse_size("99999999999T", &v), -ERANGE);
+	/* plain numbers, for the tools' options */
+	assert_int_equal(rmem_parse_u64("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(rmem_parse_u64("18446744073709551615", &v), 0);
+	assert_true(v == ~0ull);
+	assert_int_equal(rmem_parse_u64("0x40", &v), 0);
+	assert_true(v == 64);
+	assert_int_equal(rmem_parse_u64("18446744073709551616", &v), -ERANGE);
+	assert_int_equal(rmem_parse_u64("-5", &v), -EINVAL);
+	assert_int_equal(rmem_parse_u64(" 5", &v), -EINVAL);
+	assert_int_equal(rmem_parse_u64("12x", &v), -EINVAL);
+	assert_int_equal(rmem_parse_u64("", &v), -EINVAL);
 }
 
 int main(void)

@@ -226,6 +226,23 @@ int rmem_parse_hostport(const char *spec, uint16_t default_port,
 	return 0;
 }
 
+int rmem_parse_u64(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;		/* no sign, no blanks */
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
 int rmem_parse_size(const char *s, uint64_t *bytes)
 {
 	unsigned long long v;

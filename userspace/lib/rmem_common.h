@@ -60,6 +60,10 @@ void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame);
 /* Parse "64M", "1G", "4096": bytes, with K/M/G/T binary suffixes. */
 int rmem_parse_size(const char *s, uint64_t *bytes);
 
+/* A whole unsigned number, decimal or 0x hexadecimal, and nothing else:
+ * 0, or -EINVAL (-ERANGE past 64 bits). For the tools' numeric options. */
+int rmem_parse_u64(const char *s, uint64_t *v);
+
 /*
  * For a process swap I/O waits on (the donor; rmemctl while it reconnects
  * a device): the OOM killer must not pick it (0, or -errno: needs
