@@ -16,8 +16,9 @@ OUT_PREFIX.md, .json and .png.
 import array
 import json
 import re
-import subprocess
 import sys
+
+from plot import bars
 
 PAGE, LINE = 4096, 64
 EPOCH_MARK = (1 << 64) - 1
@@ -120,31 +121,8 @@ def markdown(rows):
 
 
 def plot(rows, png):
-    data = png[:-4] + ".dat"
-    with open(data, "w") as f:
-        for r in rows:
-            f.write(f"{r['name']} {r['bytes_page']} {r['bytes_tracker']} {r['bytes_exact']}\n")
-    script = f"""
-set terminal png size 800,420
-set output '{png}'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel 'write-back bytes'
-set logscale y
-set grid ytics
-set key top center horizontal
-plot '{data}' using 2:xtic(1) title 'page-granular', \\
-     '' using 3 title 'FPGA tracker', \\
-     '' using 4 title 'exact dirty lines'
-"""
-    try:
-        subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"fpga_report: no plot ({e})", file=sys.stderr)
-    finally:
-        import os
-        os.unlink(data)
+    bars(png, [(r["name"], r["bytes_page"], r["bytes_tracker"], r["bytes_exact"]) for r in rows],
+         "write-back bytes", ["page-granular", "FPGA tracker", "exact dirty lines"])
 
 
 def main():

@@ -12,8 +12,9 @@ hist0/hist1 dirty_lines' counts. Writes OUT_PREFIX.md, .json and .png.
 """
 import json
 import re
-import subprocess
 import sys
+
+from plot import bars
 
 LINE = 64
 HDR = 32           # struct rmem_req_hdr
@@ -182,33 +183,10 @@ def markdown(rows, kernel):
 
 
 def plot(rows, png):
-    data = png[:-4] + ".dat"
-    with open(data, "w") as f:
-        for r in rows:
-            f.write(f"{r['kind']} {r['per_page_off']:.1f} {r['per_page_on']:.1f} "
-                    f"{r['exact_per_page']:.1f}\n")
-    script = f"""
-set terminal png size 800,420
-set output '{png}'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel 'bytes on the wire per page written'
-set logscale y
-set yrange [10:40000]
-set grid ytics
-set key top center horizontal
-plot '{data}' using 2:xtic(1) title 'deltas off (whole pages)', \\
-     '' using 3 title 'deltas on', \\
-     '' using 4 title 'exact dirty lines'
-"""
-    try:
-        subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"wamp_report: no plot ({e})", file=sys.stderr)
-    finally:
-        import os
-        os.unlink(data)
+    bars(png, [(r["kind"], f"{r['per_page_off']:.1f}", f"{r['per_page_on']:.1f}",
+                f"{r['exact_per_page']:.1f}") for r in rows],
+         "bytes on the wire per page written",
+         ["deltas off (whole pages)", "deltas on", "exact dirty lines"], (10, 40000))
 
 
 def main():
