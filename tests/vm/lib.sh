@@ -108,21 +108,10 @@ vm_nic_module() {
 }
 
 vm_host_donor() {
-	local dir=$TMP/host-donor i
-	mkdir -p "$dir"
-	"$VM_BUILD/rmemctl" -q keygen "$dir/key" || fail "keygen"
-	printf '[server]\nlisten = 127.0.0.1\nport = 0\n[pool]\nsize = %s\n[auth]\nkey_file = %s\nquota = %s\n' \
-		"$1" "$dir/key" "$1" >"$dir/conf"
-	"$VM_BUILD/rmem-poold" -f -c "$dir/conf" --port-file "$dir/port" 2>"$dir/log" &
-	HOST_DONOR_PID=$!
-	PIDS+=("$HOST_DONOR_PID")
-	for i in $(seq 600); do
-		[ -s "$dir/port" ] && break
-		kill -0 "$HOST_DONOR_PID" 2>/dev/null || fail "rmem-poold did not start: $(cat "$dir/log")"
-		sleep 0.05
-	done
-	[ -s "$dir/port" ] || fail "rmem-poold did not start in 30 s"
-	VM_HOST_DONOR=10.0.2.2:$(cat "$dir/port")
+	# the plain build: the sanitizers' would only slow the guests' swap
+	RMEMCTL=$VM_BUILD/rmemctl POOL_SIZE=$1 QUOTA=$1 LOCK=yes make_config
+	start_donor "$VM_BUILD/rmem-poold"
+	VM_HOST_DONOR=10.0.2.2:$PORT
 }
 
 vm_initramfs() {
@@ -140,7 +129,7 @@ vm_initramfs() {
 	if [ -n "${VM_HOST_DONOR:-}" ]; then
 		vm_nic_module "$kernel" >"$root/rmem/e1000.ko" ||
 			fail "no e1000 module for $kernel: the guest cannot reach the host's donor"
-		install -m 600 "$TMP/host-donor/key" "$root/rmem/key"
+		install -m 600 "$TMP/key" "$root/rmem/key"
 		echo "$VM_HOST_DONOR" >"$root/rmem/donor"
 	fi
 	cat tests/vm/guest-lib.sh "$script" >"$root/test.sh"
