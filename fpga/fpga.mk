@@ -47,33 +47,23 @@ $(FPGA_OUT)/rmem-fpga-model: $(FPGA_OUT)/rmem_fpga_model.o $(FPGA_MODEL) $(LIBRM
 $(FPGA_OUT)/rmem-fpga-patch: fpga/tb/fpga_patch.c $(LIBRMEM_A) userspace/lib/librmem.h $(FPGA_HDR)
 	$(CC) $(RMEM_CPPFLAGS) -std=gnu11 $(WARN) -O2 -g $< $(LIBRMEM_A) -o $@ $(LDLIBS_LIB)
 
-$(FPGA_OUT)/tracker-default/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
-	@mkdir -p $(dir $@)
-	$(VERILATOR) $(VFLAGS) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
-		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
-		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
-
-$(FPGA_OUT)/tracker-small/tb_tracker: fpga/tb/tb_tracker.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
-	@mkdir -p $(dir $@)
-	$(VERILATOR) $(VFLAGS) $(TRK_SMALL) --top-module rmem_tracker --Mdir $(dir $@) -o tb_tracker \
-		$(CURDIR)/fpga/rtl/rmem_tracker.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
-		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
-
 # the fetch engine at its defaults, and with 2 tags, a 4-frame window and
 # a 2-deep request queue: a full window and dropped frames all the time
 FETCH_SMALL := -GTAG_BITS=1 -GWIN_ORDER=2 -GREQ_ORDER=1 -GTIMEOUT=300
 
-$(FPGA_OUT)/fetch-default/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
-	@mkdir -p $(dir $@)
-	$(VERILATOR) $(VFLAGS) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
-		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
-		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
-
-$(FPGA_OUT)/fetch-small/tb_fetch: fpga/tb/tb_fetch.cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
-	@mkdir -p $(dir $@)
-	$(VERILATOR) $(VFLAGS) $(FETCH_SMALL) --top-module rmem_fetch --Mdir $(dir $@) -o tb_fetch \
-		$(CURDIR)/fpga/rtl/rmem_fetch.v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
-		$(CURDIR)/$< >$(dir $@)build.log 2>&1 || { cat $(dir $@)build.log; exit 1; }
+# $(call fpga_bench,DIR,UNIT,BENCH,PARAMETERS): Verilator builds
+# fpga/tb/BENCH.cpp around fpga/rtl/UNIT.v into build/fpga/DIR/BENCH
+define fpga_bench
+$(FPGA_OUT)/$(1)/$(3): fpga/tb/$(3).cpp $(FPGA_RTL) $(FPGA_DEFS) $(FPGA_MODEL) $(LIBRMEM_A)
+	@mkdir -p $$(dir $$@)
+	$(VERILATOR) $(VFLAGS) $(4) --top-module $(2) --Mdir $$(dir $$@) -o $(3) \
+		$(CURDIR)/fpga/rtl/$(2).v $(CURDIR)/fpga/rtl/rmem_sdp_ram.v \
+		$(CURDIR)/$$< >$$(dir $$@)build.log 2>&1 || { cat $$(dir $$@)build.log; exit 1; }
+endef
+$(eval $(call fpga_bench,tracker-default,rmem_tracker,tb_tracker,))
+$(eval $(call fpga_bench,tracker-small,rmem_tracker,tb_tracker,$(TRK_SMALL)))
+$(eval $(call fpga_bench,fetch-default,rmem_fetch,tb_fetch,))
+$(eval $(call fpga_bench,fetch-small,rmem_fetch,tb_fetch,$(FETCH_SMALL)))
 
 fpga-lint: $(FPGA_DEFS)
 	@for top in rmem_tracker rmem_fetch rmem_fpga; do \
