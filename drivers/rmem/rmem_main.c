@@ -64,83 +64,47 @@
 #define RMEM_SECTORS_PER_FRAME	(RMEM_FRAME_SIZE >> SECTOR_SHIFT)
 
 static unsigned int queue_depth = 128;
+
 module_param(queue_depth, uint, 0444);
+
 MODULE_PARM_DESC(queue_depth, "Requests in flight per queue (default 128)");
 
 /* the measurements behind the default: bench/README.md, "Write amplification" */
 static unsigned int delta_lines = 48;
+
 module_param(delta_lines, uint, 0644);
+
 MODULE_PARM_DESC(delta_lines, "Send a written page as the 64-byte lines that changed when at most this many did, 0 to 63; 0 turns deltas off (default 48; per device: sysfs rmem/delta_lines)");
 
 static unsigned int fp_entries;
+
 module_param(fp_entries, uint, 0444);
+
 MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 272 bytes each (default 0: half the RAM's pages, at most one per slot)");
 
 static unsigned int fp_bits = 32;
+
 module_param(fp_bits, uint, 0444);
+
 MODULE_PARM_DESC(fp_bits, "For tests only: bits kept of each line fingerprint, 1 to 32; fewer force collisions, which the donor's page hash catches (default 32)");
 
 static int rmem_major;
+
 static DEFINE_IDR(rmem_devs);
+
 DEFINE_MUTEX(rmem_devs_lock);
-static struct workqueue_struct *rmem_recv_wq;
+
+struct workqueue_struct *rmem_recv_wq;
+
 static struct workqueue_struct *rmem_discard_wq;
 
-static int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
-static void rmem_discard_lost(struct rmem_sock *rs);
 static struct genl_family rmem_genl;
-
-/* ---- sockets ------------------------------------------------------- */
-
-/* Move all of iter over the socket, either way, never into reclaim. */
-static int rmem_sock_io(struct socket *sock, struct iov_iter *iter, int flags,
-			bool send)
-{
-	unsigned int noreclaim = memalloc_noreclaim_save();
-	int ret = 0;
-
-	while (iov_iter_count(iter)) {
-		struct msghdr msg = {
-			.msg_flags = flags | MSG_NOSIGNAL,
-			.msg_iter = *iter,
-		};
-		int n = send ? sock_sendmsg(sock, &msg) :
-			       sock_recvmsg(sock, &msg, MSG_WAITALL);
-
-		if (n <= 0) {
-			ret = n ? n : send ? -EPIPE : -ECONNRESET;
-			break;
-		}
-		iov_iter_advance(iter, n);
-	}
-	memalloc_noreclaim_restore(noreclaim);
-	return ret;
-}
-
-static int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags)
-{
-	return rmem_sock_io(sock, iter, flags, true);
-}
-
-static int rmem_recv(struct socket *sock, struct iov_iter *iter)
-{
-	return rmem_sock_io(sock, iter, 0, false);
-}
-
-static int rmem_recv_buf(struct socket *sock, void *buf, size_t len)
-{
-	struct kvec kv = { .iov_base = buf, .iov_len = len };
-	struct iov_iter iter;
-
-	iov_iter_kvec(&iter, READ, &kv, 1, len);
-	return rmem_recv(sock, &iter);
-}
 
 /* ---- control-plane events ------------------------------------------ */
 
 enum { RMEM_MCGRP_EVENTS };
 
-static void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue)
+void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue)
 {
 	struct sk_buff *skb = genlmsg_new(nla_total_size(sizeof(u32)) * 2, GFP_NOIO);
 	void *hdr;
@@ -157,83 +121,12 @@ static void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue)
 	genlmsg_multicast(&rmem_genl, skb, 0, RMEM_MCGRP_EVENTS, GFP_NOIO);
 }
 
-/* ---- the receive side ---------------------------------------------- */
-
-static bool rmem_requeue_one(struct request *rq, void *data)
-{
-	struct rmem_sock *rs = data;
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
-
-	if (cmd->queue == (int)rs->index) {
-		cmd->queue = -1;
-		blk_mq_requeue_request(rq, true);
-	}
-	return true;
-}
-
-/* Stop using the queue's socket: shut it down so sender and receiver
- * both fail at once. Callable from any process context (it may sleep,
- * as nbd's timeout handler does); the receive worker then finishes the
- * job (rmem_sock_release). */
-static void rmem_sock_kill(struct rmem_sock *rs)
-{
-	struct socket *sock = NULL;
-
-	spin_lock(&rs->lock);
-	if (rs->sock && !rs->dead) {
-		rs->dead = true;
-		rs->dead_since = jiffies;
-		/* shut down outside the lock: it takes the socket's lock,
-		 * which sleeps while the receive worker holds it */
-		sock = rs->sock;
-		get_file(sock->file);
-	}
-	spin_unlock(&rs->lock);
-	if (sock) {
-		kernel_sock_shutdown(sock, SHUT_RDWR);
-		fput(sock->file);
-	}
-}
-
-/*
- * In the receive worker, once the socket failed: wait for any sender to
- * let go, requeue what was in flight on it (it waits in queue_rq for a
- * new socket), drop the socket and tell userspace. Only this worker uses
- * the socket for receiving, so only it may put it.
- */
-static void rmem_sock_release(struct rmem_sock *rs, int err)
-{
-	struct rmem_dev *dev = rs->dev;
-	struct socket *sock;
-
-	rmem_sock_kill(rs);
-	mutex_lock(&rs->tx_lock);
-	spin_lock(&rs->lock);
-	sock = rs->sock;
-	rs->sock = NULL;
-	spin_unlock(&rs->lock);
-	mutex_unlock(&rs->tx_lock);
-
-	blk_mq_tagset_busy_iter(&dev->tag_set, rmem_requeue_one, rs);
-	blk_mq_kick_requeue_list(dev->disk->queue);
-	rmem_discard_lost(rs);
-	if (sock)
-		sockfd_put(sock);
-	if (!READ_ONCE(dev->removing)) {
-		dev_warn(disk_to_dev(dev->disk),
-			 "queue %u lost donor %s (%d); I/O waits %u s for a reconnect\n",
-			 rs->index, dev->donor, err,
-			 jiffies_to_msecs(dev->dead_timeout) / 1000);
-		rmem_link_dead_event(dev, rs->index);
-	}
-}
-
 /*
  * The protocol op a request goes to the donor as; 0 if it has none. Block
  * DISCARD and WRITE_ZEROES never do: they only give frames back to the
  * map, and the donor hears of it in batches (rmem_discard_work).
  */
-static u16 rmem_rq_op(struct request *rq)
+u16 rmem_rq_op(struct request *rq)
 {
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
@@ -243,46 +136,6 @@ static u16 rmem_rq_op(struct request *rq)
 	default:
 		return 0;
 	}
-}
-
-/*
- * Bytes [off, off + len) of a request's data: sent (flags on the last
- * piece), received, or zeroed (sock NULL).
- */
-static int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
-			u32 len, bool send, int flags)
-{
-	struct req_iterator it;
-	struct bio_vec bv;
-	u32 pos = 0, end = off + len;
-	int ret;
-
-	rq_for_each_segment(bv, rq, it) {
-		u32 s = max(off, pos), e = min(end, pos + bv.bv_len);
-
-		if (s < e) {
-			struct bio_vec piece = {
-				.bv_page = bv.bv_page,
-				.bv_offset = bv.bv_offset + (s - pos),
-				.bv_len = e - s,
-			};
-			struct iov_iter iter;
-
-			if (!sock) {
-				memzero_page(piece.bv_page, piece.bv_offset, e - s);
-			} else {
-				iov_iter_bvec(&iter, send ? WRITE : READ, &piece, 1, e - s);
-				ret = send ? rmem_xmit(sock, &iter, e == end ? flags : MSG_MORE) :
-					     rmem_recv(sock, &iter);
-				if (ret)
-					return ret;
-			}
-		}
-		pos += bv.bv_len;
-		if (pos >= end)
-			break;
-	}
-	return 0;
 }
 
 /*
@@ -324,7 +177,7 @@ static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_cmd *cmd,
  * its slots, a PATCH being a run by itself (rmem_frames_next_run). Sets
  * the run's first slot and length; false if there is no such part.
  */
-static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 			  u32 *first, u32 *count)
 {
 	u32 i = 0;
@@ -338,7 +191,7 @@ static bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 }
 
 /* A read filled slots [first, first + count): they are their pages' bases. */
-static void rmem_note_read(struct rmem_dev *dev, struct request *rq,
+void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 			   struct rmem_cmd *cmd, u32 first, u32 count)
 {
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
@@ -359,7 +212,7 @@ static void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 }
 
 /* The frames of slots [0, n) of a write no longer hold what the table says. */
-static void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
 {
 	u32 i;
 
@@ -367,114 +220,6 @@ static void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n
 	for (i = 0; i < n; i++)
 		rmem_delta_forget(&dev->map, cmd->frame[i]);
 	spin_unlock(&dev->map_lock);
-}
-
-/* One reply: 0, or -errno to give up on the socket. */
-static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
-{
-	struct rmem_dev *dev = rs->dev;
-	struct rmem_reply_hdr hdr;
-	struct rmem_reply reply;
-	struct request *rq;
-	struct rmem_cmd *cmd;
-	u32 unique, hwq, tag, part, first, count;
-	u16 op;
-	int ret;
-
-	ret = rmem_recv_buf(sock, &hdr, sizeof(hdr));
-	if (ret)
-		return ret;
-	if (rmem_reply_decode(&hdr, &reply)) {
-		dev_err_ratelimited(disk_to_dev(dev->disk), "malformed reply from the donor\n");
-		return -EPROTO;
-	}
-	unique = (u32)reply.tag;
-	if (unique == RMEM_DISCARD_TAG)
-		return rmem_discard_reply(rs, &reply);
-	if (unique == RMEM_CLOSE_TAG && READ_ONCE(dev->removing))
-		return -ESHUTDOWN;	/* the donor let the region go */
-	part = (reply.tag >> 32) & 0xff;
-	hwq = blk_mq_unique_tag_to_hwq(unique);
-	tag = blk_mq_unique_tag_to_tag(unique);
-	rq = hwq == rs->index ? blk_mq_tag_to_rq(dev->tag_set.tags[hwq], tag) : NULL;
-	cmd = rq ? blk_mq_rq_to_pdu(rq) : NULL;
-	if (!cmd || !blk_mq_request_started(rq) || cmd->queue != (int)rs->index ||
-	    (cmd->cookie & 0xffffff) != reply.tag >> 40 || part >= 64 ||
-	    !(cmd->parts & 1ull << part)) {
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "reply for a request not in flight (tag %#llx)\n",
-				    reply.tag);
-		return -EPROTO;
-	}
-	op = rmem_rq_op(rq);
-	if (!rmem_cmd_part(cmd, part, &first, &count))
-		return -EPROTO;		/* cannot be: the bit was set */
-	if (op == RMEM_OP_WRITE && cmd->patch >> first & 1)
-		op = RMEM_OP_PATCH;
-	if (rmem_reply_check(&reply, op,
-			     op == RMEM_OP_READ ? count * RMEM_FRAME_SIZE : 0)) {
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "%s reply of %u bytes, status %u\n",
-				    rmem_op_name(op), reply.len, reply.status);
-		return -EPROTO;
-	}
-	if (reply.status == RMEM_E_MISMATCH && op == RMEM_OP_PATCH) {
-		/* a fingerprint collision hid a changed line: the frame is
-		 * as it was, and the request goes again in full */
-		cmd->mismatch = true;
-		atomic64_inc(&dev->delta_mismatches);
-	} else if (reply.status != RMEM_OK) {
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "%s of %u bytes at sector %llu: %s (%s)\n",
-				    rmem_op_name(op), blk_rq_bytes(rq),
-				    (unsigned long long)blk_rq_pos(rq),
-				    rmem_status_str(reply.status),
-				    rmem_status_name(reply.status));
-		cmd->status = BLK_STS_IOERR;
-	} else if (op == RMEM_OP_READ) {
-		ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
-				   count * RMEM_FRAME_SIZE, false, 0);
-		if (ret)
-			return ret;	/* requeued with the rest */
-		rmem_note_read(dev, rq, cmd, first, count);
-	}
-	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
-	cmd->parts &= ~(1ull << part);
-	if (!cmd->parts) {
-		cmd->queue = -1;
-		if (req_op(rq) == REQ_OP_WRITE &&
-		    (cmd->status != BLK_STS_OK || cmd->mismatch)) {
-			rmem_forget_frames(dev, cmd, cmd->nslots);
-			if (cmd->status == BLK_STS_OK) {
-				/* acknowledged only once the donor has it all */
-				cmd->no_delta = true;
-				blk_mq_requeue_request(rq, true);
-				return 0;
-			}
-		}
-		if (likely(!blk_should_fake_timeout(rq->q)))
-			blk_mq_complete_request(rq);
-	}
-	if (rmem_status_fatal(reply.status) && reply.status != RMEM_OK)
-		return -rmem_status_errno(reply.status);
-	return 0;
-}
-
-static void rmem_recv_work(struct work_struct *work)
-{
-	struct rmem_sock *rs = container_of(work, struct rmem_sock, recv_work);
-	struct socket *sock;
-	int ret;
-
-	spin_lock(&rs->lock);
-	sock = rs->sock;
-	spin_unlock(&rs->lock);
-	if (!sock)
-		return;
-	do {
-		ret = rmem_recv_one(rs, sock);
-	} while (!ret);
-	rmem_sock_release(rs, ret);
 }
 
 /* ---- the block device ---------------------------------------------- */
@@ -522,107 +267,6 @@ static void rmem_complete_rq(struct request *rq)
 
 	rmem_account_end(rq->q->queuedata, rq, cmd->status);
 	blk_mq_end_request(rq, cmd->status);
-}
-
-/* Wait, bounded, for the queue's socket; with tx_lock held on success. */
-static struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
-{
-	for (;;) {
-		unsigned long deadline;
-
-		mutex_lock(&rs->tx_lock);
-		if (rs->sock && !READ_ONCE(rs->dead))
-			return rs->sock;
-		mutex_unlock(&rs->tx_lock);
-		deadline = READ_ONCE(rs->dead_since) + READ_ONCE(dev->dead_timeout);
-		if (READ_ONCE(dev->removing) || time_after_eq(jiffies, deadline))
-			return NULL;
-		wait_event_timeout(dev->reconnect_wq,
-				   !READ_ONCE(rs->dead) || READ_ONCE(dev->removing),
-				   deadline - jiffies);
-	}
-}
-
-/* The masked lines of a page, lowest first: runs of lines at once. */
-static int rmem_send_lines(struct socket *sock, struct page *page, u64 mask)
-{
-	while (mask) {
-		u32 line = __ffs64(mask), n = 0;
-		struct bio_vec bv;
-		struct iov_iter iter;
-		int ret;
-
-		while (line + n < RMEM_LINES_PER_FRAME && mask >> (line + n) & 1)
-			mask &= ~(1ull << (line + n++));
-		bv.bv_page = page;
-		bv.bv_offset = line * RMEM_LINE_SIZE;
-		bv.bv_len = n * RMEM_LINE_SIZE;
-		iov_iter_bvec(&iter, WRITE, &bv, 1, bv.bv_len);
-		ret = rmem_xmit(sock, &iter, mask ? MSG_MORE : 0);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* Send every part of a request: one header (and payload) per run. */
-static int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-			struct request *rq, struct rmem_cmd *cmd, u16 op,
-			unsigned int nparts)
-{
-	struct rmem_req req;
-	struct rmem_req_hdr hdr;
-	struct rmem_patch patch;
-	struct iov_iter iter;
-	unsigned int p;
-	int ret;
-
-	for (p = 0; p < nparts; p++) {
-		struct kvec kv[2] = {
-			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
-			{ .iov_base = &patch, .iov_len = sizeof(patch) },
-		};
-		u32 first = 0, count = 0;
-		bool is_patch, more;
-
-		rmem_cmd_part(cmd, p, &first, &count);
-		is_patch = op == RMEM_OP_WRITE && cmd->patch >> first & 1;
-		req.op = is_patch ? RMEM_OP_PATCH : op;
-		req.flags = 0;
-		req.tag = (u64)((cmd->cookie & 0xffffff) << 8 | p) << 32 |
-			  blk_mq_unique_tag(rq);
-		req.frame = cmd->frame[first];
-		req.count = count;
-		if (is_patch)
-			req.len = rmem_patch_len(cmd->mask[first]);
-		else
-			req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
-		rmem_req_encode(&hdr, &req);
-		if (is_patch) {
-			patch.mask = cpu_to_le64(cmd->mask[first]);
-			patch.hash = cpu_to_le64(cmd->hash[first]);
-		}
-		more = op == RMEM_OP_WRITE && (!is_patch || cmd->mask[first]);
-		iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1,
-			      sizeof(hdr) + (is_patch ? sizeof(patch) : 0));
-		ret = rmem_xmit(sock, &iter, more ? MSG_MORE : 0);
-		if (!ret && is_patch)
-			ret = rmem_send_lines(sock, cmd->page[first], cmd->mask[first]);
-		else if (!ret && op == RMEM_OP_WRITE)
-			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
-					   count * RMEM_FRAME_SIZE, true, 0);
-		if (ret)
-			return ret;
-		atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
-		if (op != RMEM_OP_WRITE)
-			continue;
-		atomic64_add(sizeof(hdr) + req.len, &dev->write_wire_bytes);
-		if (is_patch)
-			atomic64_inc(&dev->delta_patches);
-		else
-			atomic64_add(count, &dev->delta_full);
-	}
-	return 0;
 }
 
 static void rmem_discard_kick(struct rmem_dev *dev)
@@ -929,7 +573,7 @@ static void rmem_discard_work(struct work_struct *work)
 }
 
 /* In the receive worker: the answer to the batch in flight on this socket. */
-static int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply)
+int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply)
 {
 	struct rmem_dev *dev = rs->dev;
 	bool ok = reply->status == RMEM_OK;
@@ -961,7 +605,7 @@ static int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *rep
 }
 
 /* The socket a batch was in flight on is gone: its frames are pending again. */
-static void rmem_discard_lost(struct rmem_sock *rs)
+void rmem_discard_lost(struct rmem_sock *rs)
 {
 	struct rmem_dev *dev = rs->dev;
 
@@ -1010,17 +654,6 @@ static const struct block_device_operations rmem_fops = {
 
 /* ---- devices -------------------------------------------------------- */
 
-/* Shut every socket and wait for the workers to let go of them. */
-static void rmem_stop_socks(struct rmem_dev *dev)
-{
-	unsigned int i;
-
-	for (i = 0; i < dev->nsock; i++) {
-		rmem_sock_kill(&dev->socks[i]);
-		flush_work(&dev->socks[i].recv_work);
-	}
-}
-
 static void rmem_dev_free(struct rmem_dev *dev)
 {
 	unsigned int i;
@@ -1060,23 +693,6 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 	rmem_fpt_init(&dev->fpt, dev->fpt_mem, n, fp_bits);
 }
 
-static struct socket *rmem_take_sock(int fd, int *err)
-{
-	struct socket *sock = sockfd_lookup(fd, err);
-
-	if (!sock)
-		return NULL;
-	if (sock->sk->sk_type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP) {
-		sockfd_put(sock);
-		*err = -EINVAL;
-		return NULL;
-	}
-	/* swap-out must not wait for memory that only swap-out can free */
-	sock->sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
-	sk_set_memalloc(sock->sk);
-	return sock;
-}
-
 static int rmem_get_socks(struct genl_info *info, struct socket **socks,
 			  unsigned int *n)
 {
@@ -1112,16 +728,6 @@ static int rmem_get_socks(struct genl_info *info, struct socket **socks,
 			sockfd_put(socks[--(*n)]);
 	}
 	return err;
-}
-
-static void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
-{
-	spin_lock(&rs->lock);
-	rs->sock = sock;
-	rs->dead = false;
-	spin_unlock(&rs->lock);
-	INIT_WORK(&rs->recv_work, rmem_recv_work);
-	queue_work(rmem_recv_wq, &rs->recv_work);
 }
 
 static int rmem_alloc_disk(struct rmem_dev *dev)
@@ -1323,41 +929,6 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 		return ERR_PTR(-ENODEV);
 	}
 	return dev;
-}
-
-/*
- * The device is drained and going: tell the donor, on the first live
- * connection, that the region can go too (CLOSE with RELEASE), or it
- * would hold the memory for its idle_timeout, waiting for a reconnect.
- * Best effort: a donor that is gone frees it then anyway. The shutdown
- * that follows sends its FIN after the CLOSE.
- */
-static void rmem_release_region(struct rmem_dev *dev)
-{
-	struct rmem_req req = {
-		.op = RMEM_OP_CLOSE,
-		.flags = RMEM_CLOSE_F_RELEASE,
-		.tag = RMEM_CLOSE_TAG,
-	};
-	struct rmem_req_hdr hdr;
-	unsigned int i;
-
-	rmem_req_encode(&hdr, &req);
-	for (i = 0; i < dev->nsock; i++) {
-		struct rmem_sock *rs = &dev->socks[i];
-		struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
-		struct iov_iter iter;
-		int ret = -ENOTCONN;
-
-		mutex_lock(&rs->tx_lock);
-		if (rs->sock && !READ_ONCE(rs->dead)) {
-			iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(hdr));
-			ret = rmem_xmit(rs->sock, &iter, 0);
-		}
-		mutex_unlock(&rs->tx_lock);
-		if (!ret)
-			return;
-	}
 }
 
 /* Tear down a device out of the idr: waiters fail, in-flight drains. */
@@ -1642,7 +1213,11 @@ static void __exit rmem_exit(void)
 }
 
 module_init(rmem_init);
+
 module_exit(rmem_exit);
+
 MODULE_LICENSE("GPL");
+
 MODULE_DESCRIPTION("rmem: swap to memory lent by another host");
+
 MODULE_ALIAS_GENL_FAMILY(RMEM_GENL_NAME);
