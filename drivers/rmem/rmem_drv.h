@@ -153,30 +153,35 @@ extern const struct attribute_group *rmem_attr_groups[];
 /* ---- between the driver's files (generated) ---- */
 
 /* rmem_sock.c */
+struct socket *rmem_take_sock(int fd, int *err);
+void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
+void rmem_release_region(struct rmem_dev *dev);
 int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 			u32 len, bool send, int flags);
-struct socket *rmem_take_sock(int fd, int *err);
 int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 			struct request *rq, struct rmem_cmd *cmd, u16 op,
 			unsigned int nparts);
 int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
-void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
-struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
-void rmem_release_region(struct rmem_dev *dev);
-void rmem_sock_kill(struct rmem_sock *rs);
 void rmem_stop_socks(struct rmem_dev *dev);
+void rmem_sock_kill(struct rmem_sock *rs);
+struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
 
-/* rmem_main.c */
+/* rmem_discard.c */
+void rmem_discard_kick(struct rmem_dev *dev);
+void rmem_discard_work(struct work_struct *work);
 void rmem_discard_lost(struct rmem_sock *rs);
 int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
+
+/* rmem_main.c */
+extern struct workqueue_struct *rmem_discard_wq;
+u16 rmem_rq_op(struct request *rq);
+void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
 bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 			  u32 *first, u32 *count);
-void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
+extern struct workqueue_struct *rmem_recv_wq;
 void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 			   struct rmem_cmd *cmd, u32 first, u32 count);
-extern struct workqueue_struct *rmem_recv_wq;
-void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
-u16 rmem_rq_op(struct request *rq);
 /* ---- end */
 
 #endif /* RMEM_DRV_H */

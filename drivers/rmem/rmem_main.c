@@ -96,7 +96,7 @@ DEFINE_MUTEX(rmem_devs_lock);
 
 struct workqueue_struct *rmem_recv_wq;
 
-static struct workqueue_struct *rmem_discard_wq;
+struct workqueue_struct *rmem_discard_wq;
 
 static struct genl_family rmem_genl;
 
@@ -267,12 +267,6 @@ static void rmem_complete_rq(struct request *rq)
 
 	rmem_account_end(rq->q->queuedata, rq, cmd->status);
 	blk_mq_end_request(rq, cmd->status);
-}
-
-static void rmem_discard_kick(struct rmem_dev *dev)
-{
-	if (!READ_ONCE(dev->removing))
-		queue_work(rmem_discard_wq, &dev->discard_work);
 }
 
 /*
@@ -503,121 +497,6 @@ static const struct blk_mq_ops rmem_mq_ops = {
 	.timeout	= rmem_timeout,
 	.init_request	= rmem_init_request,
 };
-
-/*
- * Tell the donor which frames the map has given back: a batch of up to
- * RMEM_MAX_DISCARD_EXTENTS extents, sent straight on a live socket
- * rather than through blk-mq, where it could queue behind writes that
- * wait for the frames it frees. One batch at a time; its answer
- * (rmem_discard_reply) frees the frames and sends the next.
- */
-static void rmem_discard_work(struct work_struct *work)
-{
-	struct rmem_dev *dev = container_of(work, struct rmem_dev, discard_work);
-	u32 *frames = dev->discard_frames;
-	struct rmem_req req = { .op = RMEM_OP_DISCARD };
-	struct rmem_req_hdr hdr;
-	u32 n = 0, used, next;
-	unsigned int i;
-
-	spin_lock(&dev->map_lock);
-	if (!dev->discard_busy && rmem_map_wants_discard(&dev->map)) {
-		n = rmem_map_take_pending(&dev->map, frames, RMEM_DISCARD_MAX_FRAMES);
-		dev->discard_busy = true;
-	}
-	spin_unlock(&dev->map_lock);
-	if (!n)
-		return;
-	rmem_sort_u32(frames, n);
-	next = rmem_extents_build(frames, n, dev->discard_ext,
-				  RMEM_MAX_DISCARD_EXTENTS, &used);
-	spin_lock(&dev->map_lock);
-	rmem_map_return_pending(&dev->map, frames + used, n - used);
-	dev->discard_n = used;
-	spin_unlock(&dev->map_lock);
-
-	req.count = next;
-	req.len = next * sizeof(struct rmem_extent);
-	for (i = 0; i < dev->nsock && !READ_ONCE(dev->removing); i++) {
-		struct rmem_sock *rs = &dev->socks[i];
-		struct kvec kv[2] = {
-			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
-			{ .iov_base = dev->discard_ext, .iov_len = req.len },
-		};
-		struct iov_iter iter;
-		int ret;
-
-		mutex_lock(&rs->tx_lock);
-		if (!rs->sock || READ_ONCE(rs->dead)) {
-			mutex_unlock(&rs->tx_lock);
-			continue;
-		}
-		req.tag = (u64)++dev->discard_cookie << 32 | RMEM_DISCARD_TAG;
-		rmem_req_encode(&hdr, &req);
-		WRITE_ONCE(dev->discard_queue, i);
-		iov_iter_kvec(&iter, WRITE, kv, 2, sizeof(hdr) + req.len);
-		ret = rmem_xmit(rs->sock, &iter, 0);
-		mutex_unlock(&rs->tx_lock);
-		if (!ret) {
-			atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
-			return;		/* the answer, or the socket's end, follows */
-		}
-		rmem_sock_kill(rs);	/* its release gives the batch back */
-		return;
-	}
-	/* no live socket: the frames wait for the next batch */
-	spin_lock(&dev->map_lock);
-	rmem_map_return_pending(&dev->map, frames, used);
-	dev->discard_busy = false;
-	spin_unlock(&dev->map_lock);
-}
-
-/* In the receive worker: the answer to the batch in flight on this socket. */
-int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply)
-{
-	struct rmem_dev *dev = rs->dev;
-	bool ok = reply->status == RMEM_OK;
-
-	spin_lock(&dev->map_lock);
-	if (!dev->discard_busy || READ_ONCE(dev->discard_queue) != rs->index ||
-	    (u32)(reply->tag >> 32) != dev->discard_cookie ||
-	    rmem_reply_check(reply, RMEM_OP_DISCARD, 0)) {
-		spin_unlock(&dev->map_lock);
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "DISCARD reply not expected (tag %#llx)\n", reply->tag);
-		return -EPROTO;
-	}
-	/* answered, even with an error: no DISCARD names them any more */
-	rmem_map_discarded(&dev->map, dev->discard_frames, dev->discard_n);
-	dev->discard_busy = false;
-	spin_unlock(&dev->map_lock);
-	atomic64_add(sizeof(struct rmem_reply_hdr), &dev->bytes_in);
-	if (ok)
-		atomic64_add(dev->discard_n, &dev->frames_discarded);
-	else
-		dev_warn_ratelimited(disk_to_dev(dev->disk), "donor refused a DISCARD: %s\n",
-				     rmem_status_str(reply->status));
-	blk_mq_run_hw_queues(dev->disk->queue, true);
-	rmem_discard_kick(dev);
-	if (!ok && rmem_status_fatal(reply->status))
-		return -rmem_status_errno(reply->status);
-	return 0;
-}
-
-/* The socket a batch was in flight on is gone: its frames are pending again. */
-void rmem_discard_lost(struct rmem_sock *rs)
-{
-	struct rmem_dev *dev = rs->dev;
-
-	spin_lock(&dev->map_lock);
-	if (dev->discard_busy && READ_ONCE(dev->discard_queue) == rs->index) {
-		rmem_map_return_pending(&dev->map, dev->discard_frames, dev->discard_n);
-		dev->discard_busy = false;
-	}
-	spin_unlock(&dev->map_lock);
-	if (!READ_ONCE(dev->removing))
-		blk_mq_run_hw_queues(dev->disk->queue, true);
-}
 
 /*
  * Swap freed a slot (under its swap_info lock: no sleeping). Its frame
