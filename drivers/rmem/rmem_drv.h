@@ -9,6 +9,7 @@
 #define RMEM_DRV_H
 
 #include <linux/blk-mq.h>
+#include <linux/idr.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/wait.h>
@@ -140,6 +141,21 @@ struct rmem_dev {
 
 /* Protects the device idr, CONNECT, DISCONNECT and timeout changes. */
 extern struct mutex rmem_devs_lock;
+extern struct idr rmem_devs;		/* rmem_devs_lock; index -> device */
+
+/* What CONNECT asks a new device to be. */
+struct rmem_dev_cfg {
+	u64 size;			/* bytes, a multiple of the frame size */
+	u64 nframes;			/* of the region: slots plus spare ones */
+	unsigned int timeout_ms;
+	unsigned int dead_timeout_ms;
+	char donor[128];
+	u64 region_id;
+	u8 token[RMEM_TOKEN_SIZE];
+};
+
+struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
+				 struct socket **socks, unsigned int n);
 
 const char *rmem_dev_state(struct rmem_dev *dev);
 u32 rmem_dev_frames_mapped(struct rmem_dev *dev);
@@ -153,35 +169,42 @@ extern const struct attribute_group *rmem_attr_groups[];
 /* ---- between the driver's files (generated) ---- */
 
 /* rmem_sock.c */
-struct socket *rmem_take_sock(int fd, int *err);
-void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
-void rmem_release_region(struct rmem_dev *dev);
-int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
-			u32 len, bool send, int flags);
 int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 			struct request *rq, struct rmem_cmd *cmd, u16 op,
 			unsigned int nparts);
-int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
+void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
 void rmem_stop_socks(struct rmem_dev *dev);
+void rmem_release_region(struct rmem_dev *dev);
+int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
+			u32 len, bool send, int flags);
+struct socket *rmem_take_sock(int fd, int *err);
 void rmem_sock_kill(struct rmem_sock *rs);
+int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
 struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
 
 /* rmem_discard.c */
 void rmem_discard_kick(struct rmem_dev *dev);
-void rmem_discard_work(struct work_struct *work);
 void rmem_discard_lost(struct rmem_sock *rs);
 int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
+void rmem_discard_work(struct work_struct *work);
+
+/* rmem_genl.c */
+void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
+extern struct genl_family rmem_genl __ro_after_init;
 
 /* rmem_main.c */
-extern struct workqueue_struct *rmem_discard_wq;
-u16 rmem_rq_op(struct request *rq);
-void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
+u64 rmem_dead_mask(struct rmem_dev *dev);
 bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 			  u32 *first, u32 *count);
-void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
-extern struct workqueue_struct *rmem_recv_wq;
 void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 			   struct rmem_cmd *cmd, u32 first, u32 count);
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
+u16 rmem_rq_op(struct request *rq);
+extern const struct blk_mq_ops rmem_mq_ops;
+const char *rmem_dev_state(struct rmem_dev *dev);
+void rmem_dev_remove(struct rmem_dev *dev);
+extern struct workqueue_struct *rmem_discard_wq;
+extern struct workqueue_struct *rmem_recv_wq;
 /* ---- end */
 
 #endif /* RMEM_DRV_H */

@@ -90,36 +90,13 @@ MODULE_PARM_DESC(fp_bits, "For tests only: bits kept of each line fingerprint, 1
 
 static int rmem_major;
 
-static DEFINE_IDR(rmem_devs);
+DEFINE_IDR(rmem_devs);
 
 DEFINE_MUTEX(rmem_devs_lock);
 
 struct workqueue_struct *rmem_recv_wq;
 
 struct workqueue_struct *rmem_discard_wq;
-
-static struct genl_family rmem_genl;
-
-/* ---- control-plane events ------------------------------------------ */
-
-enum { RMEM_MCGRP_EVENTS };
-
-void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue)
-{
-	struct sk_buff *skb = genlmsg_new(nla_total_size(sizeof(u32)) * 2, GFP_NOIO);
-	void *hdr;
-
-	if (!skb)
-		return;
-	hdr = genlmsg_put(skb, 0, 0, &rmem_genl, 0, RMEM_CMD_LINK_DEAD);
-	if (!hdr || nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
-	    nla_put_u32(skb, RMEM_ATTR_QUEUE, queue)) {
-		nlmsg_free(skb);
-		return;
-	}
-	genlmsg_end(skb, hdr);
-	genlmsg_multicast(&rmem_genl, skb, 0, RMEM_MCGRP_EVENTS, GFP_NOIO);
-}
 
 /*
  * The protocol op a request goes to the donor as; 0 if it has none. Block
@@ -491,7 +468,7 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	return 0;
 }
 
-static const struct blk_mq_ops rmem_mq_ops = {
+const struct blk_mq_ops rmem_mq_ops = {
 	.queue_rq	= rmem_queue_rq,
 	.complete	= rmem_complete_rq,
 	.timeout	= rmem_timeout,
@@ -572,43 +549,6 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 	rmem_fpt_init(&dev->fpt, dev->fpt_mem, n, fp_bits);
 }
 
-static int rmem_get_socks(struct genl_info *info, struct socket **socks,
-			  unsigned int *n)
-{
-	struct nlattr *attr;
-	int rem, err = 0;
-
-	*n = 0;
-	if (!info->attrs[RMEM_ATTR_SOCKETS]) {
-		GENL_SET_ERR_MSG(info, "no sockets given");
-		return -EINVAL;
-	}
-	nla_for_each_nested(attr, info->attrs[RMEM_ATTR_SOCKETS], rem) {
-		if (nla_type(attr) != RMEM_SOCK_FD || nla_len(attr) != sizeof(u32))
-			continue;
-		if (*n == RMEM_MAX_QUEUES) {
-			err = -EINVAL;
-			GENL_SET_ERR_MSG(info, "too many sockets");
-			break;
-		}
-		socks[*n] = rmem_take_sock(nla_get_u32(attr), &err);
-		if (!socks[*n]) {
-			GENL_SET_ERR_MSG(info, "not a connected TCP socket");
-			break;
-		}
-		(*n)++;
-	}
-	if (!err && !*n) {
-		err = -EINVAL;
-		GENL_SET_ERR_MSG(info, "no sockets given");
-	}
-	if (err) {
-		while (*n)
-			sockfd_put(socks[--(*n)]);
-	}
-	return err;
-}
-
 static int rmem_alloc_disk(struct rmem_dev *dev)
 {
 	struct gendisk *disk;
@@ -659,51 +599,49 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 	return 0;
 }
 
-static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
+/*
+ * Make a device of sockets that userspace connected to one region
+ * (CONNECT). The device owns the sockets from here on, whatever happens:
+ * on failure they are put.
+ */
+struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
+				 struct socket **socks, unsigned int n)
 {
-	struct socket *socks[RMEM_MAX_QUEUES];
 	struct rmem_dev *dev;
-	struct sk_buff *reply;
-	unsigned int n, i;
-	void *hdr;
+	unsigned int i;
 	int err;
 
-	if (!info->attrs[RMEM_ATTR_SIZE_BYTES]) {
-		GENL_SET_ERR_MSG(info, "no size given");
-		return -EINVAL;
-	}
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!dev)
-		return -ENOMEM;
-	dev->size = nla_get_u64(info->attrs[RMEM_ATTR_SIZE_BYTES]);
-	if (!dev->size || dev->size % RMEM_FRAME_SIZE ||
-	    dev->size / RMEM_FRAME_SIZE >= RMEM_NO_FRAME) {
-		kfree(dev);
-		GENL_SET_ERR_MSG(info, "size must be a non-zero multiple of 4096, under 16 TiB");
-		return -EINVAL;
+	if (!dev) {
+		while (n)
+			sockfd_put(socks[--n]);
+		return ERR_PTR(-ENOMEM);
 	}
-	dev->nframes = info->attrs[RMEM_ATTR_FRAMES] ?
-		nla_get_u64(info->attrs[RMEM_ATTR_FRAMES]) : dev->size / RMEM_FRAME_SIZE;
-	if (dev->nframes < dev->size / RMEM_FRAME_SIZE || dev->nframes >= RMEM_NO_FRAME) {
-		kfree(dev);
-		GENL_SET_ERR_MSG(info, "the region must have a frame for every slot, and under 2^32");
-		return -EINVAL;
-	}
-	dev->timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_TIMEOUT_MS] ?
-		nla_get_u32(info->attrs[RMEM_ATTR_TIMEOUT_MS]) : 30000);
-	dev->dead_timeout = msecs_to_jiffies(info->attrs[RMEM_ATTR_DEAD_TIMEOUT_MS] ?
-		nla_get_u32(info->attrs[RMEM_ATTR_DEAD_TIMEOUT_MS]) : 60000);
-	if (info->attrs[RMEM_ATTR_DONOR])
-		nla_strscpy(dev->donor, info->attrs[RMEM_ATTR_DONOR], sizeof(dev->donor));
-	if (info->attrs[RMEM_ATTR_REGION_ID])
-		dev->region_id = nla_get_u64(info->attrs[RMEM_ATTR_REGION_ID]);
-	if (info->attrs[RMEM_ATTR_REGION_TOKEN] &&
-	    nla_len(info->attrs[RMEM_ATTR_REGION_TOKEN]) == RMEM_TOKEN_SIZE)
-		memcpy(dev->token, nla_data(info->attrs[RMEM_ATTR_REGION_TOKEN]),
-		       RMEM_TOKEN_SIZE);
+	dev->size = cfg->size;
+	dev->nframes = cfg->nframes;
+	dev->timeout = msecs_to_jiffies(cfg->timeout_ms);
+	dev->dead_timeout = msecs_to_jiffies(cfg->dead_timeout_ms);
+	strscpy(dev->donor, cfg->donor, sizeof(dev->donor));
+	dev->region_id = cfg->region_id;
+	memcpy(dev->token, cfg->token, RMEM_TOKEN_SIZE);
 	init_waitqueue_head(&dev->reconnect_wq);
 	spin_lock_init(&dev->map_lock);
 	INIT_WORK(&dev->discard_work, rmem_discard_work);
+	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
+	if (!dev->socks) {
+		while (n)
+			sockfd_put(socks[--n]);
+		rmem_dev_free(dev);
+		return ERR_PTR(-ENOMEM);
+	}
+	dev->nsock = n;
+	for (i = 0; i < n; i++) {
+		dev->socks[i].dev = dev;
+		dev->socks[i].index = i;
+		mutex_init(&dev->socks[i].tx_lock);
+		spin_lock_init(&dev->socks[i].lock);
+		dev->socks[i].sock = socks[i];	/* owned; started below */
+	}
 	/* a frame for every slot, and spare ones that keep bases */
 	dev->map_mem = kvmalloc_array(rmem_map_words(dev->size / RMEM_FRAME_SIZE,
 						     dev->nframes),
@@ -714,32 +652,11 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 				   sizeof(struct rmem_extent), GFP_KERNEL);
 	if (!dev->map_mem || !dev->discard_frames || !dev->discard_ext) {
 		rmem_dev_free(dev);
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	}
 	rmem_map_init(&dev->map, dev->map_mem, dev->size / RMEM_FRAME_SIZE,
 		      dev->nframes);
 	rmem_alloc_fpt(dev);
-
-	err = rmem_get_socks(info, socks, &n);
-	if (err) {
-		rmem_dev_free(dev);
-		return err;
-	}
-	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
-	if (!dev->socks) {
-		while (n)
-			sockfd_put(socks[--n]);
-		rmem_dev_free(dev);
-		return -ENOMEM;
-	}
-	dev->nsock = n;
-	for (i = 0; i < n; i++) {
-		dev->socks[i].dev = dev;
-		dev->socks[i].index = i;
-		mutex_init(&dev->socks[i].tx_lock);
-		spin_lock_init(&dev->socks[i].lock);
-		dev->socks[i].sock = socks[i];	/* owned; started below */
-	}
 
 	mutex_lock(&rmem_devs_lock);
 	dev->index = idr_alloc(&rmem_devs, dev, 0, 1 << MINORBITS, GFP_KERNEL);
@@ -771,17 +688,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	mutex_unlock(&rmem_devs_lock);
 	dev_info(disk_to_dev(dev->disk), "%llu MiB on donor %s, %u queue%s\n",
 		 dev->size >> 20, dev->donor, n, n == 1 ? "" : "s");
-
-	reply = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
-	if (!reply)
-		return 0;	/* the device exists; STATUS finds it */
-	hdr = genlmsg_put_reply(reply, info, &rmem_genl, 0, RMEM_CMD_CONNECT);
-	if (!hdr || nla_put_u32(reply, RMEM_ATTR_INDEX, dev->index)) {
-		nlmsg_free(reply);
-		return 0;
-	}
-	genlmsg_end(reply, hdr);
-	return genlmsg_reply(reply, info);
+	return dev;
 
 out_stop:
 	WRITE_ONCE(dev->removing, true);
@@ -791,27 +698,11 @@ out_idr:
 out_unlock:
 	mutex_unlock(&rmem_devs_lock);
 	rmem_dev_free(dev);
-	return err;
-}
-
-static struct rmem_dev *rmem_find(struct genl_info *info)
-{
-	struct rmem_dev *dev;
-
-	if (!info->attrs[RMEM_ATTR_INDEX]) {
-		GENL_SET_ERR_MSG(info, "no device index given");
-		return ERR_PTR(-EINVAL);
-	}
-	dev = idr_find(&rmem_devs, nla_get_u32(info->attrs[RMEM_ATTR_INDEX]));
-	if (!dev) {
-		GENL_SET_ERR_MSG(info, "no such rmem device");
-		return ERR_PTR(-ENODEV);
-	}
-	return dev;
+	return ERR_PTR(err);
 }
 
 /* Tear down a device out of the idr: waiters fail, in-flight drains. */
-static void rmem_dev_remove(struct rmem_dev *dev)
+void rmem_dev_remove(struct rmem_dev *dev)
 {
 	WRITE_ONCE(dev->removing, true);
 	wake_up_all(&dev->reconnect_wq);
@@ -822,69 +713,7 @@ static void rmem_dev_remove(struct rmem_dev *dev)
 	rmem_dev_free(dev);
 }
 
-static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
-{
-	struct rmem_dev *dev;
-
-	mutex_lock(&rmem_devs_lock);
-	dev = rmem_find(info);
-	if (IS_ERR(dev)) {
-		mutex_unlock(&rmem_devs_lock);
-		return PTR_ERR(dev);
-	}
-	if (disk_openers(dev->disk)) {
-		mutex_unlock(&rmem_devs_lock);
-		GENL_SET_ERR_MSG(info, "device is in use (swapoff or unmount it first)");
-		return -EBUSY;
-	}
-	idr_remove(&rmem_devs, dev->index);
-	mutex_unlock(&rmem_devs_lock);
-	dev_info(disk_to_dev(dev->disk), "detached from donor %s\n", dev->donor);
-	rmem_dev_remove(dev);
-	return 0;
-}
-
-static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
-{
-	struct socket *socks[RMEM_MAX_QUEUES];
-	struct rmem_dev *dev;
-	unsigned int n, i, used = 0;
-	int err;
-
-	mutex_lock(&rmem_devs_lock);
-	dev = rmem_find(info);
-	if (IS_ERR(dev)) {
-		mutex_unlock(&rmem_devs_lock);
-		return PTR_ERR(dev);
-	}
-	err = rmem_get_socks(info, socks, &n);
-	if (err)
-		goto out;
-	/* each new socket replaces a dead one, lowest queue first */
-	for (i = 0; i < dev->nsock && used < n; i++) {
-		struct rmem_sock *rs = &dev->socks[i];
-
-		if (!READ_ONCE(rs->dead))
-			continue;
-		flush_work(&rs->recv_work);	/* it lets go of the old one */
-		rmem_start_sock(rs, socks[used++]);
-		atomic64_inc(&dev->reconnects);
-		dev_info(disk_to_dev(dev->disk), "queue %u reconnected to %s\n",
-			 i, dev->donor);
-	}
-	wake_up_all(&dev->reconnect_wq);
-	for (i = used; i < n; i++)
-		sockfd_put(socks[i]);
-	if (used < n) {
-		GENL_SET_ERR_MSG(info, "more sockets than dead queues; extra ones dropped");
-		err = used ? 0 : -EALREADY;
-	}
-out:
-	mutex_unlock(&rmem_devs_lock);
-	return err;
-}
-
-static u64 rmem_dead_mask(struct rmem_dev *dev)
+u64 rmem_dead_mask(struct rmem_dev *dev)
 {
 	u64 dead = 0;
 	unsigned int i;
@@ -915,132 +744,6 @@ void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
 	if (dead_timeout_ms)
 		WRITE_ONCE(dev->dead_timeout, msecs_to_jiffies(dead_timeout_ms));
 }
-
-static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
-			    u32 portid, u32 seq, int flags)
-{
-	void *hdr = genlmsg_put(skb, portid, seq, &rmem_genl, flags, RMEM_CMD_STATUS);
-	u64 dead = rmem_dead_mask(dev);
-
-	if (!hdr)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, RMEM_ATTR_INDEX, dev->index) ||
-	    nla_put_u64_64bit(skb, RMEM_ATTR_SIZE_BYTES, dev->size, RMEM_ATTR_UNSPEC) ||
-	    nla_put_u64_64bit(skb, RMEM_ATTR_FRAMES, dev->nframes, RMEM_ATTR_UNSPEC) ||
-	    nla_put_string(skb, RMEM_ATTR_DONOR, dev->donor) ||
-	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
-	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
-	    nla_put_u64_64bit(skb, RMEM_ATTR_REGION_ID, dev->region_id, RMEM_ATTR_UNSPEC) ||
-	    nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token) ||
-	    nla_put_u32(skb, RMEM_ATTR_TIMEOUT_MS, jiffies_to_msecs(dev->timeout)) ||
-	    nla_put_u32(skb, RMEM_ATTR_DEAD_TIMEOUT_MS,
-			jiffies_to_msecs(dev->dead_timeout)) ||
-	    nla_put_string(skb, RMEM_ATTR_STATE, rmem_dev_state(dev))) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(skb, hdr);
-	return 0;
-}
-
-static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
-{
-	struct rmem_dev *dev;
-	struct sk_buff *reply;
-	int err;
-
-	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!reply)
-		return -ENOMEM;
-	mutex_lock(&rmem_devs_lock);
-	dev = rmem_find(info);
-	err = IS_ERR(dev) ? PTR_ERR(dev) :
-	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0);
-	mutex_unlock(&rmem_devs_lock);
-	if (err) {
-		nlmsg_free(reply);
-		return err;
-	}
-	return genlmsg_reply(reply, info);
-}
-
-static int rmem_genl_status_dump(struct sk_buff *skb, struct netlink_callback *cb)
-{
-	struct rmem_dev *dev;
-	int id = cb->args[0];
-
-	mutex_lock(&rmem_devs_lock);
-	while ((dev = idr_get_next(&rmem_devs, &id))) {
-		if (rmem_fill_status(skb, dev, NETLINK_CB(cb->skb).portid,
-				     cb->nlh->nlmsg_seq, NLM_F_MULTI))
-			break;
-		id++;
-	}
-	mutex_unlock(&rmem_devs_lock);
-	cb->args[0] = id;
-	return skb->len;
-}
-
-static const struct nla_policy rmem_sock_policy[RMEM_SOCK_MAX + 1] = {
-	[RMEM_SOCK_FD]	= { .type = NLA_U32 },
-};
-
-static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
-	[RMEM_ATTR_INDEX]		= { .type = NLA_U32 },
-	[RMEM_ATTR_SIZE_BYTES]		= { .type = NLA_U64 },
-	[RMEM_ATTR_SOCKETS]		= NLA_POLICY_NESTED(rmem_sock_policy),
-	[RMEM_ATTR_TIMEOUT_MS]		= NLA_POLICY_MIN(NLA_U32, 100),
-	[RMEM_ATTR_DEAD_TIMEOUT_MS]	= { .type = NLA_U32 },
-	[RMEM_ATTR_DONOR]		= { .type = NLA_NUL_STRING, .len = 127 },
-	[RMEM_ATTR_REGION_ID]		= { .type = NLA_U64 },
-	[RMEM_ATTR_REGION_TOKEN]	= NLA_POLICY_EXACT_LEN(RMEM_TOKEN_SIZE),
-	[RMEM_ATTR_QUEUE]		= { .type = NLA_U32 },
-	[RMEM_ATTR_STATE]		= { .type = NLA_NUL_STRING },
-	[RMEM_ATTR_QUEUES]		= { .type = NLA_U32 },
-	[RMEM_ATTR_DEAD_MASK]		= { .type = NLA_U64 },
-	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
-};
-
-static const struct genl_small_ops rmem_genl_ops[] = {
-	{
-		.cmd	= RMEM_CMD_CONNECT,
-		.flags	= GENL_ADMIN_PERM,
-		.doit	= rmem_genl_connect,
-	},
-	{
-		.cmd	= RMEM_CMD_DISCONNECT,
-		.flags	= GENL_ADMIN_PERM,
-		.doit	= rmem_genl_disconnect,
-	},
-	{
-		.cmd	= RMEM_CMD_RECONFIGURE,
-		.flags	= GENL_ADMIN_PERM,
-		.doit	= rmem_genl_reconfigure,
-	},
-	{
-		.cmd	= RMEM_CMD_STATUS,
-		.doit	= rmem_genl_status,
-		.dumpit	= rmem_genl_status_dump,
-	},
-};
-
-static const struct genl_multicast_group rmem_mcgrps[] = {
-	[RMEM_MCGRP_EVENTS] = { .name = RMEM_GENL_MCAST_NAME },
-};
-
-static struct genl_family rmem_genl __ro_after_init = {
-	.hdrsize	= 0,
-	.name		= RMEM_GENL_NAME,
-	.version	= RMEM_GENL_VERSION,
-	.module		= THIS_MODULE,
-	.small_ops	= rmem_genl_ops,
-	.n_small_ops	= ARRAY_SIZE(rmem_genl_ops),
-	.resv_start_op	= RMEM_CMD_LINK_DEAD + 1,
-	.maxattr	= RMEM_ATTR_MAX,
-	.policy		= rmem_attr_policy,
-	.mcgrps		= rmem_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(rmem_mcgrps),
-};
 
 static int __init rmem_init(void)
 {
