@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the driver's files share: a device, its sockets, a request's
- * per-dispatch state. rmem_main.c runs the I/O path, the transport and
- * the generic-netlink control plane; rmem_sysfs.c shows a device in
- * /sys/block/rmemN/rmem/ (Documentation/ABI/testing/sysfs-block-rmem).
+ * per-dispatch state, and the functions one file calls in another.
+ * rmem_main.c makes and removes devices; rmem_blk.c is the blk-mq path;
+ * rmem_sock.c the transport; rmem_discard.c the batched DISCARDs;
+ * rmem_genl.c the generic-netlink control plane; rmem_sysfs.c shows a
+ * device in /sys/block/rmemN/rmem/ (Documentation/ABI/testing/sysfs-block-rmem).
  */
 #ifndef RMEM_DRV_H
 #define RMEM_DRV_H
@@ -29,6 +31,8 @@
 #define RMEM_DISCARD_TAG	0xffffffffu
 /* ... and of the CLOSE that releases the region at detach */
 #define RMEM_CLOSE_TAG		0xfffffffeu
+
+#define RMEM_SECTORS_PER_FRAME	(RMEM_FRAME_SIZE >> SECTOR_SHIFT)
 
 struct rmem_dev;
 
@@ -166,45 +170,44 @@ void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
 
 extern const struct attribute_group *rmem_attr_groups[];
 
-/* ---- between the driver's files (generated) ---- */
-
-/* rmem_sock.c */
-int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-			struct request *rq, struct rmem_cmd *cmd, u16 op,
-			unsigned int nparts);
-void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
-void rmem_stop_socks(struct rmem_dev *dev);
-void rmem_release_region(struct rmem_dev *dev);
-int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
-			u32 len, bool send, int flags);
-struct socket *rmem_take_sock(int fd, int *err);
-void rmem_sock_kill(struct rmem_sock *rs);
-int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
-struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
-
-/* rmem_discard.c */
-void rmem_discard_kick(struct rmem_dev *dev);
-void rmem_discard_lost(struct rmem_sock *rs);
-int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
-void rmem_discard_work(struct work_struct *work);
-
-/* rmem_genl.c */
-void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
-extern struct genl_family rmem_genl __ro_after_init;
-
-/* rmem_main.c */
-u64 rmem_dead_mask(struct rmem_dev *dev);
-bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
-			  u32 *first, u32 *count);
-void rmem_note_read(struct rmem_dev *dev, struct request *rq,
-			   struct rmem_cmd *cmd, u32 first, u32 count);
-void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
-u16 rmem_rq_op(struct request *rq);
-extern const struct blk_mq_ops rmem_mq_ops;
-const char *rmem_dev_state(struct rmem_dev *dev);
-void rmem_dev_remove(struct rmem_dev *dev);
-extern struct workqueue_struct *rmem_discard_wq;
+/* rmem_main.c: device lifecycle, module init/exit */
 extern struct workqueue_struct *rmem_recv_wq;
-/* ---- end */
+extern struct workqueue_struct *rmem_discard_wq;
+void rmem_dev_remove(struct rmem_dev *dev);
+u64 rmem_dead_mask(struct rmem_dev *dev);
+
+/* rmem_blk.c: blk-mq, mapping requests to frames and deltas */
+extern const struct blk_mq_ops rmem_mq_ops;
+extern const struct block_device_operations rmem_fops;
+u16 rmem_rq_op(struct request *rq);
+bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+		   u32 *first, u32 *count);
+void rmem_note_read(struct rmem_dev *dev, struct request *rq,
+		    struct rmem_cmd *cmd, u32 first, u32 count);
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
+
+/* rmem_sock.c: the transport */
+struct socket *rmem_take_sock(int fd, int *err);
+void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
+void rmem_sock_kill(struct rmem_sock *rs);
+void rmem_stop_socks(struct rmem_dev *dev);
+struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
+int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
+int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
+		 u32 len, bool send, int flags);
+int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
+		 struct request *rq, struct rmem_cmd *cmd, u16 op,
+		 unsigned int nparts);
+void rmem_release_region(struct rmem_dev *dev);
+
+/* rmem_discard.c: batched DISCARDs */
+void rmem_discard_work(struct work_struct *work);
+void rmem_discard_kick(struct rmem_dev *dev);
+int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply);
+void rmem_discard_lost(struct rmem_sock *rs);
+
+/* rmem_genl.c: the control plane */
+extern struct genl_family rmem_genl;
+void rmem_link_dead_event(struct rmem_dev *dev, unsigned int queue);
 
 #endif /* RMEM_DRV_H */

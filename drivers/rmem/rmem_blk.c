@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rmem's block device: blk-mq queue_rq, completion and timeout, the
+ * mapping of a request's slots to frames (rmem_map.c) and of a write's
+ * pages to cache-line deltas (rmem_delta.c), and the swap hook that gives
+ * a freed slot's frame back.
+ */
+#define pr_fmt(fmt) "rmem: " fmt
+
+#include <linux/module.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/bvec.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/idr.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/uio.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "rmem_drv.h"
+#include "rmem_proto.h"
+/*
+ * The protocol op a request goes to the donor as; 0 if it has none. Block
+ * DISCARD and WRITE_ZEROES never do: they only give frames back to the
+ * map, and the donor hears of it in batches (rmem_discard_work).
+ */
+u16 rmem_rq_op(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return RMEM_OP_READ;
+	case REQ_OP_WRITE:
+		return RMEM_OP_WRITE;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The page holding each slot of a request, if the slot's 4 KiB are
+ * exactly one whole page (swap's always are), else NULL: no delta for
+ * it. One walk of the request's segments, for planning, PATCH lines and
+ * the fingerprints of what a read brings.
+ */
+static void rmem_rq_slot_pages(struct request *rq, struct rmem_cmd *cmd)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 pos = 0, i;
+
+	for (i = 0; i < cmd->nslots; i++)
+		cmd->page[i] = NULL;
+	if (PAGE_SIZE != RMEM_FRAME_SIZE)
+		return;
+	rq_for_each_segment(bv, rq, it) {
+		if (!(pos % RMEM_FRAME_SIZE) && !bv.bv_offset && bv.bv_len == PAGE_SIZE)
+			cmd->page[pos / RMEM_FRAME_SIZE] = bv.bv_page;
+		pos += bv.bv_len;
+	}
+}
+
+/* Fingerprints of a page, into the command's scratch; its table key. */
+static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_cmd *cmd,
+			     struct page *page)
+{
+	void *p = kmap_local_page(page);
+
+	rmem_page_fps(p, cmd->fp, dev->fpt.fp_mask);
+	kunmap_local(p);
+	return page_to_pfn(page) + 1;
+}
+
+/*
+ * Part number p of a request: the p-th run of consecutive frames among
+ * its slots, a PATCH being a run by itself (rmem_frames_next_run). Sets
+ * the run's first slot and length; false if there is no such part.
+ */
+bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+			  u32 *first, u32 *count)
+{
+	u32 i = 0;
+
+	do {
+		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch,
+					  &i, first, count))
+			return false;
+	} while (p--);
+	return true;
+}
+
+/* A read filled slots [first, first + count): they are their pages' bases. */
+void rmem_note_read(struct rmem_dev *dev, struct request *rq,
+			   struct rmem_cmd *cmd, u32 first, u32 count)
+{
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
+
+	if (!dev->fpt_mem || !READ_ONCE(dev->delta_lines))
+		return;
+	for (i = first; i < first + count; i++) {
+		u64 key;
+
+		if (!cmd->page[i])
+			continue;
+		key = rmem_page_key_fps(dev, cmd, cmd->page[i]);
+		spin_lock(&dev->map_lock);
+		rmem_delta_read(&dev->map, &dev->fpt, slot + i, cmd->frame[i],
+				key, cmd->fp);
+		spin_unlock(&dev->map_lock);
+	}
+}
+
+/* The frames of slots [0, n) of a write no longer hold what the table says. */
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
+{
+	u32 i;
+
+	spin_lock(&dev->map_lock);
+	for (i = 0; i < n; i++)
+		rmem_delta_forget(&dev->map, cmd->frame[i]);
+	spin_unlock(&dev->map_lock);
+}
+
+
+/* Count a request that leaves the driver, whichever way it does. */
+static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
+			     blk_status_t status)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 ns = cmd->start_ns ? ktime_get_ns() - cmd->start_ns : 0;
+	int kind = -1;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		atomic64_inc(&dev->reads);
+		atomic64_add(blk_rq_bytes(rq), &dev->read_bytes);
+		kind = RMEM_LAT_READ;
+		break;
+	case REQ_OP_WRITE:
+		atomic64_inc(&dev->writes);
+		atomic64_add(blk_rq_bytes(rq), &dev->write_bytes);
+		kind = RMEM_LAT_WRITE;
+		break;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		atomic64_inc(&dev->discards);
+		break;
+	default:			/* FLUSH: not counted */
+		break;
+	}
+	if (status != BLK_STS_OK)
+		atomic64_inc(&dev->errors);
+	if (kind >= 0 && cmd->start_ns && status == BLK_STS_OK) {
+		atomic64_add(ns, &dev->lat_total_ns[kind]);
+		atomic64_inc(&dev->lat_hist[kind][rmem_lat_bucket(ns)]);
+	}
+	if (cmd->start_ns)
+		atomic64_dec(&dev->in_flight);
+	cmd->start_ns = 0;
+}
+
+static void rmem_complete_rq(struct request *rq)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	rmem_account_end(rq->q->queuedata, rq, cmd->status);
+	blk_mq_end_request(rq, cmd->status);
+}
+
+/*
+ * Slot i of a write: its frame, and whether it goes as a PATCH against
+ * the base its page has (rmem_delta_write); max_lines 0: in full.
+ */
+static int rmem_plan_write(struct rmem_dev *dev, struct rmem_cmd *cmd,
+			   u32 slot, u32 i, unsigned int max_lines)
+{
+	struct page *page = max_lines && dev->fpt_mem ? cmd->page[i] : NULL;
+	struct rmem_delta_plan plan;
+	u64 key = 0;
+	int ret;
+
+	if (page)
+		key = rmem_page_key_fps(dev, cmd, page);
+	spin_lock(&dev->map_lock);
+	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, cmd->fp,
+			       max_lines, &plan);
+	spin_unlock(&dev->map_lock);
+	if (ret)
+		return ret;
+	cmd->frame[i] = plan.frame;
+	if (plan.busy)
+		atomic64_inc(&dev->delta_busy);
+	if (plan.base)
+		atomic64_inc(&dev->dirty_lines[plan.lines]);
+	if (plan.patch) {
+		void *p = kmap_local_page(page);
+
+		cmd->hash[i] = rmem_page_hash(p);
+		kunmap_local(p);
+		cmd->mask[i] = plan.mask;
+		cmd->patch |= 1ull << i;
+	}
+	return 0;
+}
+
+/*
+ * Look up (READ) or assign (WRITE) the frame of every slot of a request;
+ * slots a read finds without one are zeroed here. The number of parts, or
+ * -ENOSPC when a write must wait for frames a DISCARD will free.
+ */
+static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
+		       struct rmem_cmd *cmd, u16 op)
+{
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i, first, count;
+	unsigned int parts = 0, zeros = 0;
+	int ret = 0;
+
+	cmd->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
+	cmd->patch = 0;
+	if (dev->fpt_mem)
+		rmem_rq_slot_pages(rq, cmd);
+	if (op == RMEM_OP_WRITE) {
+		unsigned int k = cmd->no_delta ? 0 : READ_ONCE(dev->delta_lines);
+
+		for (i = 0; i < cmd->nslots; i++) {
+			ret = rmem_plan_write(dev, cmd, slot + i, i, k);
+			if (ret) {
+				/* the table already describes what was not sent */
+				rmem_forget_frames(dev, cmd, i);
+				return ret;
+			}
+		}
+	} else {
+		spin_lock(&dev->map_lock);
+		for (i = 0; i < cmd->nslots; i++)
+			cmd->frame[i] = rmem_map_lookup(&dev->map, slot + i);
+		spin_unlock(&dev->map_lock);
+	}
+	for (i = 0; i < cmd->nslots; i++) {
+		if (cmd->frame[i] == RMEM_NO_FRAME) {
+			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
+				     false, 0);
+			zeros++;
+		}
+	}
+	if (zeros)
+		atomic64_add(zeros, &dev->zero_reads);
+	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch, &i,
+					 &first, &count);)
+		parts++;
+	return parts;
+}
+
+/*
+ * Slots whose contents are no longer needed (a block DISCARD or
+ * WRITE_ZEROES, a freed swap slot) give their frames back; a full batch
+ * goes to the donor. Never sleeps: swap calls it under a spinlock.
+ */
+static void rmem_release_slots(struct rmem_dev *dev, u32 slot, u32 count)
+{
+	bool kick;
+
+	spin_lock(&dev->map_lock);
+	rmem_map_release_range(&dev->map, slot, count);
+	kick = rmem_map_wants_discard(&dev->map);
+	spin_unlock(&dev->map_lock);
+	if (kick)
+		rmem_discard_kick(dev);
+}
+
+static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct request *rq = bd->rq;
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_dev *dev = hctx->queue->queuedata;
+	struct rmem_sock *rs = &dev->socks[hctx->queue_num];
+	struct socket *sock;
+	int nparts;
+	u16 op;
+
+	blk_mq_start_request(rq);
+	cmd->status = BLK_STS_OK;
+	cmd->queue = -1;
+	cmd->mismatch = false;
+	if (!cmd->start_ns)		/* not a requeued one */
+		cmd->no_delta = false;
+	switch (req_op(rq)) {
+	case REQ_OP_FLUSH:
+		/* the donor's memory has nothing to flush */
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:	/* a slot without a frame reads as zeros */
+		rmem_release_slots(dev, blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME,
+				   blk_rq_bytes(rq) / RMEM_FRAME_SIZE);
+		rmem_account_end(dev, rq, BLK_STS_OK);
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
+	default:
+		break;
+	}
+	op = rmem_rq_op(rq);
+	if (!op)
+		return BLK_STS_NOTSUPP;
+	if (blk_rq_pos(rq) % RMEM_SECTORS_PER_FRAME ||
+	    blk_rq_bytes(rq) % RMEM_FRAME_SIZE || !blk_rq_bytes(rq) ||
+	    blk_rq_bytes(rq) > RMEM_CMD_MAX_FRAMES * RMEM_FRAME_SIZE) {
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
+		return BLK_STS_IOERR;
+	}
+	nparts = rmem_map_rq(dev, rq, cmd, op);
+	if (nparts == -ENOSPC) {
+		/* every frame is mapped or in the DISCARD on the wire: its
+		 * answer frees them and reruns the queues */
+		return BLK_STS_RESOURCE;
+	}
+	if (nparts < 0) {
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
+		return BLK_STS_IOERR;
+	}
+	if (!cmd->start_ns) {		/* not a requeued one */
+		cmd->start_ns = ktime_get_ns();
+		atomic64_inc(&dev->in_flight);
+		if (op == RMEM_OP_WRITE)	/* what whole pages would take */
+			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq),
+				     &dev->write_page_bytes);
+	}
+	if (!nparts) {			/* a read of slots without frames */
+		rmem_account_end(dev, rq, BLK_STS_OK);
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
+	}
+
+	for (;;) {
+		int ret;
+
+		sock = rmem_get_sock(dev, rs);
+		if (!sock) {
+			if (!READ_ONCE(dev->removing))
+				dev_err_ratelimited(disk_to_dev(dev->disk),
+						    "queue %u: no connection to %s for %u s: I/O fails\n",
+						    rs->index, dev->donor,
+						    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+			rmem_account_end(dev, rq, BLK_STS_IOERR);
+			return BLK_STS_IOERR;
+		}
+		cmd->cookie++;
+		cmd->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
+		cmd->queue = rs->index;
+		ret = rmem_send_rq(dev, sock, rq, cmd, op, nparts);
+		mutex_unlock(&rs->tx_lock);
+		if (!ret)
+			break;
+		/* the stream is broken: this one waits for the next socket */
+		cmd->queue = -1;
+		rmem_sock_kill(rs);
+	}
+	return BLK_STS_OK;
+}
+
+static enum blk_eh_timer_return rmem_timeout(struct request *rq)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_dev *dev = rq->q->queuedata;
+	int q = READ_ONCE(cmd->queue);
+
+	if (q >= 0) {
+		struct rmem_sock *rs = &dev->socks[q];
+
+		dev_warn_ratelimited(disk_to_dev(dev->disk),
+				     "request on queue %d unanswered after %u ms\n",
+				     q, jiffies_to_msecs(READ_ONCE(dev->timeout)));
+		atomic64_inc(&dev->timeouts);
+		/* the receive worker then requeues everything in flight */
+		rmem_sock_kill(rs);
+	}
+	return BLK_EH_RESET_TIMER;
+}
+
+static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			     unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	cmd->cookie = 0;
+	cmd->queue = -1;
+	cmd->start_ns = 0;
+	return 0;
+}
+
+const struct blk_mq_ops rmem_mq_ops = {
+	.queue_rq	= rmem_queue_rq,
+	.complete	= rmem_complete_rq,
+	.timeout	= rmem_timeout,
+	.init_request	= rmem_init_request,
+};
+
+/*
+ * Swap freed a slot (under its swap_info lock: no sleeping). Its frame
+ * goes back to the map, as zram frees its slot's memory here.
+ */
+static void rmem_swap_slot_free_notify(struct block_device *bdev,
+				       unsigned long slot)
+{
+	struct rmem_dev *dev = bdev->bd_disk->private_data;
+
+	rmem_release_slots(dev, slot, 1);
+	atomic64_inc(&dev->slot_frees);
+}
+
+u32 rmem_dev_frames_mapped(struct rmem_dev *dev)
+{
+	return READ_ONCE(dev->map.nmapped);
+}
+
+void rmem_dev_delta_counts(struct rmem_dev *dev, u64 *retained, u64 *reclaimed,
+			   u64 *evictions)
+{
+	spin_lock(&dev->map_lock);
+	*retained = dev->map.nretained;
+	*reclaimed = dev->map.reclaimed;
+	*evictions = dev->fpt.evictions;
+	spin_unlock(&dev->map_lock);
+}
+
+const struct block_device_operations rmem_fops = {
+	.owner			= THIS_MODULE,
+	.swap_slot_free_notify	= rmem_swap_slot_free_notify,
+};
