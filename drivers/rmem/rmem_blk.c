@@ -51,30 +51,30 @@ u16 rmem_rq_op(struct request *rq)
  * it. One walk of the request's segments, for planning, PATCH lines and
  * the fingerprints of what a read brings.
  */
-static void rmem_rq_slot_pages(struct request *rq, struct rmem_cmd *cmd)
+static void rmem_rq_slot_pages(struct request *rq, struct rmem_pdu *pdu)
 {
 	struct req_iterator it;
 	struct bio_vec bv;
 	u32 pos = 0, i;
 
-	for (i = 0; i < cmd->nslots; i++)
-		cmd->page[i] = NULL;
+	for (i = 0; i < pdu->nslots; i++)
+		pdu->page[i] = NULL;
 	if (PAGE_SIZE != RMEM_FRAME_SIZE)
 		return;
 	rq_for_each_segment(bv, rq, it) {
 		if (!(pos % RMEM_FRAME_SIZE) && !bv.bv_offset && bv.bv_len == PAGE_SIZE)
-			cmd->page[pos / RMEM_FRAME_SIZE] = bv.bv_page;
+			pdu->page[pos / RMEM_FRAME_SIZE] = bv.bv_page;
 		pos += bv.bv_len;
 	}
 }
 
 /* Fingerprints of a page, into the command's scratch; its table key. */
-static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_cmd *cmd,
+static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			     struct page *page)
 {
 	void *p = kmap_local_page(page);
 
-	rmem_page_fps(p, cmd->fp, dev->fpt.fp_mask);
+	rmem_page_fps(p, pdu->fp, dev->fpt.fp_mask);
 	kunmap_local(p);
 	return page_to_pfn(page) + 1;
 }
@@ -84,13 +84,13 @@ static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_cmd *cmd,
  * its slots, a PATCH being a run by itself (rmem_frames_next_run). Sets
  * the run's first slot and length; false if there is no such part.
  */
-bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 			  u32 *first, u32 *count)
 {
 	u32 i = 0;
 
 	do {
-		if (!rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch,
+		if (!rmem_frames_next_run(pdu->frame, pdu->nslots, pdu->patch,
 					  &i, first, count))
 			return false;
 	} while (p--);
@@ -99,7 +99,7 @@ bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
 
 /* A read filled slots [first, first + count): they are their pages' bases. */
 void rmem_note_read(struct rmem_dev *dev, struct request *rq,
-			   struct rmem_cmd *cmd, u32 first, u32 count)
+			   struct rmem_pdu *pdu, u32 first, u32 count)
 {
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
 
@@ -108,24 +108,24 @@ void rmem_note_read(struct rmem_dev *dev, struct request *rq,
 	for (i = first; i < first + count; i++) {
 		u64 key;
 
-		if (!cmd->page[i])
+		if (!pdu->page[i])
 			continue;
-		key = rmem_page_key_fps(dev, cmd, cmd->page[i]);
+		key = rmem_page_key_fps(dev, pdu, pdu->page[i]);
 		spin_lock(&dev->map_lock);
-		rmem_delta_read(&dev->map, &dev->fpt, slot + i, cmd->frame[i],
-				key, cmd->fp);
+		rmem_delta_read(&dev->map, &dev->fpt, slot + i, pdu->frame[i],
+				key, pdu->fp);
 		spin_unlock(&dev->map_lock);
 	}
 }
 
 /* The frames of slots [0, n) of a write no longer hold what the table says. */
-void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n)
 {
 	u32 i;
 
 	spin_lock(&dev->map_lock);
 	for (i = 0; i < n; i++)
-		rmem_delta_forget(&dev->map, cmd->frame[i]);
+		rmem_delta_forget(&dev->map, pdu->frame[i]);
 	spin_unlock(&dev->map_lock);
 }
 
@@ -134,8 +134,8 @@ void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n)
 static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 			     blk_status_t status)
 {
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	u64 ns = cmd->start_ns ? ktime_get_ns() - cmd->start_ns : 0;
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	u64 ns = pdu->start_ns ? ktime_get_ns() - pdu->start_ns : 0;
 	int kind = -1;
 
 	switch (req_op(rq)) {
@@ -158,44 +158,44 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 	}
 	if (status != BLK_STS_OK)
 		atomic64_inc(&dev->errors);
-	if (kind >= 0 && cmd->start_ns && status == BLK_STS_OK) {
+	if (kind >= 0 && pdu->start_ns && status == BLK_STS_OK) {
 		atomic64_add(ns, &dev->lat_total_ns[kind]);
 		atomic64_inc(&dev->lat_hist[kind][rmem_lat_bucket(ns)]);
 	}
-	if (cmd->start_ns)
+	if (pdu->start_ns)
 		atomic64_dec(&dev->in_flight);
-	cmd->start_ns = 0;
+	pdu->start_ns = 0;
 }
 
 static void rmem_complete_rq(struct request *rq)
 {
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	rmem_account_end(rq->q->queuedata, rq, cmd->status);
-	blk_mq_end_request(rq, cmd->status);
+	rmem_account_end(rq->q->queuedata, rq, pdu->status);
+	blk_mq_end_request(rq, pdu->status);
 }
 
 /*
  * Slot i of a write: its frame, and whether it goes as a PATCH against
  * the base its page has (rmem_delta_write); max_lines 0: in full.
  */
-static int rmem_plan_write(struct rmem_dev *dev, struct rmem_cmd *cmd,
+static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			   u32 slot, u32 i, unsigned int max_lines)
 {
-	struct page *page = max_lines && dev->fpt_mem ? cmd->page[i] : NULL;
+	struct page *page = max_lines && dev->fpt_mem ? pdu->page[i] : NULL;
 	struct rmem_delta_plan plan;
 	u64 key = 0;
 	int ret;
 
 	if (page)
-		key = rmem_page_key_fps(dev, cmd, page);
+		key = rmem_page_key_fps(dev, pdu, page);
 	spin_lock(&dev->map_lock);
-	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, cmd->fp,
+	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, pdu->fp,
 			       max_lines, &plan);
 	spin_unlock(&dev->map_lock);
 	if (ret)
 		return ret;
-	cmd->frame[i] = plan.frame;
+	pdu->frame[i] = plan.frame;
 	if (plan.busy)
 		atomic64_inc(&dev->delta_busy);
 	if (plan.base)
@@ -203,10 +203,10 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_cmd *cmd,
 	if (plan.patch) {
 		void *p = kmap_local_page(page);
 
-		cmd->hash[i] = rmem_page_hash(p);
+		pdu->hash[i] = rmem_page_hash(p);
 		kunmap_local(p);
-		cmd->mask[i] = plan.mask;
-		cmd->patch |= 1ull << i;
+		pdu->mask[i] = plan.mask;
+		pdu->patch |= 1ull << i;
 	}
 	return 0;
 }
@@ -217,35 +217,35 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_cmd *cmd,
  * -ENOSPC when a write must wait for frames a DISCARD will free.
  */
 static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
-		       struct rmem_cmd *cmd, u16 op)
+		       struct rmem_pdu *pdu, u16 op)
 {
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i, first, count;
 	unsigned int parts = 0, zeros = 0;
 	int ret = 0;
 
-	cmd->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
-	cmd->patch = 0;
+	pdu->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
+	pdu->patch = 0;
 	if (dev->fpt_mem)
-		rmem_rq_slot_pages(rq, cmd);
+		rmem_rq_slot_pages(rq, pdu);
 	if (op == RMEM_OP_WRITE) {
-		unsigned int k = cmd->no_delta ? 0 : READ_ONCE(dev->delta_lines);
+		unsigned int k = pdu->no_delta ? 0 : READ_ONCE(dev->delta_lines);
 
-		for (i = 0; i < cmd->nslots; i++) {
-			ret = rmem_plan_write(dev, cmd, slot + i, i, k);
+		for (i = 0; i < pdu->nslots; i++) {
+			ret = rmem_plan_write(dev, pdu, slot + i, i, k);
 			if (ret) {
 				/* the table already describes what was not sent */
-				rmem_forget_frames(dev, cmd, i);
+				rmem_forget_frames(dev, pdu, i);
 				return ret;
 			}
 		}
 	} else {
 		spin_lock(&dev->map_lock);
-		for (i = 0; i < cmd->nslots; i++)
-			cmd->frame[i] = rmem_map_lookup(&dev->map, slot + i);
+		for (i = 0; i < pdu->nslots; i++)
+			pdu->frame[i] = rmem_map_lookup(&dev->map, slot + i);
 		spin_unlock(&dev->map_lock);
 	}
-	for (i = 0; i < cmd->nslots; i++) {
-		if (cmd->frame[i] == RMEM_NO_FRAME) {
+	for (i = 0; i < pdu->nslots; i++) {
+		if (pdu->frame[i] == RMEM_NO_FRAME) {
 			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
 				     false, 0);
 			zeros++;
@@ -253,7 +253,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 	}
 	if (zeros)
 		atomic64_add(zeros, &dev->zero_reads);
-	for (i = 0; rmem_frames_next_run(cmd->frame, cmd->nslots, cmd->patch, &i,
+	for (i = 0; rmem_frames_next_run(pdu->frame, pdu->nslots, pdu->patch, &i,
 					 &first, &count);)
 		parts++;
 	return parts;
@@ -280,7 +280,7 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
 	struct request *rq = bd->rq;
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = hctx->queue->queuedata;
 	struct rmem_sock *rs = &dev->socks[hctx->queue_num];
 	struct socket *sock;
@@ -288,11 +288,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	u16 op;
 
 	blk_mq_start_request(rq);
-	cmd->status = BLK_STS_OK;
-	cmd->queue = -1;
-	cmd->mismatch = false;
-	if (!cmd->start_ns)		/* not a requeued one */
-		cmd->no_delta = false;
+	pdu->status = BLK_STS_OK;
+	pdu->queue = -1;
+	pdu->mismatch = false;
+	if (!pdu->start_ns)		/* not a requeued one */
+		pdu->no_delta = false;
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
 		/* the donor's memory has nothing to flush */
@@ -313,11 +313,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_NOTSUPP;
 	if (blk_rq_pos(rq) % RMEM_SECTORS_PER_FRAME ||
 	    blk_rq_bytes(rq) % RMEM_FRAME_SIZE || !blk_rq_bytes(rq) ||
-	    blk_rq_bytes(rq) > RMEM_CMD_MAX_FRAMES * RMEM_FRAME_SIZE) {
+	    blk_rq_bytes(rq) > RMEM_RQ_MAX_FRAMES * RMEM_FRAME_SIZE) {
 		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
 	}
-	nparts = rmem_map_rq(dev, rq, cmd, op);
+	nparts = rmem_map_rq(dev, rq, pdu, op);
 	if (nparts == -ENOSPC) {
 		/* every frame is mapped or in the DISCARD on the wire: its
 		 * answer frees them and reruns the queues */
@@ -327,8 +327,8 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
 	}
-	if (!cmd->start_ns) {		/* not a requeued one */
-		cmd->start_ns = ktime_get_ns();
+	if (!pdu->start_ns) {		/* not a requeued one */
+		pdu->start_ns = ktime_get_ns();
 		atomic64_inc(&dev->in_flight);
 		if (op == RMEM_OP_WRITE)	/* what whole pages would take */
 			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq),
@@ -353,15 +353,15 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 			rmem_account_end(dev, rq, BLK_STS_IOERR);
 			return BLK_STS_IOERR;
 		}
-		cmd->cookie++;
-		cmd->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
-		cmd->queue = rs->index;
-		ret = rmem_send_rq(dev, sock, rq, cmd, op, nparts);
+		pdu->cookie++;
+		pdu->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
+		pdu->queue = rs->index;
+		ret = rmem_send_rq(dev, sock, rq, pdu, op, nparts);
 		mutex_unlock(&rs->tx_lock);
 		if (!ret)
 			break;
 		/* the stream is broken: this one waits for the next socket */
-		cmd->queue = -1;
+		pdu->queue = -1;
 		rmem_sock_kill(rs);
 	}
 	return BLK_STS_OK;
@@ -369,9 +369,9 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 {
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = rq->q->queuedata;
-	int q = READ_ONCE(cmd->queue);
+	int q = READ_ONCE(pdu->queue);
 
 	if (q >= 0) {
 		struct rmem_sock *rs = &dev->socks[q];
@@ -389,11 +389,11 @@ static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 			     unsigned int hctx_idx, unsigned int numa_node)
 {
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	cmd->cookie = 0;
-	cmd->queue = -1;
-	cmd->start_ns = 0;
+	pdu->cookie = 0;
+	pdu->queue = -1;
+	pdu->start_ns = 0;
 	return 0;
 }
 

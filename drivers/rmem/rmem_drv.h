@@ -26,7 +26,7 @@
  * Slots one request may span (256 KiB): a request becomes one protocol
  * message per run of consecutive frames, each tagged with its part number.
  */
-#define RMEM_CMD_MAX_FRAMES	64
+#define RMEM_RQ_MAX_FRAMES	64
 /* low 32 bits of the tag of a batched DISCARD: no request's unique tag */
 #define RMEM_DISCARD_TAG	0xffffffffu
 /* ... and of the CLOSE that releases the region at detach */
@@ -47,7 +47,12 @@ struct rmem_sock {
 	struct work_struct recv_work;
 };
 
-struct rmem_cmd {
+/*
+ * Each request's driver data (blk_mq_rq_to_pdu()): what one dispatch of
+ * it sent, and what its replies have answered. Named apart from the
+ * RMEM_CMD_* netlink commands.
+ */
+struct rmem_pdu {
 	u32 cookie;			/* bumped at each dispatch (24 bits used) */
 	int queue;			/* socket it is in flight on, or -1 */
 	blk_status_t status;
@@ -56,17 +61,17 @@ struct rmem_cmd {
 					 * set before the first is sent, then
 					 * cleared by the receive worker only */
 	u32 nslots;			/* slots the request spans */
-	u32 frame[RMEM_CMD_MAX_FRAMES];	/* each slot's frame at dispatch */
+	u32 frame[RMEM_RQ_MAX_FRAMES];	/* each slot's frame at dispatch */
 	/* cache-line deltas (writes): slots that go as a PATCH, bit i for
 	 * slot i, each its own part; their line masks and page hashes */
 	u64 patch;
 	bool mismatch;			/* a PATCH was refused: write again */
 	bool no_delta;			/* ... in full: no PATCH this time */
-	u64 mask[RMEM_CMD_MAX_FRAMES];
-	u64 hash[RMEM_CMD_MAX_FRAMES];
+	u64 mask[RMEM_RQ_MAX_FRAMES];
+	u64 hash[RMEM_RQ_MAX_FRAMES];
 	/* each slot's page if it is one whole page (rmem_rq_slot_pages),
 	 * set at dispatch when the device has a fingerprint table */
-	struct page *page[RMEM_CMD_MAX_FRAMES];
+	struct page *page[RMEM_RQ_MAX_FRAMES];
 	u32 fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
 };
 
@@ -180,11 +185,11 @@ u64 rmem_dead_mask(struct rmem_dev *dev);
 extern const struct blk_mq_ops rmem_mq_ops;
 extern const struct block_device_operations rmem_fops;
 u16 rmem_rq_op(struct request *rq);
-bool rmem_cmd_part(const struct rmem_cmd *cmd, unsigned int p,
+bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 		   u32 *first, u32 *count);
 void rmem_note_read(struct rmem_dev *dev, struct request *rq,
-		    struct rmem_cmd *cmd, u32 first, u32 count);
-void rmem_forget_frames(struct rmem_dev *dev, struct rmem_cmd *cmd, u32 n);
+		    struct rmem_pdu *pdu, u32 first, u32 count);
+void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);
@@ -196,7 +201,7 @@ int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
 int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 		 u32 len, bool send, int flags);
 int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-		 struct request *rq, struct rmem_cmd *cmd, u16 op,
+		 struct request *rq, struct rmem_pdu *pdu, u16 op,
 		 unsigned int nparts);
 void rmem_release_region(struct rmem_dev *dev);
 

@@ -133,7 +133,7 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 		.logical_block_size	= RMEM_FRAME_SIZE,
 		.physical_block_size	= RMEM_FRAME_SIZE,
 		.io_min			= RMEM_FRAME_SIZE,
-		.max_hw_sectors		= RMEM_CMD_MAX_FRAMES * RMEM_SECTORS_PER_FRAME,
+		.max_hw_sectors		= RMEM_RQ_MAX_FRAMES * RMEM_SECTORS_PER_FRAME,
 		.max_hw_discard_sectors	= UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.max_write_zeroes_sectors = UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
 		.discard_granularity	= RMEM_FRAME_SIZE,
@@ -152,7 +152,7 @@ static int rmem_alloc_disk(struct rmem_dev *dev)
 	blk_queue_physical_block_size(disk->queue, RMEM_FRAME_SIZE);
 	blk_queue_io_min(disk->queue, RMEM_FRAME_SIZE);
 	blk_queue_max_hw_sectors(disk->queue,
-				 RMEM_CMD_MAX_FRAMES * RMEM_SECTORS_PER_FRAME);
+				 RMEM_RQ_MAX_FRAMES * RMEM_SECTORS_PER_FRAME);
 	blk_queue_max_discard_sectors(disk->queue,
 				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
 	blk_queue_max_write_zeroes_sectors(disk->queue,
@@ -244,7 +244,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	dev->tag_set.nr_hw_queues = n;
 	dev->tag_set.queue_depth = clamp(queue_depth, 1u, 4096u);
 	dev->tag_set.numa_node = NUMA_NO_NODE;
-	dev->tag_set.cmd_size = sizeof(struct rmem_cmd);
+	dev->tag_set.cmd_size = sizeof(struct rmem_pdu);
 	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
 	dev->tag_set.driver_data = dev;
 	dev->tag_set.timeout = dev->timeout;

@@ -82,10 +82,10 @@ static int rmem_recv_buf(struct socket *sock, void *buf, size_t len)
 static bool rmem_requeue_one(struct request *rq, void *data)
 {
 	struct rmem_sock *rs = data;
-	struct rmem_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	if (cmd->queue == (int)rs->index) {
-		cmd->queue = -1;
+	if (pdu->queue == (int)rs->index) {
+		pdu->queue = -1;
 		blk_mq_requeue_request(rq, true);
 	}
 	return true;
@@ -195,7 +195,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	struct rmem_reply_hdr hdr;
 	struct rmem_reply reply;
 	struct request *rq;
-	struct rmem_cmd *cmd;
+	struct rmem_pdu *pdu;
 	u32 unique, hwq, tag, part, first, count;
 	u16 op;
 	int ret;
@@ -216,19 +216,19 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	hwq = blk_mq_unique_tag_to_hwq(unique);
 	tag = blk_mq_unique_tag_to_tag(unique);
 	rq = hwq == rs->index ? blk_mq_tag_to_rq(dev->tag_set.tags[hwq], tag) : NULL;
-	cmd = rq ? blk_mq_rq_to_pdu(rq) : NULL;
-	if (!cmd || !blk_mq_request_started(rq) || cmd->queue != (int)rs->index ||
-	    (cmd->cookie & 0xffffff) != reply.tag >> 40 || part >= 64 ||
-	    !(cmd->parts & 1ull << part)) {
+	pdu = rq ? blk_mq_rq_to_pdu(rq) : NULL;
+	if (!pdu || !blk_mq_request_started(rq) || pdu->queue != (int)rs->index ||
+	    (pdu->cookie & 0xffffff) != reply.tag >> 40 || part >= 64 ||
+	    !(pdu->parts & 1ull << part)) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "reply for a request not in flight (tag %#llx)\n",
 				    reply.tag);
 		return -EPROTO;
 	}
 	op = rmem_rq_op(rq);
-	if (!rmem_cmd_part(cmd, part, &first, &count))
+	if (!rmem_pdu_part(pdu, part, &first, &count))
 		return -EPROTO;		/* cannot be: the bit was set */
-	if (op == RMEM_OP_WRITE && cmd->patch >> first & 1)
+	if (op == RMEM_OP_WRITE && pdu->patch >> first & 1)
 		op = RMEM_OP_PATCH;
 	if (rmem_reply_check(&reply, op,
 			     op == RMEM_OP_READ ? count * RMEM_FRAME_SIZE : 0)) {
@@ -240,7 +240,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	if (reply.status == RMEM_E_MISMATCH && op == RMEM_OP_PATCH) {
 		/* a fingerprint collision hid a changed line: the frame is
 		 * as it was, and the request goes again in full */
-		cmd->mismatch = true;
+		pdu->mismatch = true;
 		atomic64_inc(&dev->delta_mismatches);
 	} else if (reply.status != RMEM_OK) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
@@ -249,24 +249,24 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 				    (unsigned long long)blk_rq_pos(rq),
 				    rmem_status_str(reply.status),
 				    rmem_status_name(reply.status));
-		cmd->status = BLK_STS_IOERR;
+		pdu->status = BLK_STS_IOERR;
 	} else if (op == RMEM_OP_READ) {
 		ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
 				   count * RMEM_FRAME_SIZE, false, 0);
 		if (ret)
 			return ret;	/* requeued with the rest */
-		rmem_note_read(dev, rq, cmd, first, count);
+		rmem_note_read(dev, rq, pdu, first, count);
 	}
 	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
-	cmd->parts &= ~(1ull << part);
-	if (!cmd->parts) {
-		cmd->queue = -1;
+	pdu->parts &= ~(1ull << part);
+	if (!pdu->parts) {
+		pdu->queue = -1;
 		if (req_op(rq) == REQ_OP_WRITE &&
-		    (cmd->status != BLK_STS_OK || cmd->mismatch)) {
-			rmem_forget_frames(dev, cmd, cmd->nslots);
-			if (cmd->status == BLK_STS_OK) {
+		    (pdu->status != BLK_STS_OK || pdu->mismatch)) {
+			rmem_forget_frames(dev, pdu, pdu->nslots);
+			if (pdu->status == BLK_STS_OK) {
 				/* acknowledged only once the donor has it all */
-				cmd->no_delta = true;
+				pdu->no_delta = true;
 				blk_mq_requeue_request(rq, true);
 				return 0;
 			}
@@ -339,7 +339,7 @@ static int rmem_send_lines(struct socket *sock, struct page *page, u64 mask)
 
 /* Send every part of a request: one header (and payload) per run. */
 int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-			struct request *rq, struct rmem_cmd *cmd, u16 op,
+			struct request *rq, struct rmem_pdu *pdu, u16 op,
 			unsigned int nparts)
 {
 	struct rmem_req req;
@@ -357,29 +357,29 @@ int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 		u32 first = 0, count = 0;
 		bool is_patch, more;
 
-		rmem_cmd_part(cmd, p, &first, &count);
-		is_patch = op == RMEM_OP_WRITE && cmd->patch >> first & 1;
+		rmem_pdu_part(pdu, p, &first, &count);
+		is_patch = op == RMEM_OP_WRITE && pdu->patch >> first & 1;
 		req.op = is_patch ? RMEM_OP_PATCH : op;
 		req.flags = 0;
-		req.tag = (u64)((cmd->cookie & 0xffffff) << 8 | p) << 32 |
+		req.tag = (u64)((pdu->cookie & 0xffffff) << 8 | p) << 32 |
 			  blk_mq_unique_tag(rq);
-		req.frame = cmd->frame[first];
+		req.frame = pdu->frame[first];
 		req.count = count;
 		if (is_patch)
-			req.len = rmem_patch_len(cmd->mask[first]);
+			req.len = rmem_patch_len(pdu->mask[first]);
 		else
 			req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
 		rmem_req_encode(&hdr, &req);
 		if (is_patch) {
-			patch.mask = cpu_to_le64(cmd->mask[first]);
-			patch.hash = cpu_to_le64(cmd->hash[first]);
+			patch.mask = cpu_to_le64(pdu->mask[first]);
+			patch.hash = cpu_to_le64(pdu->hash[first]);
 		}
-		more = op == RMEM_OP_WRITE && (!is_patch || cmd->mask[first]);
+		more = op == RMEM_OP_WRITE && (!is_patch || pdu->mask[first]);
 		iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1,
 			      sizeof(hdr) + (is_patch ? sizeof(patch) : 0));
 		ret = rmem_xmit(sock, &iter, more ? MSG_MORE : 0);
 		if (!ret && is_patch)
-			ret = rmem_send_lines(sock, cmd->page[first], cmd->mask[first]);
+			ret = rmem_send_lines(sock, pdu->page[first], pdu->mask[first]);
 		else if (!ret && op == RMEM_OP_WRITE)
 			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
 					   count * RMEM_FRAME_SIZE, true, 0);
