@@ -59,6 +59,7 @@
 #include <net/sock.h>
 
 #include "rmem_drv.h"
+#include "rmem_kcompat.h"
 #include "rmem_proto.h"
 
 static unsigned int queue_depth = 128;
@@ -128,41 +129,11 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 static int rmem_alloc_disk(struct rmem_dev *dev)
 {
 	struct gendisk *disk;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-	struct queue_limits lim = {
-		.logical_block_size	= RMEM_FRAME_SIZE,
-		.physical_block_size	= RMEM_FRAME_SIZE,
-		.io_min			= RMEM_FRAME_SIZE,
-		.max_hw_sectors		= RMEM_RQ_MAX_FRAMES * RMEM_SECTORS_PER_FRAME,
-		.max_hw_discard_sectors	= UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
-		.max_write_zeroes_sectors = UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1),
-		.discard_granularity	= RMEM_FRAME_SIZE,
-		/* a page's hash and its lines are read at different times */
-		.features		= BLK_FEAT_STABLE_WRITES,
-	};
 
-	disk = blk_mq_alloc_disk(&dev->tag_set, &lim, dev);
-#else
-	disk = blk_mq_alloc_disk(&dev->tag_set, dev);
-#endif
+	disk = rmem_alloc_mq_disk(&dev->tag_set, dev, RMEM_FRAME_SIZE,
+				  RMEM_RQ_MAX_FRAMES * RMEM_SECTORS_PER_FRAME);
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
-	blk_queue_logical_block_size(disk->queue, RMEM_FRAME_SIZE);
-	blk_queue_physical_block_size(disk->queue, RMEM_FRAME_SIZE);
-	blk_queue_io_min(disk->queue, RMEM_FRAME_SIZE);
-	blk_queue_max_hw_sectors(disk->queue,
-				 RMEM_RQ_MAX_FRAMES * RMEM_SECTORS_PER_FRAME);
-	blk_queue_max_discard_sectors(disk->queue,
-				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
-	blk_queue_max_write_zeroes_sectors(disk->queue,
-				      UINT_MAX >> 1 & ~(RMEM_SECTORS_PER_FRAME - 1));
-	disk->queue->limits.discard_granularity = RMEM_FRAME_SIZE;
-	blk_queue_flag_set(QUEUE_FLAG_NONROT, disk->queue);
-	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, disk->queue);
-	/* a page's hash and its lines are read at different times */
-	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, disk->queue);
-#endif
 	disk->major = rmem_major;
 	disk->first_minor = dev->index;
 	disk->minors = 1;
