@@ -65,7 +65,7 @@ all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
 # the module and the guests' workload come with the plain build
-all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/wamp-work module fpga
+all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/rmem-poke $(BUILD)/wamp-work module fpga
 endif
 
 deps:
@@ -105,6 +105,10 @@ build/module/%/drivers/rmem/rmem.ko: drivers/rmem/*.[ch] drivers/rmem/Kbuild inc
 		$(VM_HEADERS)/linux-headers-$*)) build/module/$* >/dev/null
 
 $(BUILD)/memhog: tests/vm/memhog.c
+	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
+
+# changes a donor's pool behind its clients' backs (tests/vm/check.sh)
+$(BUILD)/rmem-poke: tests/vm/poke.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
 
 # the write-amplification workloads: run in guests, so plain -O2 like memhog

@@ -68,6 +68,43 @@ static void rmem_rq_slot_pages(struct request *rq, struct rmem_pdu *pdu)
 	}
 }
 
+/*
+ * The page hash (rmem_page_hash: XXH64 of the 4 KiB) of slot i's data,
+ * whether the slot is one whole page or spread over segments. The
+ * end-to-end check keeps its low 32 bits per slot.
+ */
+static u64 rmem_rq_slot_hash(struct request *rq, struct rmem_pdu *pdu, u32 i)
+{
+	struct rmem_xxh64_state st;
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 pos = 0, off = i * RMEM_FRAME_SIZE, end = off + RMEM_FRAME_SIZE;
+	u64 h;
+
+	if (pdu->page[i]) {
+		void *p = kmap_local_page(pdu->page[i]);
+
+		h = rmem_page_hash(p);
+		kunmap_local(p);
+		return h;
+	}
+	rmem_xxh64_reset(&st, RMEM_HASH_SEED);
+	rq_for_each_segment(bv, rq, it) {
+		u32 s = max(off, pos), e = min(end, pos + bv.bv_len);
+
+		if (s < e) {
+			void *p = kmap_local_page(bv.bv_page);
+
+			rmem_xxh64_update(&st, p + bv.bv_offset + (s - pos), e - s);
+			kunmap_local(p);
+		}
+		pos += bv.bv_len;
+		if (pos >= end)
+			break;
+	}
+	return rmem_xxh64_digest(&st);
+}
+
 /* Fingerprints of a page, into the command's scratch; its table key. */
 static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			     struct page *page)
@@ -97,18 +134,38 @@ bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 	return true;
 }
 
-/* A read filled slots [first, first + count): they are their pages' bases. */
-void rmem_note_read(struct rmem_dev *dev, struct request *rq,
-			   struct rmem_pdu *pdu, u32 first, u32 count)
+/*
+ * A read filled slots [first, first + count) from the donor: each must
+ * hash to the checksum its slot's last write left (rmem_slot_sum), or
+ * the data is not what was written: a donor bug, memory corrupted on the
+ * donor, a reply torn by a concurrent write, or bytes changed on the
+ * wire. Then the request reads again (RMEM_REREADS times) and then fails
+ * with an I/O error; it never completes with wrong data. Good pages are
+ * their pages' delta bases.
+ */
+void rmem_read_done(struct rmem_dev *dev, struct request *rq,
+		    struct rmem_pdu *pdu, u32 first, u32 count)
 {
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
+	bool fps = dev->fpt_mem && READ_ONCE(dev->delta_lines);
 
-	if (!dev->fpt_mem || !READ_ONCE(dev->delta_lines))
-		return;
 	for (i = first; i < first + count; i++) {
 		u64 key;
 
-		if (!pdu->page[i])
+		if (rmem_slot_sum(rmem_rq_slot_hash(rq, pdu, i)) != pdu->sum[i]) {
+			atomic64_inc(&dev->read_check_errors);
+			dev_err_ratelimited(disk_to_dev(dev->disk),
+					    "slot %u (frame %u) read from %s fails its checksum%s\n",
+					    slot + i, pdu->frame[i], dev->donor,
+					    pdu->rereads < RMEM_REREADS ?
+					    ": reading it again" : ": I/O error");
+			if (pdu->rereads < RMEM_REREADS)
+				pdu->reread = true;
+			else
+				pdu->status = BLK_STS_IOERR;
+			continue;
+		}
+		if (!fps || !pdu->page[i])
 			continue;
 		key = rmem_page_key_fps(dev, pdu, pdu->page[i]);
 		spin_lock(&dev->map_lock);
@@ -225,8 +282,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 
 	pdu->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
 	pdu->patch = 0;
-	if (dev->fpt_mem)
-		rmem_rq_slot_pages(rq, pdu);
+	rmem_rq_slot_pages(rq, pdu);
 	if (op == RMEM_OP_WRITE) {
 		unsigned int k = pdu->no_delta ? 0 : READ_ONCE(dev->delta_lines);
 
@@ -237,11 +293,26 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 				rmem_forget_frames(dev, pdu, i);
 				return ret;
 			}
+			/* a PATCH has the page hash already */
+			pdu->sum[i] = rmem_slot_sum(pdu->patch >> i & 1 ? pdu->hash[i] :
+						    rmem_rq_slot_hash(rq, pdu, i));
 		}
-	} else {
+		/*
+		 * What reads of these slots must find from now on, set before
+		 * the write is sent: a read racing this write (undefined for
+		 * a block device) can fail its check, never pass with bytes
+		 * that were not written.
+		 */
 		spin_lock(&dev->map_lock);
 		for (i = 0; i < pdu->nslots; i++)
+			dev->slot_sum[slot + i] = pdu->sum[i];
+		spin_unlock(&dev->map_lock);
+	} else {
+		spin_lock(&dev->map_lock);
+		for (i = 0; i < pdu->nslots; i++) {
 			pdu->frame[i] = rmem_map_lookup(&dev->map, slot + i);
+			pdu->sum[i] = dev->slot_sum[slot + i];
+		}
 		spin_unlock(&dev->map_lock);
 	}
 	for (i = 0; i < pdu->nslots; i++) {
@@ -291,8 +362,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	pdu->status = BLK_STS_OK;
 	pdu->queue = -1;
 	pdu->mismatch = false;
-	if (!pdu->start_ns)		/* not a requeued one */
+	pdu->reread = false;
+	if (!pdu->start_ns) {		/* not a requeued one */
 		pdu->no_delta = false;
+		pdu->rereads = 0;
+	}
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
 		/* the donor's memory has nothing to flush */

@@ -31,6 +31,8 @@
 #define RMEM_DISCARD_TAG	0xffffffffu
 /* ... and of the CLOSE that releases the region at detach */
 #define RMEM_CLOSE_TAG		0xfffffffeu
+/* a read whose data fails its checksum goes again this often, then fails */
+#define RMEM_REREADS		2
 
 #define RMEM_SECTORS_PER_FRAME	(RMEM_FRAME_SIZE >> SECTOR_SHIFT)
 
@@ -73,6 +75,10 @@ struct rmem_pdu {
 	 * set at dispatch when the device has a fingerprint table */
 	struct page *page[RMEM_RQ_MAX_FRAMES];
 	u32 fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
+	/* end-to-end check: each slot's checksum, written or to be found */
+	u32 sum[RMEM_RQ_MAX_FRAMES];
+	bool reread;			/* a page failed it: read again */
+	u8 rereads;			/* times this request read again */
 };
 
 /* Which latency histogram a request counts in. */
@@ -97,6 +103,12 @@ struct rmem_dev {
 	spinlock_t map_lock;		/* map */
 	struct rmem_map map;		/* slot -> frame, and the free frames */
 	u32 *map_mem;			/* the map's words (kvmalloc) */
+	/*
+	 * map_lock; per slot, the checksum of what its last write sent
+	 * (rmem_slot_sum), which every read of the slot from the donor
+	 * must match: 4 bytes a slot, always on.
+	 */
+	u32 *slot_sum;
 	struct work_struct discard_work;	/* batched DISCARDs to the donor */
 	/* the batch: one at a time, owned by whoever set discard_busy */
 	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
@@ -128,6 +140,8 @@ struct rmem_dev {
 	atomic64_t zero_reads;		/* slots read as zeros: no frame, no wire */
 	atomic64_t slot_frees;		/* swap slots freed (swap_slot_free_notify) */
 	atomic64_t frames_discarded;	/* frames the donor was told to drop */
+	atomic64_t read_check_errors;	/* pages read that failed their checksum */
+	atomic64_t read_rereads;	/* reads sent again for it */
 	/*
 	 * Cache-line deltas; sysfs "delta" prints them in this order, and
 	 * "dirty_lines" the histogram. Bytes count headers and payloads of
@@ -187,7 +201,7 @@ extern const struct block_device_operations rmem_fops;
 u16 rmem_rq_op(struct request *rq);
 bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 		   u32 *first, u32 *count);
-void rmem_note_read(struct rmem_dev *dev, struct request *rq,
+void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		    struct rmem_pdu *pdu, u32 first, u32 count);
 void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n);
 

@@ -99,6 +99,7 @@ static void rmem_dev_free(struct rmem_dev *dev)
 	if (dev->tag_set.tags)
 		blk_mq_free_tag_set(&dev->tag_set);
 	kvfree(dev->map_mem);
+	kvfree(dev->slot_sum);
 	kvfree(dev->fpt_mem);
 	kvfree(dev->discard_frames);
 	kfree(dev->discard_ext);
@@ -197,7 +198,10 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 					     GFP_KERNEL);
 	dev->discard_ext = kcalloc(RMEM_MAX_DISCARD_EXTENTS,
 				   sizeof(struct rmem_extent), GFP_KERNEL);
-	if (!dev->map_mem || !dev->discard_frames || !dev->discard_ext) {
+	dev->slot_sum = kvmalloc_array(dev->size / RMEM_FRAME_SIZE, sizeof(u32),
+				       GFP_KERNEL);
+	if (!dev->map_mem || !dev->slot_sum || !dev->discard_frames ||
+	    !dev->discard_ext) {
 		rmem_dev_free(dev);
 		return ERR_PTR(-ENOMEM);
 	}

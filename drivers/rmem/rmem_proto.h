@@ -51,6 +51,16 @@ static inline u32 rmem_patch_len(u64 mask)
 }
 
 u64 rmem_page_hash(const void *page);
+
+/*
+ * The end-to-end checksum a client keeps per slot: the low half of the
+ * slot's page hash, so a PATCH, whose page hash is sent anyway, costs
+ * nothing more.
+ */
+static inline u32 rmem_slot_sum(u64 page_hash)
+{
+	return (u32)page_hash;
+}
 u64 rmem_line_diff(const void *old_page, const void *new_page);
 unsigned int rmem_patch_gather(const void *page, u64 mask, void *lines);
 int rmem_patch_check(const struct rmem_patch *patch, u32 len);

@@ -255,7 +255,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 				   count * RMEM_FRAME_SIZE, false, 0);
 		if (ret)
 			return ret;	/* requeued with the rest */
-		rmem_note_read(dev, rq, pdu, first, count);
+		rmem_read_done(dev, rq, pdu, first, count);
 	}
 	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
 	pdu->parts &= ~(1ull << part);
@@ -270,6 +270,14 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 				blk_mq_requeue_request(rq, true);
 				return 0;
 			}
+		}
+		if (req_op(rq) == REQ_OP_READ && pdu->reread &&
+		    pdu->status == BLK_STS_OK) {
+			/* a page failed its checksum: read it all again */
+			pdu->rereads++;
+			atomic64_inc(&dev->read_rereads);
+			blk_mq_requeue_request(rq, true);
+			return 0;
 		}
 		if (likely(!blk_should_fake_timeout(rq->q)))
 			blk_mq_complete_request(rq);

@@ -44,6 +44,8 @@ run() {
 	echo "DELTA: $(cat $S/delta)"
 	rmemctl status /dev/rmem0 | grep -E "deltas|write bytes|dirty lines|bases|errors"
 	[ "$(scol 8)" = 0 ] || { echo "FAIL: I/O errors: $(cat $S/stat)"; exit 1; }
+	# PATCHed pages too: the checksum a PATCH keeps is its page hash
+	[ "$(scol 20)" = 0 ] || { echo "FAIL: end-to-end check errors: $(cat $S/stat)"; exit 1; }
 }
 # column $1 of the delta counters, during memhog's passes only
 pcol() { echo $(( $(column /tmp/d1 "$1") - $(column /tmp/d0 "$1") )); }

@@ -107,6 +107,9 @@ echo "LATENCY (limit_us reads writes):"; grep -v " 0          0$" $S/latency
 # swap told the driver of every slot it freed: only the header's is mapped
 [ "$(col 17)" -gt 20000 ] && [ "$(col 18)" = 1 ] && [ "$(col 8)" = 0 ] ||
 	{ echo "FAIL: slot frees / frames / errors: $(cat $S/stat)"; exit 1; }
+# every page that came back passed the end-to-end check the first time
+[ "$(col 20)" = 0 ] && [ "$(col 21)" = 0 ] ||
+	{ echo "FAIL: pages failed the end-to-end check: $(cat $S/stat)"; exit 1; }
 rmemctl status /dev/rmem0
 rmemctl detach /dev/rmem0
 step "detached"

@@ -152,9 +152,9 @@ static void print_delta(uint32_t idx)
  */
 static void print_stats(uint32_t idx)
 {
-	unsigned long long c[20] = { 0 };
+	unsigned long long c[22] = { 0 };
 
-	if (read_columns(idx, "stat", c, 19) != 19)
+	if (read_columns(idx, "stat", c, 21) != 21)
 		return;
 	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
 	       c[1], c[4] >> 20, c[12], c[13]);
@@ -165,6 +165,8 @@ static void print_stats(uint32_t idx)
 	       c[8], c[9], c[10], c[11]);
 	printf("  frames         %llu mapped, %llu discarded; %llu swap slots freed, %llu zero reads\n",
 	       c[18], c[19], c[17], c[16]);
+	printf("  read checks    %llu pages failed the end-to-end check, %llu reads sent again\n",
+	       c[20], c[21]);
 	print_delta(idx);
 }
 
