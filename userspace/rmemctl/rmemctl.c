@@ -98,6 +98,7 @@ int exit_for(int err)
 		return EX_AUTH;
 	case EPROTO:
 	case EPROTONOSUPPORT:
+	case EOPNOTSUPP:	/* e.g. a protocol 1 donor cannot fence */
 		return EX_PROTOCOL;
 	case EUSERS:
 		return EX_BUSY;
