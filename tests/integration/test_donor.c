@@ -1205,6 +1205,62 @@ static void test_fence_stalled_old_first(void **state)
 	assert_true(ok > 0 && ok <= STALE_DISCARDS);
 }
 
+/*
+ * The fence comes while the donor is halfway through a WRITE's payload,
+ * which it reads straight into the frame: the frame is left torn (the
+ * client never had an answer, so it holds the frame as undefined and
+ * writes it again), and the rest of the payload never lands, however
+ * late it comes.
+ */
+static void test_fence_torn_write(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *a, *b;
+	struct rmem_stats_info before, after;
+	struct rmem_req_hdr h;
+	struct rmem_req req = {
+		.op = RMEM_OP_WRITE, .tag = 1, .frame = 1, .count = 1,
+		.len = RMEM_FRAME_SIZE,
+	};
+	uint8_t half[RMEM_FRAME_SIZE / 2], page[RMEM_FRAME_SIZE];
+	uint8_t old[RMEM_FRAME_SIZE];
+
+	(void)state;
+	a = connect_client("torn-q0");
+	assert_int_equal(rmem_open_region_queue(a, 4, 0, &r), 0);
+	write_pattern(a, 41, 0, 4);
+	get_stats(&before);
+	/* half a WRITE of frame 1 on A, behind librmem's back */
+	memset(half, 0x77, sizeof(half));
+	rmem_req_encode(&h, &req);
+	assert_int_equal(send(rmem_fd(a), &h, sizeof(h), MSG_NOSIGNAL),
+			 sizeof(h));
+	assert_int_equal(send(rmem_fd(a), half, sizeof(half), MSG_NOSIGNAL),
+			 sizeof(half));
+	settle();
+
+	b = connect_client("torn-new-q0");
+	assert_int_equal(rmem_join_region(b, &r, 0, RMEM_JOIN_FENCE), 0);
+	/* A's second half, too late: refused or dropped, never written */
+	(void)!send(rmem_fd(a), half, sizeof(half), MSG_NOSIGNAL);
+	settle();
+
+	pattern(old, 41, 1);
+	assert_int_equal(rmem_read(b, 1, 1, page), 0);
+	assert_memory_equal(page, half, sizeof(half));	/* torn ... */
+	assert_memory_equal(page + sizeof(half), old + sizeof(half),
+			    sizeof(half));		/* ... and no more */
+	check_pattern(b, 41, 0, 1);
+	check_pattern(b, 41, 2, 2);
+	write_pattern(b, 42, 1, 1);	/* the client's resend */
+	check_pattern(b, 42, 1, 1);
+
+	get_stats(&after);
+	assert_true(after.fenced == before.fenced + 1);
+	rmem_client_free(a);
+	close_client(b);
+}
+
 /* A FENCE for one queue leaves every other connection of the region
  * serving; FENCE_ALL closes them all, and fences leave the data alone. */
 static void test_fence_spares_other_queues(void **state)
@@ -1409,6 +1465,7 @@ int main(void)
 		cmocka_unit_test(test_discard),
 		cmocka_unit_test(test_fence_stalled_new_first),
 		cmocka_unit_test(test_fence_stalled_old_first),
+		cmocka_unit_test(test_fence_torn_write),
 		cmocka_unit_test(test_fence_spares_other_queues),
 		cmocka_unit_test(test_fence_refusals),
 		cmocka_unit_test(test_max_clients),
