@@ -40,6 +40,40 @@ int rmem_req_decode(const struct rmem_req_hdr *wire, struct rmem_req *req)
 }
 
 /*
+ * OPEN's flags: one of CREATE and ATTACH (E_OP otherwise, as for a flag we
+ * do not know, so a newer client can probe), then the fencing flags in the
+ * combinations Documentation/protocol.rst allows; the rest is E_INVAL, a
+ * refusal that harms nothing: no connection is fenced by a refused OPEN.
+ */
+static int rmem_open_check(const struct rmem_req *req)
+{
+	u16 mode = req->flags & (RMEM_OPEN_F_CREATE | RMEM_OPEN_F_ATTACH);
+	u16 fence = req->flags & (RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL);
+
+	if (req->flags & ~(RMEM_OPEN_F_CREATE | RMEM_OPEN_F_ATTACH |
+			   RMEM_OPEN_F_QUEUE | RMEM_OPEN_F_FENCE |
+			   RMEM_OPEN_F_FENCE_ALL))
+		return RMEM_E_OP;
+	if (mode != RMEM_OPEN_F_CREATE && mode != RMEM_OPEN_F_ATTACH)
+		return RMEM_E_OP;
+	if (req->frame)
+		return RMEM_E_INVAL;
+	if (req->flags & RMEM_OPEN_F_QUEUE) {
+		if (req->count >= RMEM_MAX_QUEUES)
+			return RMEM_E_INVAL;
+	} else if (req->count) {
+		return RMEM_E_INVAL;
+	}
+	/* a new region has nothing to fence; FENCE names a queue; one kind */
+	if (fence && (mode != RMEM_OPEN_F_ATTACH ||
+		      fence == (RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL)))
+		return RMEM_E_INVAL;
+	if ((fence & RMEM_OPEN_F_FENCE) && !(req->flags & RMEM_OPEN_F_QUEUE))
+		return RMEM_E_INVAL;
+	return RMEM_OK;
+}
+
+/*
  * The shape rules of each op, independent of any region. A length that does
  * not fit the op is RMEM_E_PROTO (the peer is broken); a count or flag
  * outside what we support, with a consistent length, is answered and the
@@ -61,10 +95,7 @@ int rmem_req_check(const struct rmem_req *req)
 	case RMEM_OP_OPEN:
 		if (req->len != sizeof(struct rmem_open))
 			return RMEM_E_PROTO;
-		if (req->flags != RMEM_OPEN_F_CREATE &&
-		    req->flags != RMEM_OPEN_F_ATTACH)
-			return RMEM_E_OP;
-		return RMEM_OK;
+		return rmem_open_check(req);
 	case RMEM_OP_READ:
 		if (req->len != 0)
 			return RMEM_E_PROTO;

@@ -21,15 +21,16 @@ make_config
 start_donor
 
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" ping -c 3 "127.0.0.1:$PORT"
-expect_in "$TMP/out" "3 pings to 127.0.0.1:$PORT (protocol 1)"
+expect_in "$TMP/out" "3 pings to 127.0.0.1:$PORT (protocol 2)"
 RMEM_KEY_FILE=$TMP/key expect_exit 0 "$RMEMCTL" -q ping "localhost:$PORT"
 [ -s "$TMP/out" ] && fail "-q printed: $(cat "$TMP/out")"
 
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" stats "127.0.0.1:$PORT"
 expect_in "$TMP/out" "pool           4096 frames (16 MiB)"
 expect_in "$TMP/out" "quota          1024 frames (4 MiB) per client"
+expect_in "$TMP/out" "fenced         0 stale connections"
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" stats --json "127.0.0.1:$PORT"
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pool_frames']==4096 and d['quota_frames']==1024 and d['requests']['errors']>=0" "$TMP/out" ||
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pool_frames']==4096 and d['quota_frames']==1024 and d['requests']['errors']>=0 and d['fenced']==0" "$TMP/out" ||
 	fail "stats --json: $(cat "$TMP/out")"
 
 # the end-to-end self-test, and its refusal past the quota

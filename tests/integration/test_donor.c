@@ -352,10 +352,10 @@ static void raw_expect_eof(int fd)
 	assert_true(n == 0 || errno == ECONNRESET);
 }
 
-static void raw_auth(int fd)
+static void raw_auth_version(int fd, uint16_t version)
 {
 	struct rmem_hello hello = {
-		.min_version = htole16(1), .max_version = htole16(1),
+		.min_version = htole16(version), .max_version = htole16(version),
 	};
 	struct rmem_hello_reply hr;
 	struct rmem_auth_reply ar;
@@ -371,10 +371,16 @@ static void raw_auth(int fd)
 		 sizeof(hello));
 	raw_recv(fd, &rep, &hr, sizeof(hr));
 	assert_int_equal(rep.status, RMEM_OK);
-	rmem_auth_client_mac(&key, 1, hello.nonce, hr.nonce, mac);
+	assert_int_equal(le16toh(hr.version), version);
+	rmem_auth_client_mac(&key, version, hello.nonce, hr.nonce, mac);
 	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, sizeof(mac), mac, sizeof(mac));
 	raw_recv(fd, &rep, &ar, sizeof(ar));
 	assert_int_equal(rep.status, RMEM_OK);
+}
+
+static void raw_auth(int fd)
+{
+	raw_auth_version(fd, 1);
 }
 
 static void raw_open(int fd, uint64_t frames)
@@ -965,6 +971,444 @@ static void test_discard(void **state)
 	close_client(c);
 }
 
+/* ---- fencing (protocol 2) -------------------------------------------- */
+
+/* An OPEN as raw bytes, tag 3: its status (the reply is checked). */
+static int raw_open_req(int fd, uint16_t flags, uint32_t count,
+			const struct rmem_region *r, uint64_t frames)
+{
+	struct rmem_open o = { .frames = htole64(frames) };
+	struct rmem_open_reply orep;
+	struct rmem_reply rep;
+
+	if (r) {
+		o.region_id = htole64(r->id);
+		memcpy(o.token, r->token, sizeof(o.token));
+	}
+	raw_send(fd, RMEM_OP_OPEN, flags, 3, 0, count, sizeof(o), &o,
+		 sizeof(o));
+	raw_recv(fd, &rep, &orep, sizeof(orep));
+	assert_true(rep.tag == 3);
+	assert_int_equal(rep.op, RMEM_OP_OPEN);
+	if (rep.status == RMEM_OK && r)
+		assert_true(le64toh(orep.region_id) == r->id);
+	return rep.status;
+}
+
+static void raw_ping(int fd)
+{
+	struct rmem_reply rep;
+	uint8_t echo[4];
+
+	raw_send(fd, RMEM_OP_PING, 0, 77, 0, 0, 4, "ping", 4);
+	raw_recv(fd, &rep, echo, sizeof(echo));
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_true(rep.tag == 77);
+}
+
+static void raw_expect_ok(int fd, uint64_t tag)
+{
+	struct rmem_reply rep;
+
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_true(rep.tag == tag);
+}
+
+/* The donor stalls (a slow or stopped host): stopped before we go on. */
+static void donor_stop(void)
+{
+	int status;
+
+	assert_int_equal(kill(daemon_pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(daemon_pid, &status, WUNTRACED), daemon_pid);
+	assert_true(WIFSTOPPED(status));
+}
+
+static void donor_cont(void)
+{
+	assert_int_equal(kill(daemon_pid, SIGCONT), 0);
+}
+
+static void settle(void)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	/* loopback delivers at send(); this only makes the order certain */
+	nanosleep(&ts, NULL);
+}
+
+/* A region's fence counters as one of its connections sees them. */
+static void region_fences(struct rmem_client *c, uint64_t *generation,
+			  uint64_t *fenced)
+{
+	struct rmem_stats_info st;
+
+	assert_int_equal(rmem_stats(c, &st), 0);
+	*generation = st.region_generation;
+	*fenced = st.region_fenced;
+}
+
+enum {
+	FENCE_DATA = 3,		/* the frame a stale WRITE names */
+	FENCE_DISC = 5,		/* the frame stale DISCARDs name */
+	STALE_DISCARDS = 100,	/* more than the donor serves per wake-up */
+};
+
+/* What the dead connection had sent: DISCARDs of one frame, a WRITE of
+ * another, all unanswered when the client gave up on it. */
+static void send_stale(struct rmem_client *a)
+{
+	static uint8_t stale[RMEM_FRAME_SIZE];
+	struct rmem_extent ext;
+	unsigned int i;
+
+	pattern(stale, 66, FENCE_DATA);
+	rmem_extent_set(&ext, FENCE_DISC, 1);
+	for (i = 0; i < STALE_DISCARDS; i++)
+		assert_int_equal(rmem_submit_discard(a, &ext, 1, NULL), 0);
+	assert_int_equal(rmem_submit_write(a, FENCE_DATA, 1, stale, NULL), 0);
+	assert_int_equal(rmem_flush(a), 0);
+}
+
+/* The new connection of the same queue: ATTACH with FENCE, then newer
+ * data for both frames, tags 3, 4, 5. */
+static void send_newer(int b, const struct rmem_region *r)
+{
+	struct rmem_open o = {
+		.frames = htole64(r->frames), .region_id = htole64(r->id),
+	};
+	uint8_t page[RMEM_FRAME_SIZE];
+
+	memcpy(o.token, r->token, sizeof(o.token));
+	raw_send(b, RMEM_OP_OPEN,
+		 RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE | RMEM_OPEN_F_FENCE,
+		 3, 0, 0, sizeof(o), &o, sizeof(o));
+	pattern(page, 2, FENCE_DATA);
+	raw_send(b, RMEM_OP_WRITE, 0, 4, FENCE_DATA, 1, RMEM_FRAME_SIZE,
+		 page, sizeof(page));
+	pattern(page, 2, FENCE_DISC);
+	raw_send(b, RMEM_OP_WRITE, 0, 5, FENCE_DISC, 1, RMEM_FRAME_SIZE,
+		 page, sizeof(page));
+}
+
+/*
+ * Queue 0's connection A dies with requests the donor has not executed:
+ * it was stopped when they came. The client joins again for queue 0 on B
+ * with FENCE and writes newer data to the same frames. When the donor
+ * wakes, both connections are readable at once; old_first says whose
+ * bytes came first, which is the order epoll reports them in. Either
+ * way nothing of A's may execute after B's ATTACH: the frames hold B's
+ * data, A is closed, and a connection of another queue carries on.
+ */
+static unsigned int fence_after_stall(bool old_first)
+{
+	struct rmem_region r;
+	struct rmem_client *a, *q1;
+	struct rmem_stats_info before, after;
+	struct rmem_completion ev[STALE_DISCARDS + 1];
+	struct rmem_open_reply orep;
+	struct rmem_reply rep;
+	uint64_t gen, fenced;
+	unsigned int ok = 0, failed = 0;
+	int b, n;
+
+	a = connect_as("old-q0", key_path, STALE_DISCARDS + 8, NULL);
+	assert_int_equal(rmem_open_region_queue(a, 16, 0, &r), 0);
+	q1 = connect_client("q1");
+	assert_int_equal(rmem_join_region(q1, &r, 1, 0), 0);
+	write_pattern(a, 1, 0, 16);
+	region_fences(q1, &gen, &fenced);
+	assert_true(gen == 0 && fenced == 0);	/* joining fences nobody */
+	get_stats(&before);
+	b = raw_connect();
+	raw_auth_version(b, 2);
+
+	donor_stop();
+	if (old_first) {
+		send_stale(a);
+		settle();
+		send_newer(b, &r);
+	} else {
+		send_newer(b, &r);
+		settle();
+		send_stale(a);
+	}
+	settle();
+	donor_cont();
+
+	raw_recv(b, &rep, &orep, sizeof(orep));
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_true(le64toh(orep.region_id) == r.id);
+	raw_expect_ok(b, 4);
+	raw_expect_ok(b, 5);
+
+	/* newest data wins, read through the other queue's connection */
+	check_pattern(q1, 2, FENCE_DATA, 1);
+	check_pattern(q1, 2, FENCE_DISC, 1);
+	check_pattern(q1, 1, 0, FENCE_DATA);
+	raw_ping(b);
+
+	/* A is closed: what it had not had answered fails */
+	while (rmem_inflight(a)) {
+		int i;
+
+		n = rmem_reap(a, ev, 1, STALE_DISCARDS + 1, 10000);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			ok += ev[i].result == 0;
+			failed += ev[i].result != 0;
+		}
+	}
+	assert_int_equal(rmem_inflight(a), 0);
+	assert_int_equal(ok + failed, STALE_DISCARDS + 1);
+	if (!old_first)
+		assert_int_equal(ok, 0);	/* fenced before any ran */
+	assert_true(rmem_ping(a, NULL) < 0);
+
+	get_stats(&after);
+	assert_true(after.fenced == before.fenced + 1);
+	if (failed)
+		assert_true(after.fenced_bytes > before.fenced_bytes);
+	region_fences(q1, &gen, &fenced);
+	assert_true(gen == 1 && fenced == 1);
+
+	close(b);
+	rmem_client_free(a);
+	close_client(q1);
+	return ok;
+}
+
+static void test_fence_stalled_new_first(void **state)
+{
+	(void)state;
+	fence_after_stall(false);
+}
+
+/*
+ * A is read first, and only part of it (a wake-up's budget) executes
+ * before B: the rest already sits in the donor's own buffer when B fences
+ * A. If the donor's one-second tick falls between the two, it serves all
+ * of A first, which is correct but tests less: then try again.
+ */
+static void test_fence_stalled_old_first(void **state)
+{
+	unsigned int ok = 0, tries;
+
+	(void)state;
+	for (tries = 0; tries < 5; tries++) {
+		ok = fence_after_stall(true);
+		if (ok > 0 && ok <= STALE_DISCARDS)
+			break;
+	}
+	assert_true(ok > 0 && ok <= STALE_DISCARDS);
+}
+
+/*
+ * The fence comes while the donor is halfway through a WRITE's payload,
+ * which it reads straight into the frame: the frame is left torn (the
+ * client never had an answer, so it holds the frame as undefined and
+ * writes it again), and the rest of the payload never lands, however
+ * late it comes.
+ */
+static void test_fence_torn_write(void **state)
+{
+	struct rmem_region r;
+	struct rmem_client *a, *b;
+	struct rmem_stats_info before, after;
+	struct rmem_req_hdr h;
+	struct rmem_req req = {
+		.op = RMEM_OP_WRITE, .tag = 1, .frame = 1, .count = 1,
+		.len = RMEM_FRAME_SIZE,
+	};
+	uint8_t half[RMEM_FRAME_SIZE / 2], page[RMEM_FRAME_SIZE];
+	uint8_t old[RMEM_FRAME_SIZE];
+
+	(void)state;
+	a = connect_client("torn-q0");
+	assert_int_equal(rmem_open_region_queue(a, 4, 0, &r), 0);
+	write_pattern(a, 41, 0, 4);
+	get_stats(&before);
+	/* half a WRITE of frame 1 on A, behind librmem's back */
+	memset(half, 0x77, sizeof(half));
+	rmem_req_encode(&h, &req);
+	assert_int_equal(send(rmem_fd(a), &h, sizeof(h), MSG_NOSIGNAL),
+			 sizeof(h));
+	assert_int_equal(send(rmem_fd(a), half, sizeof(half), MSG_NOSIGNAL),
+			 sizeof(half));
+	settle();
+
+	b = connect_client("torn-new-q0");
+	assert_int_equal(rmem_join_region(b, &r, 0, RMEM_JOIN_FENCE), 0);
+	/* A's second half, too late: refused or dropped, never written */
+	(void)!send(rmem_fd(a), half, sizeof(half), MSG_NOSIGNAL);
+	settle();
+
+	pattern(old, 41, 1);
+	assert_int_equal(rmem_read(b, 1, 1, page), 0);
+	assert_memory_equal(page, half, sizeof(half));	/* torn ... */
+	assert_memory_equal(page + sizeof(half), old + sizeof(half),
+			    sizeof(half));		/* ... and no more */
+	check_pattern(b, 41, 0, 1);
+	check_pattern(b, 41, 2, 2);
+	write_pattern(b, 42, 1, 1);	/* the client's resend */
+	check_pattern(b, 42, 1, 1);
+
+	get_stats(&after);
+	assert_true(after.fenced == before.fenced + 1);
+	rmem_client_free(a);
+	close_client(b);
+}
+
+/* A FENCE for one queue leaves every other connection of the region
+ * serving; FENCE_ALL closes them all, and fences leave the data alone. */
+static void test_fence_spares_other_queues(void **state)
+{
+	struct rmem_client *q[3], *u, *n1, *n3, *all;
+	struct rmem_region r;
+	uint64_t gen, fenced;
+	unsigned int i;
+
+	(void)state;
+	q[0] = connect_client("q0");
+	assert_int_equal(rmem_open_region_queue(q[0], 16, 0, &r), 0);
+	for (i = 1; i < 3; i++) {
+		q[i] = connect_client("q");
+		assert_int_equal(rmem_join_region(q[i], &r, i, 0), 0);
+	}
+	u = connect_client("unlabelled");
+	assert_int_equal(rmem_attach_region(u, &r), 0);
+	write_pattern(q[0], 21, 0, 16);
+
+	n1 = connect_client("new-q1");
+	assert_int_equal(rmem_join_region(n1, &r, 1, RMEM_JOIN_FENCE), 0);
+	assert_true(rmem_ping(q[1], NULL) < 0);		/* fenced */
+	check_pattern(q[0], 21, 0, 4);
+	check_pattern(q[2], 21, 4, 4);
+	check_pattern(u, 21, 8, 4);
+	check_pattern(n1, 21, 12, 4);
+	write_pattern(q[2], 22, 0, 1);
+	region_fences(n1, &gen, &fenced);
+	assert_true(gen == 1 && fenced == 1);
+
+	/* nobody else has queue 3: a new generation, nothing closed */
+	n3 = connect_client("new-q3");
+	assert_int_equal(rmem_join_region(n3, &r, 3, RMEM_JOIN_FENCE), 0);
+	assert_int_equal(rmem_ping(q[0], NULL), 0);
+	assert_int_equal(rmem_ping(q[2], NULL), 0);
+	assert_int_equal(rmem_ping(u, NULL), 0);
+	assert_int_equal(rmem_ping(n1, NULL), 0);
+	region_fences(n3, &gen, &fenced);
+	assert_true(gen == 2 && fenced == 1);
+
+	/* a rejoin of the whole device: everything older goes */
+	all = connect_client("all");
+	assert_int_equal(rmem_join_region(all, &r, 0, RMEM_JOIN_FENCE_ALL), 0);
+	assert_true(rmem_ping(q[0], NULL) < 0);
+	assert_true(rmem_ping(q[2], NULL) < 0);
+	assert_true(rmem_ping(u, NULL) < 0);
+	assert_true(rmem_ping(n1, NULL) < 0);
+	assert_true(rmem_ping(n3, NULL) < 0);
+	check_pattern(all, 22, 0, 1);
+	check_pattern(all, 21, 1, 15);
+	region_fences(all, &gen, &fenced);
+	assert_true(gen == 3 && fenced == 6);
+
+	close_client(all);
+	for (i = 0; i < 3; i++)
+		rmem_client_free(q[i]);
+	rmem_client_free(u);
+	rmem_client_free(n1);
+	rmem_client_free(n3);
+}
+
+/* Malformed or unauthorised fences are refused, and close nothing. */
+static void test_fence_refusals(void **state)
+{
+	struct rmem_client *victim, *other, *c;
+	struct rmem_stats_info before, after;
+	struct rmem_region r, ro, guess;
+	const uint16_t fence = RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE |
+			       RMEM_OPEN_F_FENCE;
+	int fd;
+
+	(void)state;
+	victim = connect_client("victim");
+	assert_int_equal(rmem_open_region_queue(victim, 8, 0, &r), 0);
+	write_pattern(victim, 31, 0, 8);
+	other = open_client("other", 8, &ro);
+	write_pattern(other, 32, 0, 8);
+	get_stats(&before);
+
+	fd = raw_connect();
+	raw_auth_version(fd, 2);
+	/* queue index out of range */
+	assert_int_equal(raw_open_req(fd, fence, RMEM_MAX_QUEUES, &r, 0),
+			 RMEM_E_INVAL);
+	assert_int_equal(raw_open_req(fd, fence, UINT32_MAX, &r, 0),
+			 RMEM_E_INVAL);
+	/* a queue index without QUEUE */
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_ATTACH, 1, &r, 0),
+			 RMEM_E_INVAL);
+	/* FENCE without ATTACH: a new region has nothing to fence */
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_CREATE |
+				      RMEM_OPEN_F_QUEUE | RMEM_OPEN_F_FENCE,
+				      0, NULL, 8), RMEM_E_INVAL);
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_CREATE |
+				      RMEM_OPEN_F_FENCE_ALL, 0, NULL, 8),
+			 RMEM_E_INVAL);
+	/* FENCE without a queue to fence; FENCE and FENCE_ALL at once */
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_ATTACH |
+				      RMEM_OPEN_F_FENCE, 0, &r, 0),
+			 RMEM_E_INVAL);
+	assert_int_equal(raw_open_req(fd, fence | RMEM_OPEN_F_FENCE_ALL, 0,
+				      &r, 0), RMEM_E_INVAL);
+	/* FENCE and nothing else: not an OPEN we know */
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_FENCE, 0, &r, 0),
+			 RMEM_E_OP);
+	/* fencing a region without its token, or with another's */
+	guess = r;
+	guess.token[3] ^= 0x40;
+	assert_int_equal(raw_open_req(fd, fence, 0, &guess, 0), RMEM_E_NOENT);
+	memcpy(guess.token, ro.token, sizeof(guess.token));
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_ATTACH |
+				      RMEM_OPEN_F_FENCE_ALL, 0, &guess, 0),
+			 RMEM_E_NOENT);
+	/* the right token but the wrong size */
+	assert_int_equal(raw_open_req(fd, fence, 0, &r, r.frames + 1),
+			 RMEM_E_INVAL);
+	/* every refusal left this connection serving */
+	raw_ping(fd);
+	/* one region per connection: a second OPEN fences nobody */
+	assert_int_equal(raw_open_req(fd, RMEM_OPEN_F_CREATE, 0, NULL, 4),
+			 RMEM_OK);
+	assert_int_equal(raw_open_req(fd, fence, 0, &r, 0), RMEM_E_INVAL);
+	close(fd);
+
+	/* protocol 1 has no fencing: refused as a version 1 donor would */
+	fd = raw_connect();
+	raw_auth(fd);
+	assert_int_equal(raw_open_req(fd, fence, 0, &r, 0), RMEM_E_OP);
+	raw_ping(fd);
+	close(fd);
+
+	/* librmem refuses what the donor would */
+	c = connect_client("lib");
+	assert_int_equal(rmem_join_region(c, &r, RMEM_MAX_QUEUES,
+					  RMEM_JOIN_FENCE), -EINVAL);
+	assert_int_equal(rmem_join_region(c, &r, 0, RMEM_JOIN_FENCE |
+					  RMEM_JOIN_FENCE_ALL), -EINVAL);
+	rmem_client_free(c);
+
+	get_stats(&after);
+	assert_true(after.fenced == before.fenced);
+	check_pattern(victim, 31, 0, 8);
+	check_pattern(other, 32, 0, 8);
+	close_client(victim);
+	close_client(other);
+}
+
 static void test_max_clients(void **state)
 {
 	struct rmem_client *c[MAX_CLIENTS];
@@ -1019,6 +1463,11 @@ int main(void)
 		cmocka_unit_test(test_shared_region_and_reattach),
 		cmocka_unit_test(test_close_release),
 		cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_fence_stalled_new_first),
+		cmocka_unit_test(test_fence_stalled_old_first),
+		cmocka_unit_test(test_fence_torn_write),
+		cmocka_unit_test(test_fence_spares_other_queues),
+		cmocka_unit_test(test_fence_refusals),
 		cmocka_unit_test(test_max_clients),
 		cmocka_unit_test(test_handshake_timeout),
 	};

@@ -115,6 +115,64 @@ static void test_req_check(void **state)
 	}
 }
 
+/*
+ * OPEN's fencing flags (protocol 2). Here rather than in the shared
+ * vectors because they need the header's frame field too.
+ */
+static void test_open_check(void **state)
+{
+	static const struct {
+		const char *what;
+		u16 flags;
+		u64 frame;
+		u32 count;
+		int expect;
+	} cases[] = {
+		{ "create queue 0", RMEM_OPEN_F_CREATE | RMEM_OPEN_F_QUEUE, 0, 0, RMEM_OK },
+		{ "attach queue max", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE, 0,
+		  RMEM_MAX_QUEUES - 1, RMEM_OK },
+		{ "attach queue over", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE, 0,
+		  RMEM_MAX_QUEUES, RMEM_E_INVAL },
+		{ "attach queue huge", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE, 0,
+		  0xffffffffu, RMEM_E_INVAL },
+		{ "count without queue", RMEM_OPEN_F_ATTACH, 0, 1, RMEM_E_INVAL },
+		{ "frame set", RMEM_OPEN_F_CREATE, 5, 0, RMEM_E_INVAL },
+		{ "fence", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE |
+		  RMEM_OPEN_F_FENCE, 0, 3, RMEM_OK },
+		{ "fence all", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_FENCE_ALL, 0, 0, RMEM_OK },
+		{ "fence all queue", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE |
+		  RMEM_OPEN_F_FENCE_ALL, 0, 2, RMEM_OK },
+		{ "fence no queue", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_FENCE, 0, 0,
+		  RMEM_E_INVAL },
+		{ "fence create", RMEM_OPEN_F_CREATE | RMEM_OPEN_F_QUEUE |
+		  RMEM_OPEN_F_FENCE, 0, 0, RMEM_E_INVAL },
+		{ "fence all create", RMEM_OPEN_F_CREATE | RMEM_OPEN_F_FENCE_ALL, 0, 0,
+		  RMEM_E_INVAL },
+		{ "fence both", RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE |
+		  RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL, 0, 0, RMEM_E_INVAL },
+		{ "fence alone", RMEM_OPEN_F_FENCE | RMEM_OPEN_F_QUEUE, 0, 0, RMEM_E_OP },
+		{ "unknown flag", RMEM_OPEN_F_ATTACH | 0x0020, 0, 0, RMEM_E_OP },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct rmem_req r = {
+			.op = RMEM_OP_OPEN, .flags = cases[i].flags,
+			.frame = cases[i].frame, .count = cases[i].count,
+			.len = sizeof(struct rmem_open),
+		};
+		int got = rmem_req_check(&r);
+
+		if (got != cases[i].expect)
+			fail_msg("case '%s': got %s, expected %s", cases[i].what,
+				 rmem_status_name(got),
+				 rmem_status_name(cases[i].expect));
+	}
+	assert_int_equal(sizeof(struct rmem_stats) +
+			 sizeof(struct rmem_fence_stats), 240);
+}
+
 static void test_status_table(void **state)
 {
 	static const int fatal[] = {
@@ -242,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_req_roundtrip),
 		cmocka_unit_test(test_reply_roundtrip),
 		cmocka_unit_test(test_req_check),
+		cmocka_unit_test(test_open_check),
 		cmocka_unit_test(test_status_table),
 		cmocka_unit_test(test_page_hash),
 		cmocka_unit_test(test_line_diff_and_gather),

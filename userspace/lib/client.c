@@ -54,7 +54,8 @@ struct rmem_slot {
 	/* reply */
 	void *rbuf;		/* READ data goes here */
 	uint32_t rlen;		/* payload length of a successful reply */
-	uint8_t rsmall[sizeof(struct rmem_stats)];
+	uint8_t rsmall[sizeof(struct rmem_stats) +
+		       sizeof(struct rmem_fence_stats)];
 };
 
 struct rmem_client {
@@ -665,9 +666,10 @@ static int rmem__connect_socket(struct rmem_client *c, const char *host,
  * and a small reply (copied out to out, reply_len bytes, also on error so
  * that E_VERSION's payload can be read); wait for it.
  */
-static int rmem__call_small(struct rmem_client *c, uint16_t op,
-			    uint16_t flags, const void *req, uint32_t req_len,
-			    void *out, uint32_t reply_len)
+static int rmem__call_small_count(struct rmem_client *c, uint16_t op,
+				  uint16_t flags, uint32_t count,
+				  const void *req, uint32_t req_len,
+				  void *out, uint32_t reply_len)
 {
 	struct rmem_slot *s;
 	int ret;
@@ -682,7 +684,7 @@ static int rmem__call_small(struct rmem_client *c, uint16_t op,
 	}
 	s->rlen = reply_len;
 	s->internal = true;
-	rmem__queue(c, s, flags, 0, 0);
+	rmem__queue(c, s, flags, 0, count);
 	ret = rmem__pump(c, c->timeout_ms, rmem__slot_done, s);
 	if (ret == -ETIMEDOUT)
 		rmem__fail(c, ETIMEDOUT);
@@ -692,6 +694,14 @@ static int rmem__call_small(struct rmem_client *c, uint16_t op,
 	ret = s->result;
 	rmem__release(c, s);
 	return ret;
+}
+
+static int rmem__call_small(struct rmem_client *c, uint16_t op,
+			    uint16_t flags, const void *req, uint32_t req_len,
+			    void *out, uint32_t reply_len)
+{
+	return rmem__call_small_count(c, op, flags, 0, req, req_len, out,
+				      reply_len);
 }
 
 static int rmem__handshake(struct rmem_client *c, const char *name)
@@ -844,7 +854,7 @@ err_free:
 	return ret;
 }
 
-static int rmem__open(struct rmem_client *c, uint16_t flags,
+static int rmem__open(struct rmem_client *c, uint16_t flags, uint32_t queue,
 		      const struct rmem_open *req, struct rmem_region *out)
 {
 	struct rmem_open_reply rep;
@@ -854,8 +864,19 @@ static int rmem__open(struct rmem_client *c, uint16_t flags,
 		rmem__err(c, "this connection already has a region open");
 		return -EBUSY;
 	}
-	ret = rmem__call_small(c, RMEM_OP_OPEN, flags, req, sizeof(*req), &rep,
-			       sizeof(rep));
+	if ((flags & RMEM_OPEN_F_QUEUE) && c->authed &&
+	    c->info.version < RMEM_PROTO_VERSION_FENCE) {
+		rmem__err(c, "donor %s speaks protocol %u, which cannot fence old connections (that takes %u)",
+			  c->peer, c->info.version, RMEM_PROTO_VERSION_FENCE);
+		return -EOPNOTSUPP;
+	}
+	if ((flags & RMEM_OPEN_F_QUEUE) && queue >= RMEM_MAX_QUEUES) {
+		rmem__err(c, "queue %u is out of range (0..%u)", queue,
+			  RMEM_MAX_QUEUES - 1);
+		return -EINVAL;
+	}
+	ret = rmem__call_small_count(c, RMEM_OP_OPEN, flags, queue, req,
+				     sizeof(*req), &rep, sizeof(rep));
 	if (ret)
 		return ret;
 	c->region.id = le64toh(rep.region_id);
@@ -872,7 +893,16 @@ int rmem_open_region(struct rmem_client *c, uint64_t frames,
 {
 	struct rmem_open req = { .frames = htole64(frames) };
 
-	return rmem__open(c, RMEM_OPEN_F_CREATE, &req, region);
+	return rmem__open(c, RMEM_OPEN_F_CREATE, 0, &req, region);
+}
+
+int rmem_open_region_queue(struct rmem_client *c, uint64_t frames,
+			   unsigned int queue, struct rmem_region *region)
+{
+	struct rmem_open req = { .frames = htole64(frames) };
+
+	return rmem__open(c, RMEM_OPEN_F_CREATE | RMEM_OPEN_F_QUEUE, queue,
+			  &req, region);
 }
 
 int rmem_attach_region(struct rmem_client *c, const struct rmem_region *r)
@@ -883,7 +913,29 @@ int rmem_attach_region(struct rmem_client *c, const struct rmem_region *r)
 	};
 
 	memcpy(req.token, r->token, sizeof(req.token));
-	return rmem__open(c, RMEM_OPEN_F_ATTACH, &req, NULL);
+	return rmem__open(c, RMEM_OPEN_F_ATTACH, 0, &req, NULL);
+}
+
+int rmem_join_region(struct rmem_client *c, const struct rmem_region *r,
+		     unsigned int queue, unsigned int how)
+{
+	struct rmem_open req = {
+		.frames = htole64(r->frames),
+		.region_id = htole64(r->id),
+	};
+	uint16_t flags = RMEM_OPEN_F_ATTACH | RMEM_OPEN_F_QUEUE;
+
+	if (how & ~(RMEM_JOIN_FENCE | RMEM_JOIN_FENCE_ALL) ||
+	    how == (RMEM_JOIN_FENCE | RMEM_JOIN_FENCE_ALL)) {
+		rmem__err(c, "bad join flags %#x", how);
+		return -EINVAL;
+	}
+	if (how & RMEM_JOIN_FENCE)
+		flags |= RMEM_OPEN_F_FENCE;
+	if (how & RMEM_JOIN_FENCE_ALL)
+		flags |= RMEM_OPEN_F_FENCE_ALL;
+	memcpy(req.token, r->token, sizeof(req.token));
+	return rmem__open(c, flags, queue, &req, NULL);
 }
 
 int rmem_close(struct rmem_client *c, bool release)
@@ -1147,14 +1199,23 @@ void rmem_stats_decode(const struct rmem_stats *w, struct rmem_stats_info *st)
 
 int rmem_stats(struct rmem_client *c, struct rmem_stats_info *st)
 {
-	struct rmem_stats wire;
+	struct {
+		struct rmem_stats st;
+		struct rmem_fence_stats fs;
+	} wire;	/* two wire structs of 8-byte fields: no padding */
+	bool fence = c->info.version >= RMEM_PROTO_VERSION_FENCE;
 	int ret;
 
 	ret = rmem__call_small(c, RMEM_OP_STATS, 0, NULL, 0, &wire,
-			       sizeof(wire));
-	if (!ret)
-		rmem_stats_decode(&wire, st);
-	return ret;
+			       fence ? sizeof(wire) : sizeof(wire.st));
+	if (ret)
+		return ret;
+	rmem_stats_decode(&wire.st, st);
+	st->fenced = fence ? le64toh(wire.fs.fenced) : 0;
+	st->fenced_bytes = fence ? le64toh(wire.fs.fenced_bytes) : 0;
+	st->region_generation = fence ? le64toh(wire.fs.region_generation) : 0;
+	st->region_fenced = fence ? le64toh(wire.fs.region_fenced) : 0;
+	return 0;
 }
 
 int rmem_ping(struct rmem_client *c, uint64_t *rtt_ns)

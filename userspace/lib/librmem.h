@@ -76,6 +76,8 @@ struct rmem_stats_info {
 	struct rmem_io_counters donor;
 	uint64_t region_id, region_frames;
 	struct rmem_io_counters region;
+	/* struct rmem_fence_stats; zero from a protocol 1 donor */
+	uint64_t fenced, fenced_bytes, region_generation, region_fenced;
 };
 
 struct rmem_client *rmem_client_new(void);
@@ -97,6 +99,21 @@ int rmem_open_region(struct rmem_client *c, uint64_t frames,
 		     struct rmem_region *region);
 int rmem_attach_region(struct rmem_client *c,
 		       const struct rmem_region *region);
+/*
+ * The same for one connection of a client with several (one per queue of
+ * a device): queue (0..RMEM_MAX_QUEUES-1) labels this connection on the
+ * donor. With RMEM_JOIN_FENCE the donor first closes every older
+ * connection of the region with this queue index, with RMEM_JOIN_FENCE_ALL
+ * every older connection of the region, and executes none of their
+ * requests after this returns (Documentation/protocol.rst, "Fencing").
+ * -EOPNOTSUPP from a donor of protocol 1, which cannot fence.
+ */
+#define RMEM_JOIN_FENCE		0x1
+#define RMEM_JOIN_FENCE_ALL	0x2
+int rmem_open_region_queue(struct rmem_client *c, uint64_t frames,
+			   unsigned int queue, struct rmem_region *region);
+int rmem_join_region(struct rmem_client *c, const struct rmem_region *region,
+		     unsigned int queue, unsigned int how);
 /* Orderly close; release frees the region for every connection. */
 int rmem_close(struct rmem_client *c, bool release);
 

@@ -25,6 +25,8 @@ struct pool_region {
 	unsigned int refs;	/* connections attached */
 	bool released;		/* CLOSE with RELEASE: free when refs drop */
 	time_t orphaned_at;	/* when refs last dropped to 0 */
+	uint64_t generation;	/* fences so far (OPEN ATTACH with FENCE) */
+	uint64_t fenced;	/* connections they closed */
 	struct rmem_io_counters io;
 };
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -58,7 +59,8 @@ struct reply {
 	uint32_t small_len;
 	uint64_t frame;		/* READ: region frames to send */
 	uint32_t count;
-	uint8_t small[sizeof(struct rmem_stats)];
+	uint8_t small[sizeof(struct rmem_stats) +
+		      sizeof(struct rmem_fence_stats)];
 };
 
 struct conn {
@@ -76,6 +78,17 @@ struct conn {
 	uint8_t donor_nonce[RMEM_NONCE_SIZE];
 	time_t since;
 	struct pool_region *region;	/* referenced while set */
+	/*
+	 * Fencing (Documentation/protocol.rst): the queue index OPEN gave,
+	 * the region's generation when it joined, and whether a newer
+	 * connection fenced it. A fenced connection has let go of its socket
+	 * and region and executes nothing more; only its memory waits for
+	 * the end of the loop's round, as events[] may still point at it.
+	 */
+	bool has_queue;
+	uint16_t queue;
+	uint64_t generation;
+	bool fenced;
 
 	/* input: a header, then its payload */
 	struct rmem_req_hdr hdr;
@@ -127,23 +140,35 @@ static void conn_set_events(struct conn *c)
 		c->events = want;
 }
 
+/* Let go of the socket and the region; the struct itself stays. */
+static void conn_shut(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	if (c->region)
+		pool_region_put(&s->pool, c->region, time(NULL));
+	c->region = NULL;
+	if (!c->refused)
+		s->nconns--;
+	s->nsockets--;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct server *s = c->srv;
 
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	if (c->region)
-		pool_region_put(&s->pool, c->region, time(NULL));
+	conn_shut(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (!c->refused)
-		s->nconns--;
-	s->nsockets--;
 	log_debug("%s (%s): connection closed", c->peer, c->name);
 	free(c);
 }
@@ -296,6 +321,90 @@ static void do_auth(struct conn *c)
 	conn_reply_small(c, &rep, sizeof(rep));
 }
 
+/*
+ * Close an older connection of the region now, so that none of its
+ * requests executes after the newer connection's OPEN: neither the bytes
+ * in its socket's receive queue (close() drops them, and the peer gets a
+ * reset), nor those already staged in c->in, nor the rest of a payload
+ * it was reading. Replies it had queued are dropped too; the client
+ * counts every request of a fenced connection as unanswered. A WRITE cut
+ * short here leaves its frames partly written: the client never got a
+ * reply for it, so it holds them as undefined until it writes them again.
+ */
+static void conn_fence(struct conn *c, const struct conn *by)
+{
+	struct server *s = c->srv;
+	struct pool_region *r = c->region;
+	uint64_t dropped = c->in_len - c->in_head + c->hdr_off;
+	bool torn = c->in_payload && !c->in_status &&
+		    c->req.op == RMEM_OP_WRITE && c->pay_off;
+	int unread = 0;
+
+	if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+		dropped += (uint64_t)unread;
+	if (c->in_payload)
+		dropped += sizeof(c->hdr) + c->pay_off;
+	if (c->has_queue)
+		log_info("%s (%s): fenced by %s: region %llu queue %u, generation %llu < %llu; %llu request bytes dropped unexecuted%s",
+			 c->peer, c->name, by->peer,
+			 (unsigned long long)r->id, c->queue,
+			 (unsigned long long)c->generation,
+			 (unsigned long long)r->generation,
+			 (unsigned long long)dropped,
+			 torn ? ", a WRITE cut short" : "");
+	else
+		log_info("%s (%s): fenced by %s: region %llu, generation %llu < %llu; %llu request bytes dropped unexecuted%s",
+			 c->peer, c->name, by->peer,
+			 (unsigned long long)r->id,
+			 (unsigned long long)c->generation,
+			 (unsigned long long)r->generation,
+			 (unsigned long long)dropped,
+			 torn ? ", a WRITE cut short" : "");
+	s->fenced++;
+	s->fenced_bytes += dropped;
+	r->fenced++;
+	c->fenced = true;
+	c->closing = true;
+	c->in_head = c->in_len = 0;
+	c->in_payload = false;
+	c->oq_count = 0;
+	conn_shut(c);
+	s->reap = true;
+}
+
+/*
+ * ATTACH with FENCE or FENCE_ALL: a new generation of region r, and every
+ * connection of an older one (those of queue by->queue, or all) closed
+ * before by's reply is queued. The loop is single-threaded, so "older" is
+ * simply every connection of r but by, and once this returns nothing of
+ * theirs can run after any request of by's.
+ */
+static void region_fence(struct server *s, struct pool_region *r,
+			 struct conn *by, bool all)
+{
+	struct conn *c;
+	unsigned int n = 0;
+
+	r->generation++;
+	for (c = s->conns; c; c = c->next) {
+		if (c == by || c->region != r || c->fenced)
+			continue;
+		if (!all && (!c->has_queue || c->queue != by->queue))
+			continue;
+		conn_fence(c, by);
+		n++;
+	}
+	if (all)
+		log_info("%s (%s): region %llu generation %llu: fenced %u older connection%s",
+			 by->peer, by->name, (unsigned long long)r->id,
+			 (unsigned long long)r->generation, n, n == 1 ? "" : "s");
+	else
+		log_info("%s (%s): region %llu generation %llu: fenced %u older connection%s of queue %u",
+			 by->peer, by->name, (unsigned long long)r->id,
+			 (unsigned long long)r->generation, n, n == 1 ? "" : "s",
+			 by->queue);
+}
+
 static void do_open(struct conn *c)
 {
 	const struct rmem_open *o = (const void *)c->scratch;
@@ -309,7 +418,7 @@ static void do_open(struct conn *c)
 		conn_error(c, RMEM_E_INVAL);
 		return;
 	}
-	if (c->req.flags == RMEM_OPEN_F_CREATE) {
+	if (c->req.flags & RMEM_OPEN_F_CREATE) {
 		if (frames == 0) {
 			conn_error(c, RMEM_E_INVAL);
 			return;
@@ -350,6 +459,12 @@ static void do_open(struct conn *c)
 		log_info("%s (%s): joined region %llu (%u connections)",
 			 c->peer, c->name, (unsigned long long)r->id, r->refs);
 	}
+	c->has_queue = c->req.flags & RMEM_OPEN_F_QUEUE;
+	c->queue = c->has_queue ? (uint16_t)c->req.count : 0;
+	/* every check passed: only now may the OPEN fence anybody */
+	if (c->req.flags & (RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL))
+		region_fence(s, r, c, c->req.flags & RMEM_OPEN_F_FENCE_ALL);
+	c->generation = r->generation;
 	c->region = r;
 	rep.region_id = htole64(r->id);
 	rep.frames = htole64(r->nframes);
@@ -434,6 +549,23 @@ static void do_stats(struct conn *c)
 		st.region_id = htole64(c->region->id);
 		st.region_frames = htole64(c->region->nframes);
 		server_fill_io(&st.region, &c->region->io);
+	}
+	if (c->version >= RMEM_PROTO_VERSION_FENCE) {
+		struct reply *r = conn_reply(c, RMEM_OK, sizeof(st) +
+					     sizeof(struct rmem_fence_stats));
+		struct rmem_fence_stats fs = {
+			.fenced = htole64(s->fenced),
+			.fenced_bytes = htole64(s->fenced_bytes),
+		};
+
+		if (c->region) {
+			fs.region_generation = htole64(c->region->generation);
+			fs.region_fenced = htole64(c->region->fenced);
+		}
+		memcpy(r->small, &st, sizeof(st));
+		memcpy(r->small + sizeof(st), &fs, sizeof(fs));
+		r->small_len = sizeof(st) + sizeof(fs);
+		return;
 	}
 	conn_reply_small(c, &st, sizeof(st));
 }
@@ -539,6 +671,11 @@ static bool conn_start_request(struct conn *c)
 		return false;
 	}
 	ret = rmem_req_check(&c->req);
+	/* a version 1 connection gets what a version 1 donor would say */
+	if (!ret && c->req.op == RMEM_OP_OPEN &&
+	    c->version < RMEM_PROTO_VERSION_FENCE &&
+	    (c->req.flags & ~(RMEM_OPEN_F_CREATE | RMEM_OPEN_F_ATTACH)))
+		ret = RMEM_E_OP;
 	if (ret && rmem_status_fatal(ret)) {
 		log_warn("%s (%s): %s with a %u-byte payload does not fit the protocol",
 			 c->peer, c->name, rmem_op_name(c->req.op), c->req.len);
@@ -818,6 +955,8 @@ static int conn_linger(struct conn *c)
 
 static void conn_event(struct conn *c, uint32_t events)
 {
+	if (c->fenced)
+		return;		/* its socket is closed: an event of this round */
 	if (c->lingering) {
 		if (conn_linger(c) < 0)
 			conn_free(c);
@@ -862,8 +1001,21 @@ static void server_restage(struct server *s)
 	for (c = s->conns; c; c = next) {
 		next = c->next;
 		if (c->in_head < c->in_len && !c->closing && !c->lingering &&
-		    c->oq_count < CONN_OUTQ)
+		    !c->fenced && c->oq_count < CONN_OUTQ)
 			conn_event(c, EPOLLIN);
+	}
+}
+
+/* Free the connections fenced in this round, now nothing points at them. */
+static void server_reap(struct server *s)
+{
+	struct conn *c, *next;
+
+	s->reap = false;
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->fenced)
+			conn_free(c);
 	}
 }
 
@@ -1172,6 +1324,8 @@ int server_run(struct server *s)
 		}
 		if (s->restage)
 			server_restage(s);
+		if (s->reap)
+			server_reap(s);
 	}
 	log_info("drained; exiting");
 	return 0;

@@ -30,11 +30,14 @@ struct server {
 
 	bool draining;
 	bool restage;		/* a connection left requests in its stage */
+	bool reap;		/* a connection was fenced: free it */
 	time_t drain_deadline;
 	time_t start;
 
 	uint64_t auth_failures;
 	uint64_t proto_errors;
+	uint64_t fenced;	/* connections closed by a fence */
+	uint64_t fenced_bytes;	/* their request bytes never executed */
 	struct rmem_io_counters io;
 };
 

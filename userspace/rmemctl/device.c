@@ -5,10 +5,14 @@
  *
  * attach does the whole handshake in userspace, where a failure can be
  * explained: connect, authenticate, open the region on the first
- * connection and join it on the others. Only then does it hand the
- * connected sockets to the kernel, which makes /dev/rmemN of them. With
- * --persist it stays and replaces every connection the kernel reports
- * dead (LINK_DEAD, or STATUS every 2 s) with a new one to the same region.
+ * connection and join it on the others, each labelled with the queue it
+ * will serve. Only then does it hand the connected sockets to the kernel,
+ * which makes /dev/rmemN of them. With --persist it stays and replaces
+ * every connection the kernel reports dead (LINK_DEAD, or STATUS every
+ * 2 s) with a new one to the same region that fences the dead one on the
+ * donor (Documentation/protocol.rst, "Fencing"): a stalled donor that
+ * wakes up executes nothing of the dead connection after the new one's
+ * first request.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -312,26 +316,45 @@ static int query_status(struct genl *g, uint32_t index, struct nl_ctx *ctx)
 
 /*
  * Connect to the donor and open a region of frames, or, with frames 0,
- * join *region; the connected socket's fd, or -(exit code) with the
- * reason printed and *c freed.
+ * join *region, as the connection of queue; fence: the donor first
+ * closes the region's older connections of that queue. The connected
+ * socket's fd, or -(exit code) with the reason printed and *c freed.
  */
 static int connect_region(struct rmemctl *ctl, const char *donor,
 			  uint64_t frames, struct rmem_region *region,
+			  unsigned int queue, bool fence,
 			  struct rmem_client **c)
 {
 	int ret = connect_donor(ctl, donor, 1, c);
 
 	if (ret)
 		return -ret;
-	if (frames ? rmem_open_region(*c, frames, region) :
-		     rmem_attach_region(*c, region)) {
+	ret = frames ? rmem_open_region_queue(*c, frames, queue, region) :
+		       rmem_join_region(*c, region, queue,
+					fence ? RMEM_JOIN_FENCE : 0);
+	if (ret) {
 		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(*c));
-		ret = exit_for(-rmem_status_errno(rmem_last_status(*c)));
+		if (ret == -EOPNOTSUPP)
+			fprintf(stderr, "rmemctl: a device needs a donor that fences lost connections: upgrade rmem-poold on %s\n",
+				donor);
+		ret = exit_for(ret);
 		rmem_client_free(*c);
 		*c = NULL;
-		return -ret;
+		return -(ret ? ret : EX_FAIL);
 	}
 	return rmem_fd(*c);
+}
+
+/* The n lowest queues of mask, ascending, into q; how many there were. */
+static unsigned int lowest_queues(uint64_t mask, unsigned int n,
+				  unsigned int *q)
+{
+	unsigned int i, found = 0;
+
+	for (i = 0; i < RMEM_MAX_QUEUES && found < n; i++)
+		if (mask & 1ull << i)
+			q[found++] = i;
+	return found;
 }
 
 /* --persist: replace dead connections until the device goes away. */
@@ -371,7 +394,8 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		struct nl_ctx ctx = { 0 };
 		struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
 		int fds[RMEM_MAX_QUEUES];
-		unsigned int n = 0, q;
+		unsigned int queue[RMEM_MAX_QUEUES], now[RMEM_MAX_QUEUES];
+		unsigned int n = 0, q, wanted;
 
 		if (poll(&pfd, 1, 2000) > 0)
 			nl_recvmsgs_default(ev);	/* LINK_DEAD: just wakes us */
@@ -384,13 +408,40 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		}
 		if (ret || !ctx.dead_mask)
 			continue;
-		for (q = 0; q < RMEM_MAX_QUEUES; q++) {
-			if (!(ctx.dead_mask & 1ull << q))
-				continue;
-			fds[n] = connect_region(ctl, donor, 0, region, &c[n]);
+		/*
+		 * RECONFIGURE puts the i-th socket in the i-th lowest dead
+		 * queue, so the sockets go in ascending queue order and each
+		 * is labelled, and fences, the queue it will land in. A
+		 * connect that fails ends the list there (the rest wait for
+		 * the next round), so the labels stay the lowest n.
+		 */
+		wanted = lowest_queues(ctx.dead_mask, RMEM_MAX_QUEUES, queue);
+		for (q = 0; q < wanted; q++) {
+			fds[n] = connect_region(ctl, donor, 0, region, queue[q],
+						true, &c[n]);
 			if (fds[n] < 0)
 				break;		/* retried at the next round */
 			n++;
+		}
+		/*
+		 * Another queue below ours may have died while we connected:
+		 * then the kernel would put a socket in a queue other than
+		 * the one it fenced, which leaves that queue's dead
+		 * connection unfenced. Look again; on a change, start over
+		 * (the fences done stand; they only closed dead
+		 * connections). The kernel does not let us name the queue
+		 * (RMEM_ATTR_SOCKETS is a bare list), so a death between
+		 * this look and RECONFIGURE still slips through.
+		 */
+		if (n && (query_status(g, index, &ctx) ||
+			  lowest_queues(ctx.dead_mask, n, now) != n ||
+			  memcmp(now, queue, n * sizeof(*now)))) {
+			if (!ctl->quiet)
+				fprintf(stderr, "rmemctl: /dev/rmem%u: dead queues changed while reconnecting; again\n",
+					index);
+			for (q = 0; q < n; q++)
+				rmem_client_free(c[q]);
+			continue;
 		}
 		if (n) {
 			struct nl_msg *msg = genl_msg(g, RMEM_CMD_RECONFIGURE, 0);
@@ -484,11 +535,15 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	if (ret)
 		return ret;
 
-	/* the first connection opens the region, the others join it */
+	/*
+	 * The first connection opens the region, the others join it; the
+	 * i-th socket of CONNECT serves queue i, so that is its label. A
+	 * new region has no older connections: nothing to fence.
+	 */
 	for (i = 0; i < queues; i++) {
 		fds[i] = connect_region(ctl, donor,
 					i ? 0 : (size + spare) / RMEM_FRAME_SIZE,
-					&region, &c[i]);
+					&region, i, false, &c[i]);
 		if (fds[i] < 0) {
 			ret = -fds[i];
 			if (i)		/* give back the region the first opened */

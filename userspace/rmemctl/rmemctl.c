@@ -98,6 +98,7 @@ int exit_for(int err)
 		return EX_AUTH;
 	case EPROTO:
 	case EPROTONOSUPPORT:
+	case EOPNOTSUPP:	/* e.g. a protocol 1 donor cannot fence */
 		return EX_PROTOCOL;
 	case EUSERS:
 		return EX_BUSY;
@@ -283,6 +284,8 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 		printf("  \"uptime_sec\": %" PRIu64 ",\n  \"auth_failures\": %" PRIu64
 		       ",\n  \"proto_errors\": %" PRIu64 ",\n",
 		       st.uptime_sec, st.auth_failures, st.proto_errors);
+		printf("  \"fenced\": %" PRIu64 ",\n  \"fenced_bytes\": %" PRIu64 ",\n",
+		       st.fenced, st.fenced_bytes);
 		print_io_json("requests", &st.donor, true);
 		printf("}\n");
 		return EX_OK;
@@ -301,6 +304,9 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	       st.max_clients, st.regions);
 	printf("refused        %" PRIu64 " authentication failures, %" PRIu64
 	       " protocol errors\n", st.auth_failures, st.proto_errors);
+	printf("fenced         %" PRIu64 " stale connections, %" PRIu64
+	       " request bytes dropped unexecuted\n", st.fenced,
+	       st.fenced_bytes);
 	printf("%-8s %12s %12s %10s %10s %10s %8s %14s %14s\n", "", "reads",
 	       "writes", "patches", "mismatch", "discarded", "errors",
 	       "bytes_in", "bytes_out");

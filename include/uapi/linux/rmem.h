@@ -23,9 +23,13 @@
 	_Static_assert(sizeof(type) == (size), "wire size of " #type)
 #endif
 
-/* Protocol versions this header describes. */
+/*
+ * Protocol versions this header describes. Version 2 adds fencing: OPEN's
+ * QUEUE, FENCE and FENCE_ALL flags and the fence counters after STATS.
+ */
 #define RMEM_PROTO_VERSION_MIN	1
-#define RMEM_PROTO_VERSION	1
+#define RMEM_PROTO_VERSION	2
+#define RMEM_PROTO_VERSION_FENCE 2	/* the first version that fences */
 
 #define RMEM_DEFAULT_PORT	7609
 
@@ -170,9 +174,26 @@ struct rmem_auth_reply {
 };
 RMEM_WIRE_SIZE(struct rmem_auth_reply, 64);
 
-/* OPEN flags (in rmem_req_hdr.flags): exactly one of them. */
+/*
+ * OPEN flags (in rmem_req_hdr.flags): exactly one of CREATE and ATTACH,
+ * and from version 2 on (Documentation/protocol.rst, "Fencing"):
+ *   QUEUE      rmem_req_hdr.count is this connection's queue index,
+ *              0..RMEM_MAX_QUEUES-1 (without QUEUE, count is 0);
+ *   FENCE      ATTACH and QUEUE only: before the reply, close every older
+ *              connection of the region with the same queue index and
+ *              execute none of their requests that are not yet executed;
+ *   FENCE_ALL  ATTACH only: the same for every older connection of the
+ *              region, whatever its queue.
+ * rmem_req_hdr.frame is zero for OPEN.
+ */
 #define RMEM_OPEN_F_CREATE	0x0001	/* new zeroed region of .frames */
 #define RMEM_OPEN_F_ATTACH	0x0002	/* join region .region_id by token */
+#define RMEM_OPEN_F_QUEUE	0x0004	/* count: this connection's queue */
+#define RMEM_OPEN_F_FENCE	0x0008	/* fence older ones of that queue */
+#define RMEM_OPEN_F_FENCE_ALL	0x0010	/* fence every older connection */
+
+/* Queue indices OPEN accepts; also the most queues a device has. */
+#define RMEM_MAX_QUEUES		16
 
 /* OPEN request payload. */
 struct rmem_open {
@@ -250,6 +271,18 @@ RMEM_WIRE_SIZE(struct rmem_stats, 208);
 #define RMEM_STATS_F_LOCKED	0x0002	/* pool is locked in RAM */
 
 /*
+ * From version 2 on, the STATS reply payload is struct rmem_stats and then
+ * this (240 bytes); a version 1 connection gets struct rmem_stats alone.
+ */
+struct rmem_fence_stats {
+	__le64 fenced;		/* connections closed by a fence */
+	__le64 fenced_bytes;	/* their request bytes dropped unexecuted */
+	__le64 region_generation; /* fences of this region so far */
+	__le64 region_fenced;	/* this region's connections fenced */
+};
+RMEM_WIRE_SIZE(struct rmem_fence_stats, 32);
+
+/*
  * Control plane: generic netlink family "rmem", as nbd does it. rmemctl
  * connects, authenticates and opens the region in userspace, then hands
  * the connected sockets (one per hardware queue) to the kernel.
@@ -296,7 +329,5 @@ enum rmem_sock_attr {
 	__RMEM_SOCK_MAX,
 };
 #define RMEM_SOCK_MAX	(__RMEM_SOCK_MAX - 1)
-
-#define RMEM_MAX_QUEUES		16
 
 #endif /* _UAPI_LINUX_RMEM_H */
