@@ -164,9 +164,19 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 	return dev;
 }
 
+/*
+ * Only a device no one has open goes; the check and the mark that keeps
+ * new openers out are one step under disk->open_mutex
+ * (rmem_dev_mark_removing), so a swapon, mkfs or blkid racing this either
+ * wins (-EBUSY) or gets -ENXIO. rmem_devs_lock orders this against
+ * another DISCONNECT, RECONFIGURE or STATUS of the same device: once out
+ * of the idr it is ours alone to remove. Module unload waits for this in
+ * genl_unregister_family().
+ */
 static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rmem_dev *dev;
+	int err;
 
 	mutex_lock(&rmem_devs_lock);
 	dev = rmem_find(info);
@@ -174,10 +184,11 @@ static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 		mutex_unlock(&rmem_devs_lock);
 		return PTR_ERR(dev);
 	}
-	if (disk_openers(dev->disk)) {
+	err = rmem_dev_mark_removing(dev);
+	if (err) {
 		mutex_unlock(&rmem_devs_lock);
 		GENL_SET_ERR_MSG(info, "device is in use (swapoff or unmount it first)");
-		return -EBUSY;
+		return err;
 	}
 	idr_remove(&rmem_devs, dev->index);
 	mutex_unlock(&rmem_devs_lock);
