@@ -96,6 +96,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	};
 	struct rmem_dev *dev;
 	struct sk_buff *reply;
+	struct nlattr *index;
 	unsigned int n;
 	void *hdr;
 	int err;
@@ -129,23 +130,42 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		memcpy(cfg.token, nla_data(info->attrs[RMEM_ATTR_REGION_TOKEN]),
 		       RMEM_TOKEN_SIZE);
 
-	err = rmem_get_socks(info, socks, &n);
-	if (err)
-		return err;
-	dev = rmem_dev_create(&cfg, socks, n);	/* owns the sockets now */
-	if (IS_ERR(dev))
-		return PTR_ERR(dev);
-
+	/*
+	 * The reply is built, all but the index, before the device exists:
+	 * once it does, CONNECT must succeed, since rmemctl reads an error
+	 * (or no reply) as "the kernel kept nothing" and gives the region
+	 * back on a socket the device now owns.
+	 */
 	reply = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
 	if (!reply)
-		return 0;	/* the device exists; STATUS finds it */
+		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &rmem_genl, 0, RMEM_CMD_CONNECT);
-	if (!hdr || nla_put_u32(reply, RMEM_ATTR_INDEX, dev->index)) {
-		nlmsg_free(reply);
-		return 0;
+	index = hdr ? nla_reserve(reply, RMEM_ATTR_INDEX, sizeof(u32)) : NULL;
+	if (!index) {
+		err = -EMSGSIZE;
+		goto out_free;
 	}
+	err = rmem_get_socks(info, socks, &n);
+	if (err)
+		goto out_free;
+	dev = rmem_dev_create(&cfg, socks, n);	/* owns the sockets now */
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+		goto out_free;
+	}
+	*(u32 *)nla_data(index) = dev->index;
 	genlmsg_end(reply, hdr);
-	return genlmsg_reply(reply, info);
+	/*
+	 * Not genlmsg_reply()'s error: the device is made. The reply fails
+	 * only when the caller's socket is closed or full, and then so would
+	 * an error ACK (rmemctl sees ENOBUFS, and leaves the sockets alone).
+	 */
+	genlmsg_reply(reply, info);
+	return 0;
+
+out_free:
+	nlmsg_free(reply);
+	return err;
 }
 
 static struct rmem_dev *rmem_find(struct genl_info *info)
@@ -237,8 +257,15 @@ out:
 	return err;
 }
 
+/*
+ * One device's STATUS. Anyone may ask (monitoring), but the region token
+ * is a secret: with it and the donor's key, any holder of that key could
+ * join the region and read this host's swap. It goes only to a caller
+ * with CAP_NET_ADMIN in the initial user namespace (admin: the check
+ * GENL_ADMIN_PERM makes), as CONNECT takes it only from one.
+ */
 static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
-			    u32 portid, u32 seq, int flags)
+			    u32 portid, u32 seq, int flags, bool admin)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &rmem_genl, flags, RMEM_CMD_STATUS);
 	u64 dead = rmem_dead_mask(dev);
