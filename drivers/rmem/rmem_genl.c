@@ -279,7 +279,8 @@ static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_REGION_ID, dev->region_id, RMEM_ATTR_UNSPEC) ||
-	    nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token) ||
+	    (admin &&
+	     nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token)) ||
 	    nla_put_u32(skb, RMEM_ATTR_TIMEOUT_MS, jiffies_to_msecs(dev->timeout)) ||
 	    nla_put_u32(skb, RMEM_ATTR_DEAD_TIMEOUT_MS,
 			jiffies_to_msecs(dev->dead_timeout)) ||
@@ -303,7 +304,8 @@ static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&rmem_devs_lock);
 	dev = rmem_find(info);
 	err = IS_ERR(dev) ? PTR_ERR(dev) :
-	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0);
+	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0,
+			       netlink_capable(skb, CAP_NET_ADMIN));
 	mutex_unlock(&rmem_devs_lock);
 	if (err) {
 		nlmsg_free(reply);
@@ -314,13 +316,14 @@ static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
 
 static int rmem_genl_status_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	bool admin = netlink_capable(cb->skb, CAP_NET_ADMIN);
 	struct rmem_dev *dev;
 	int id = cb->args[0];
 
 	mutex_lock(&rmem_devs_lock);
 	while ((dev = idr_get_next(&rmem_devs, &id))) {
 		if (rmem_fill_status(skb, dev, NETLINK_CB(cb->skb).portid,
-				     cb->nlh->nlmsg_seq, NLM_F_MULTI))
+				     cb->nlh->nlmsg_seq, NLM_F_MULTI, admin))
 			break;
 		id++;
 	}
@@ -349,6 +352,11 @@ static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
 };
 
+/*
+ * Who may do what: everything that makes, removes or changes a device
+ * needs CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM, as
+ * nbd); STATUS is open to monitoring, without the token.
+ */
 static const struct genl_small_ops rmem_genl_ops[] = {
 	{
 		.cmd	= RMEM_CMD_CONNECT,
@@ -372,6 +380,11 @@ static const struct genl_small_ops rmem_genl_ops[] = {
 	},
 };
 
+/*
+ * LINK_DEAD carries a device index and a queue, which STATUS shows anyone
+ * too: any local user may listen. Anything secret sent here would need
+ * .flags = GENL_MCAST_CAP_NET_ADMIN.
+ */
 static const struct genl_multicast_group rmem_mcgrps[] = {
 	[RMEM_MCGRP_EVENTS] = { .name = RMEM_GENL_MCAST_NAME },
 };
