@@ -65,7 +65,7 @@ all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
 # the module and the guests' workload come with the plain build
-all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/rmem-poke $(BUILD)/wamp-work module fpga
+all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/rmem-poke $(BUILD)/nlprobe $(BUILD)/wamp-work module fpga
 endif
 
 deps:
@@ -110,6 +110,11 @@ $(BUILD)/memhog: tests/vm/memhog.c
 # changes a donor's pool behind its clients' backs (tests/vm/check.sh)
 $(BUILD)/rmem-poke: tests/vm/poke.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
+
+# what tests/vm/control.sh asks of the netlink interface beyond rmemctl
+$(BUILD)/nlprobe: tests/vm/nlprobe.c $(LIBRMEM_A)
+	$(CC) $(RMEM_CPPFLAGS) $(NL_CFLAGS) -std=gnu11 $(WARN) -O2 $^ -o $@ \
+		$(LDLIBS_LIB) $(NL_LIBS)
 
 # the write-amplification workloads: run in guests, so plain -O2 like memhog
 $(BUILD)/wamp-work: bench/wamp/workload.c

@@ -27,6 +27,7 @@
 #include <net/sock.h>
 
 #include "rmem_drv.h"
+#include "rmem_kcompat.h"
 #include "rmem_proto.h"
 /*
  * The protocol op a request goes to the donor as; 0 if it has none. Block
@@ -508,5 +509,6 @@ void rmem_dev_delta_counts(struct rmem_dev *dev, u64 *retained, u64 *reclaimed,
 
 const struct block_device_operations rmem_fops = {
 	.owner			= THIS_MODULE,
+	.open			= rmem_bdops_open,	/* rmem_main.c */
 	.swap_slot_free_notify	= rmem_swap_slot_free_notify,
 };

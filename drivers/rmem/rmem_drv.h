@@ -95,6 +95,8 @@ struct rmem_dev {
 	unsigned long timeout;		/* jiffies; set under rmem_devs_lock */
 	unsigned long dead_timeout;	/* jiffies; set under rmem_devs_lock */
 	wait_queue_head_t reconnect_wq;
+	/* no opener and none admitted (set under disk->open_mutex by
+	 * rmem_dev_mark_removing, read by rmem_open under it), or going */
 	bool removing;
 	char donor[128];
 	u64 region_id;
@@ -192,6 +194,7 @@ extern const struct attribute_group *rmem_attr_groups[];
 /* rmem_main.c: device lifecycle, module init/exit */
 extern struct workqueue_struct *rmem_recv_wq;
 extern struct workqueue_struct *rmem_discard_wq;
+int rmem_dev_mark_removing(struct rmem_dev *dev);
 void rmem_dev_remove(struct rmem_dev *dev);
 u64 rmem_dead_mask(struct rmem_dev *dev);
 

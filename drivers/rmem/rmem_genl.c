@@ -96,6 +96,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	};
 	struct rmem_dev *dev;
 	struct sk_buff *reply;
+	struct nlattr *index;
 	unsigned int n;
 	void *hdr;
 	int err;
@@ -129,23 +130,42 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		memcpy(cfg.token, nla_data(info->attrs[RMEM_ATTR_REGION_TOKEN]),
 		       RMEM_TOKEN_SIZE);
 
-	err = rmem_get_socks(info, socks, &n);
-	if (err)
-		return err;
-	dev = rmem_dev_create(&cfg, socks, n);	/* owns the sockets now */
-	if (IS_ERR(dev))
-		return PTR_ERR(dev);
-
+	/*
+	 * The reply is built, all but the index, before the device exists:
+	 * once it does, CONNECT must succeed, since rmemctl reads an error
+	 * (or no reply) as "the kernel kept nothing" and gives the region
+	 * back on a socket the device now owns.
+	 */
 	reply = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
 	if (!reply)
-		return 0;	/* the device exists; STATUS finds it */
+		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &rmem_genl, 0, RMEM_CMD_CONNECT);
-	if (!hdr || nla_put_u32(reply, RMEM_ATTR_INDEX, dev->index)) {
-		nlmsg_free(reply);
-		return 0;
+	index = hdr ? nla_reserve(reply, RMEM_ATTR_INDEX, sizeof(u32)) : NULL;
+	if (!index) {
+		err = -EMSGSIZE;
+		goto out_free;
 	}
+	err = rmem_get_socks(info, socks, &n);
+	if (err)
+		goto out_free;
+	dev = rmem_dev_create(&cfg, socks, n);	/* owns the sockets now */
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+		goto out_free;
+	}
+	*(u32 *)nla_data(index) = dev->index;
 	genlmsg_end(reply, hdr);
-	return genlmsg_reply(reply, info);
+	/*
+	 * Not genlmsg_reply()'s error: the device is made. The reply fails
+	 * only when the caller's socket is closed or full, and then so would
+	 * an error ACK (rmemctl sees ENOBUFS, and leaves the sockets alone).
+	 */
+	genlmsg_reply(reply, info);
+	return 0;
+
+out_free:
+	nlmsg_free(reply);
+	return err;
 }
 
 static struct rmem_dev *rmem_find(struct genl_info *info)
@@ -164,9 +184,19 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 	return dev;
 }
 
+/*
+ * Only a device no one has open goes; the check and the mark that keeps
+ * new openers out are one step under disk->open_mutex
+ * (rmem_dev_mark_removing), so a swapon, mkfs or blkid racing this either
+ * wins (-EBUSY) or gets -ENXIO. rmem_devs_lock orders this against
+ * another DISCONNECT, RECONFIGURE or STATUS of the same device: once out
+ * of the idr it is ours alone to remove. Module unload waits for this in
+ * genl_unregister_family().
+ */
 static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rmem_dev *dev;
+	int err;
 
 	mutex_lock(&rmem_devs_lock);
 	dev = rmem_find(info);
@@ -174,10 +204,11 @@ static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 		mutex_unlock(&rmem_devs_lock);
 		return PTR_ERR(dev);
 	}
-	if (disk_openers(dev->disk)) {
+	err = rmem_dev_mark_removing(dev);
+	if (err) {
 		mutex_unlock(&rmem_devs_lock);
 		GENL_SET_ERR_MSG(info, "device is in use (swapoff or unmount it first)");
-		return -EBUSY;
+		return err;
 	}
 	idr_remove(&rmem_devs, dev->index);
 	mutex_unlock(&rmem_devs_lock);
@@ -226,8 +257,15 @@ out:
 	return err;
 }
 
+/*
+ * One device's STATUS. Anyone may ask (monitoring), but the region token
+ * is a secret: with it and the donor's key, any holder of that key could
+ * join the region and read this host's swap. It goes only to a caller
+ * with CAP_NET_ADMIN in the initial user namespace (admin: the check
+ * GENL_ADMIN_PERM makes), as CONNECT takes it only from one.
+ */
 static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
-			    u32 portid, u32 seq, int flags)
+			    u32 portid, u32 seq, int flags, bool admin)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &rmem_genl, flags, RMEM_CMD_STATUS);
 	u64 dead = rmem_dead_mask(dev);
@@ -241,7 +279,8 @@ static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_REGION_ID, dev->region_id, RMEM_ATTR_UNSPEC) ||
-	    nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token) ||
+	    (admin &&
+	     nla_put(skb, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, dev->token)) ||
 	    nla_put_u32(skb, RMEM_ATTR_TIMEOUT_MS, jiffies_to_msecs(dev->timeout)) ||
 	    nla_put_u32(skb, RMEM_ATTR_DEAD_TIMEOUT_MS,
 			jiffies_to_msecs(dev->dead_timeout)) ||
@@ -265,7 +304,8 @@ static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&rmem_devs_lock);
 	dev = rmem_find(info);
 	err = IS_ERR(dev) ? PTR_ERR(dev) :
-	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0);
+	      rmem_fill_status(reply, dev, info->snd_portid, info->snd_seq, 0,
+			       netlink_capable(skb, CAP_NET_ADMIN));
 	mutex_unlock(&rmem_devs_lock);
 	if (err) {
 		nlmsg_free(reply);
@@ -276,13 +316,14 @@ static int rmem_genl_status(struct sk_buff *skb, struct genl_info *info)
 
 static int rmem_genl_status_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	bool admin = netlink_capable(cb->skb, CAP_NET_ADMIN);
 	struct rmem_dev *dev;
 	int id = cb->args[0];
 
 	mutex_lock(&rmem_devs_lock);
 	while ((dev = idr_get_next(&rmem_devs, &id))) {
 		if (rmem_fill_status(skb, dev, NETLINK_CB(cb->skb).portid,
-				     cb->nlh->nlmsg_seq, NLM_F_MULTI))
+				     cb->nlh->nlmsg_seq, NLM_F_MULTI, admin))
 			break;
 		id++;
 	}
@@ -311,6 +352,11 @@ static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
 };
 
+/*
+ * Who may do what: everything that makes, removes or changes a device
+ * needs CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM, as
+ * nbd); STATUS is open to monitoring, without the token.
+ */
 static const struct genl_small_ops rmem_genl_ops[] = {
 	{
 		.cmd	= RMEM_CMD_CONNECT,
@@ -334,6 +380,11 @@ static const struct genl_small_ops rmem_genl_ops[] = {
 	},
 };
 
+/*
+ * LINK_DEAD carries a device index and a queue, which STATUS shows anyone
+ * too: any local user may listen. Anything secret sent here would need
+ * .flags = GENL_MCAST_CAP_NET_ADMIN.
+ */
 static const struct genl_multicast_group rmem_mcgrps[] = {
 	[RMEM_MCGRP_EVENTS] = { .name = RMEM_GENL_MCAST_NAME },
 };

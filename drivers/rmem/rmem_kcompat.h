@@ -56,4 +56,23 @@ static inline struct gendisk *rmem_alloc_mq_disk(struct blk_mq_tag_set *set,
 #endif
 }
 
+/*
+ * block_device_operations.open: 6.5 passes the disk and a blk_mode_t
+ * where 6.1 passes the block device and an fmode_t. Both call it with
+ * disk->open_mutex held, before the opener is counted in
+ * disk_openers(): what rmem_open() relies on.
+ */
+int rmem_open(struct gendisk *disk);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline int rmem_bdops_open(struct gendisk *disk, blk_mode_t mode)
+{
+	return rmem_open(disk);
+}
+#else
+static inline int rmem_bdops_open(struct block_device *bdev, fmode_t mode)
+{
+	return rmem_open(bdev->bd_disk);
+}
+#endif
+
 #endif /* RMEM_KCOMPAT_H */

@@ -252,7 +252,48 @@ out_unlock:
 	return ERR_PTR(err);
 }
 
-/* Tear down a device out of the idr: waiters fail, in-flight drains. */
+/*
+ * Every open of /dev/rmemN (swapon, mount, mkfs, udev's blkid), called by
+ * the block layer with disk->open_mutex held, before it counts the
+ * opener in disk_openers(). rmem_dev_mark_removing() sets dev->removing
+ * under the same mutex once it has seen no opener, so an open either
+ * counts before that check (and DISCONNECT fails with -EBUSY) or is
+ * refused here: none can slip in between the check and the removal and
+ * keep a device whose rmem_dev is freed. loop does the same with its
+ * lo_mutex and Lo_deleting.
+ */
+int rmem_open(struct gendisk *disk)
+{
+	struct rmem_dev *dev = disk->private_data;
+
+	lockdep_assert_held(&disk->open_mutex);
+	return READ_ONCE(dev->removing) ? -ENXIO : 0;
+}
+
+/*
+ * DISCONNECT's check: if no one has the device open, mark it removing so
+ * no one can from now on (rmem_open); else -EBUSY and nothing changes.
+ * The caller then takes it out of the idr and removes it.
+ */
+int rmem_dev_mark_removing(struct rmem_dev *dev)
+{
+	int err = 0;
+
+	lockdep_assert_held(&rmem_devs_lock);
+	mutex_lock(&dev->disk->open_mutex);
+	if (disk_openers(dev->disk))
+		err = -EBUSY;
+	else
+		WRITE_ONCE(dev->removing, true);
+	mutex_unlock(&dev->disk->open_mutex);
+	return err;
+}
+
+/*
+ * Tear down a device out of the idr, which no one has open and no one
+ * can open any more (rmem_dev_mark_removing, or the module going away):
+ * waiters fail, in-flight drains.
+ */
 void rmem_dev_remove(struct rmem_dev *dev)
 {
 	WRITE_ONCE(dev->removing, true);

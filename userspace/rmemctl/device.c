@@ -479,7 +479,7 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	unsigned int queues = 1, i;
 	uint32_t timeout_ms = 30000, reconnect_ms = 60000;
 	uint64_t size = 0, spare = 0;
-	bool persist = false;
+	bool persist = false, asked = false;
 	struct rmem_region region;
 	struct nl_ctx ctx = { 0 };
 	struct genl g = { 0 };
@@ -561,8 +561,22 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	    !nla_put_string(msg, RMEM_ATTR_DONOR, donor) &&
 	    !nla_put_u64(msg, RMEM_ATTR_REGION_ID, region.id) &&
 	    !nla_put(msg, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, region.token) &&
-	    !put_sockets(msg, fds, queues))
+	    !put_sockets(msg, fds, queues)) {
+		asked = true;
 		ret = genl_call(&g, msg, &ctx);
+	}
+	if (asked && !ctx.error && !ctx.have_index) {
+		/*
+		 * Neither an answer nor a refusal (our netlink socket lost it,
+		 * or an old kernel made the device without answering): the
+		 * kernel may own the sockets, so no CLOSE and no shutdown on
+		 * them; closing our descriptors (at out) leaves its references.
+		 */
+		fprintf(stderr, "rmemctl: no answer from the kernel to CONNECT (%s): the device may exist (rmemctl list)\n",
+			strerror(ret ? -ret : EIO));
+		ret = EX_KERNEL;
+		goto out;
+	}
 	if (ret || !ctx.have_index) {
 		fprintf(stderr, "rmemctl: the kernel refused the device: %s\n",
 			strerror(ret ? -ret : EIO));

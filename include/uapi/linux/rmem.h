@@ -311,7 +311,8 @@ enum rmem_genl_attr {
 	RMEM_ATTR_DEAD_TIMEOUT_MS, /* u32: how long I/O waits for a reconnect */
 	RMEM_ATTR_DONOR,	/* string: "host:port", shown in sysfs */
 	RMEM_ATTR_REGION_ID,	/* u64 */
-	RMEM_ATTR_REGION_TOKEN,	/* binary, RMEM_TOKEN_SIZE: to reconnect */
+	RMEM_ATTR_REGION_TOKEN,	/* binary, RMEM_TOKEN_SIZE: to reconnect (in
+				 * STATUS only to CAP_NET_ADMIN) */
 	RMEM_ATTR_QUEUE,	/* u32: a queue index (LINK_DEAD) */
 	RMEM_ATTR_STATE,	/* string: "up", "degraded", "dead" (STATUS) */
 	RMEM_ATTR_QUEUES,	/* u32: number of queues (STATUS) */
