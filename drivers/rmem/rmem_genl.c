@@ -222,6 +222,7 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 	struct socket *socks[RMEM_MAX_QUEUES];
 	struct rmem_dev *dev;
 	unsigned int n, i, used = 0;
+	u64 mask;
 	int err;
 
 	mutex_lock(&rmem_devs_lock);
@@ -233,11 +234,31 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 	err = rmem_get_socks(info, socks, &n);
 	if (err)
 		goto out;
-	/* each new socket replaces a dead one, lowest queue first */
+	/*
+	 * Each new socket replaces a dead queue, lowest first. rmemctl
+	 * names the queues (QUEUE_MASK): it fenced exactly those on the
+	 * donor, so a socket must not land in another one that died
+	 * meanwhile. Without a mask, the lowest dead queues.
+	 */
+	if (info->attrs[RMEM_ATTR_QUEUE_MASK]) {
+		u64 want = nla_get_u64(info->attrs[RMEM_ATTR_QUEUE_MASK]);
+
+		if (hweight64(want) != n || want >> dev->nsock ||
+		    (want & ~rmem_dead_mask(dev))) {
+			GENL_SET_ERR_MSG(info, "the queues named are not the dead ones the sockets are for");
+			while (n)
+				sockfd_put(socks[--n]);
+			err = -EBUSY;
+			goto out;
+		}
+		mask = want;
+	} else {
+		mask = rmem_dead_mask(dev);
+	}
 	for (i = 0; i < dev->nsock && used < n; i++) {
 		struct rmem_sock *rs = &dev->socks[i];
 
-		if (!READ_ONCE(rs->dead))
+		if (!(mask >> i & 1) || !READ_ONCE(rs->dead))
 			continue;
 		flush_work(&rs->recv_work);	/* it lets go of the old one */
 		rmem_start_sock(rs, socks[used++]);
@@ -350,6 +371,7 @@ static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_QUEUES]		= { .type = NLA_U32 },
 	[RMEM_ATTR_DEAD_MASK]		= { .type = NLA_U64 },
 	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
+	[RMEM_ATTR_QUEUE_MASK]		= { .type = NLA_U64 },
 };
 
 /*

@@ -424,14 +424,12 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 			n++;
 		}
 		/*
-		 * Another queue below ours may have died while we connected:
-		 * then the kernel would put a socket in a queue other than
-		 * the one it fenced, which leaves that queue's dead
-		 * connection unfenced. Look again; on a change, start over
-		 * (the fences done stand; they only closed dead
-		 * connections). The kernel does not let us name the queue
-		 * (RMEM_ATTR_SOCKETS is a bare list), so a death between
-		 * this look and RECONFIGURE still slips through.
+		 * Another queue below ours may have died while we connected.
+		 * RECONFIGURE names the queues (RMEM_ATTR_QUEUE_MASK), so the
+		 * kernel never puts a socket in a queue other than the one it
+		 * fenced (it refuses with EBUSY); looking again first saves
+		 * that round trip. On a change, start over (the fences done
+		 * stand; they only closed dead connections).
 		 */
 		if (n && (query_status(g, index, &ctx) ||
 			  lowest_queues(ctx.dead_mask, n, now) != n ||
@@ -445,9 +443,13 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		}
 		if (n) {
 			struct nl_msg *msg = genl_msg(g, RMEM_CMD_RECONFIGURE, 0);
+			uint64_t mask = 0;
 
 			ret = -ENOMEM;
+			for (q = 0; q < n; q++)
+				mask |= 1ull << queue[q];
 			if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, index) &&
+			    !nla_put_u64(msg, RMEM_ATTR_QUEUE_MASK, mask) &&
 			    !put_sockets(msg, fds, n))
 				ret = genl_call(g, msg, &ctx);
 			if (ret)

@@ -320,6 +320,10 @@ enum rmem_genl_attr {
 	RMEM_ATTR_FRAMES,	/* u64: frames of the region, at least the
 				 * device's slots; more keep retained bases
 				 * (CONNECT; default one per slot) */
+	RMEM_ATTR_QUEUE_MASK,	/* u64: RECONFIGURE: the queues its sockets
+				 * are for, one bit each, the i-th socket for
+				 * the i-th lowest; each must be dead, or
+				 * nothing is replaced (-EBUSY) */
 	__RMEM_ATTR_MAX,
 };
 #define RMEM_ATTR_MAX	(__RMEM_ATTR_MAX - 1)
