@@ -95,8 +95,8 @@ grep -q "in use" /tmp/err || { cat /tmp/err; exit 1; }
 done) &
 MON=$!
 # the debug kernel leaves the guest less RAM (KASAN's shadow, lockdep's
-# tables) and runs slower: less, once, but still past its RAM and within
-# the 256M of swap (the guest has about 60 MiB for them)
+# tables: about 60 MiB for user pages) and runs slower: less, once, but
+# still well past its RAM and within the 256M of swap
 memhog $(debug_scaled 320 160) $(debug_scaled 2 1) || { echo "FAIL: memhog found bad bytes"; exit 1; }
 kill $MON
 step "memhog done"
