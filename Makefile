@@ -60,7 +60,7 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps vm-kernels check tests demo bench module install dkms-install clean FORCE
+.PHONY: all deps vm-kernels debug-kernel check tests demo bench module install dkms-install clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
@@ -103,6 +103,22 @@ module: $(MODULES)
 build/module/%/drivers/rmem/rmem.ko: drivers/rmem/*.[ch] drivers/rmem/Kbuild include/uapi/linux/rmem.h
 	scripts/build-module.sh $(firstword $(wildcard /usr/src/linux-headers-$* \
 		$(VM_HEADERS)/linux-headers-$*)) build/module/$* >/dev/null
+
+# the guest tests' debug kernel (KASAN, KFENCE, lockdep, might-sleep,
+# debug objects, hung tasks: scripts/debug-kernel.sh), cached outside the
+# clone, and rmem.ko built against it; rebuilt when the cached tree
+# build/debug-kernel points to changes
+DEBUG_KDIR := build/debug-kernel
+DEBUG_KO   := build/module/debug/drivers/rmem/rmem.ko
+debug-kernel: deps
+	@scripts/debug-kernel.sh $(DEBUG_KDIR) >/dev/null
+	@$(MAKE) --no-print-directory $(DEBUG_KO)
+$(DEBUG_KO): drivers/rmem/*.[ch] drivers/rmem/Kbuild include/uapi/linux/rmem.h build/module/debug/kdir
+	scripts/build-module.sh $(DEBUG_KDIR) build/module/debug >/dev/null
+	@touch $@	# kbuild keeps an up-to-date rmem.ko as old as it was
+build/module/debug/kdir: FORCE
+	@mkdir -p $(dir $@)
+	@k=$$(readlink -f $(DEBUG_KDIR)); [ "$$(cat $@ 2>/dev/null)" = "$$k" ] || echo "$$k" >$@
 
 $(BUILD)/memhog: tests/vm/memhog.c
 	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
@@ -167,6 +183,7 @@ vm-kernels: deps
 
 check: vm-kernels
 	$(MAKE) all
+	$(MAKE) debug-kernel
 	$(MAKE) SAN=1 BUILD=build/san tests
 	tests/run.sh build/san
 

@@ -25,6 +25,9 @@ pkgs=(
 	linux-headers-amd64 pahole
 	# KUnit (tests/kernel/): drivers/rmem staged into Debian's 6.1 tree, UML
 	linux-source-6.1 flex bison bc
+	# the guests' debug kernel (scripts/debug-kernel.sh): the same source
+	# built for x86_64, whose objtool needs libelf
+	libelf-dev
 	# guest tests (tests/vm/): Debian's kernel booted in QEMU
 	linux-image-amd64 # the 6.1 kernel the guests boot (not this host's)
 	qemu-system-x86   # TCG: no KVM needed

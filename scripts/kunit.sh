@@ -10,15 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tree=${1:-build/kunit/linux-source-6.1}
-tarball=/usr/src/linux-source-6.1.tar.xz
 die() { echo "kunit: $*" >&2; exit 1; }
+. scripts/linux-source.sh
 
-if [ ! -f "$tree/Makefile" ]; then
-	[ -f "$tarball" ] || die "$tarball is missing (apt-get install linux-source-6.1)"
-	mkdir -p "$(dirname "$tree")"
-	tar -xf "$tarball" -C "$(dirname "$tree")"
-	[ -f "$tree/Makefile" ] || die "$tarball did not unpack to $tree"
-fi
+[ -f "$tree/Makefile" ] || linux_source_unpack "$tree"
 
 # stage: the driver's directory and the protocol header
 mkdir -p "$tree/drivers/rmem"

@@ -5,6 +5,11 @@
 # cmocka suites count their cases; a shell test is one case (exit 0 pass,
 # 77 skip, anything else fail). Each suite has a time limit, so a hang is a
 # failure, not a stuck CI. A failing suite's output is shown in full.
+#
+# A guest test with the line
+#   # tests/run.sh: also under the debug kernel
+# runs a second time as vm/NAME-debug with VM_KERNEL=debug: on the debug
+# kernel alone (scripts/debug-kernel.sh), with a longer time limit.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/san}
@@ -13,6 +18,7 @@ export RMEM_BUILD=$BUILD RMEM_PLAIN_BUILD=${RMEM_PLAIN_BUILD:-build}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 LIMIT=${RMEM_TEST_TIMEOUT:-900}
+DEBUG_LIMIT=${RMEM_DEBUG_TEST_TIMEOUT:-2400}
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -59,6 +65,11 @@ done
 for t in tests/integration/*.sh tests/fpga/*.sh tests/kernel/*.sh tests/vm/*.sh; do
 	case $(basename "$t") in *lib.sh) continue ;; esac	# sourced, not run
 	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
+done
+LIMIT=$DEBUG_LIMIT
+for t in tests/vm/*.sh; do
+	grep -qxF '# tests/run.sh: also under the debug kernel' "$t" || continue
+	VM_KERNEL=debug run_shell "vm/$(basename "$t" .sh)-debug" "$t"
 done
 
 if [ ${#failures[@]} -gt 0 ]; then

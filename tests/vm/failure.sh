@@ -7,6 +7,7 @@
 #  2. a donor that is killed: reads fail with an I/O error within the
 #     configured times instead of hanging, and the device can still be
 #     detached and the module removed.
+# tests/run.sh: also under the debug kernel
 . "$(dirname "$0")/lib.sh"
 requires qemu-system-x86_64
 [ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }

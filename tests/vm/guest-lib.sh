@@ -12,6 +12,13 @@
 #                        where a slow run spends its time
 #   column FILE N        field N of FILE: a counter of sysfs "stat" or
 #                        "delta", numbered as the ABI file numbers them
+#   debug_scaled N D     N, or D under the debug kernel (VM_DEBUG=1, set
+#                        by tests/vm/lib.sh): a workload scaled to its
+#                        speed, still past the guest's RAM where it swaps
+
+debug_scaled() {
+	if [ "${VM_DEBUG:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
+}
 
 column() {
 	awk -v c="$2" '{ print $c }' "$1"

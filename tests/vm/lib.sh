@@ -6,15 +6,21 @@
 #   vm_kernels               the kernel images to test, one per line:
 #                            the installed one (6.1) and those make check
 #                            fetched into build/vm/kernels (6.12);
-#                            VM_ONLY=PART keeps those whose path has PART
+#                            VM_ONLY=PART keeps those whose path has PART;
+#                            with VM_KERNEL=debug, the debug kernel alone
+#                            (scripts/debug-kernel.sh, make debug-kernel:
+#                            KASAN, KFENCE, lockdep, might-sleep, debug
+#                            objects, hung tasks), as tests/run.sh runs
+#                            the tests marked for it
 #   vm_module_kernels        those of them rmem.ko was built for
 #   vm_guest_output          what the guest's script printed
 #   vm_run KERNEL SCRIPT     boot KERNEL, run SCRIPT in the guest as root,
 #                            after the functions of tests/vm/guest-lib.sh;
 #                            console in $TMP/console.log; returns the
 #                            script's exit status (or 1 if none came)
-#   vm_check_log             fail on WARNING, BUG, Oops, lockdep or
-#                            hung-task reports in the guest's kernel log
+#   vm_check_log             fail on any report in the guest's kernel
+#                            log: WARNING, BUG, Oops, lockdep, KASAN,
+#                            KFENCE, might-sleep, debug objects, hung task
 #   vm_run_module_kernels SCRIPT SHOW [no-io-errors]
 #                            vm_run and vm_check_log on every kernel of
 #                            vm_module_kernels (skip, exit 77, if none);
@@ -32,7 +38,10 @@
 # /rmem with rmem-poold, rmemctl, memhog, the programs VM_PROGRAMS names
 # (paths on this host), their libraries and, when it was built for that
 # kernel (make module), rmem.ko. Guest memory is VM_MEM (default 512M),
-# CPUs VM_CPUS (default 2).
+# CPUs VM_CPUS (default 2). The guest's script sees VM_DEBUG=1 under the
+# debug kernel (0 otherwise), to scale its workload with debug_scaled
+# (tests/vm/guest-lib.sh); VM_TIMEOUT is multiplied by VM_DEBUG_SLOWDOWN
+# (default 3) there.
 #
 # A donor in the guest shares the memory the guest's swap is short of: its
 # own allocations, and TCP's at its socket (which drops the packets swap
@@ -45,9 +54,19 @@ VM_BUILD=${RMEM_PLAIN_BUILD:-build}
 VM_MEM=${VM_MEM:-512M}
 VM_CPUS=${VM_CPUS:-2}
 VM_TIMEOUT=${VM_TIMEOUT:-600}
+# the debug kernel's tree (make debug-kernel links it to the cache) and
+# the rmem.ko built against it
+VM_DEBUG_TREE=${VM_DEBUG_TREE:-build/debug-kernel}
+VM_DEBUG_IMAGE=$VM_DEBUG_TREE/arch/x86/boot/bzImage
+VM_DEBUG_MODULE=build/module/debug/drivers/rmem/rmem.ko
+VM_DEBUG_SLOWDOWN=${VM_DEBUG_SLOWDOWN:-3}
 
 vm_kernels() {
 	local k
+	if [ "${VM_KERNEL:-}" = debug ]; then
+		[ -r "$VM_DEBUG_IMAGE" ] && echo "$VM_DEBUG_IMAGE"
+		return 0
+	fi
 	for k in /boot/vmlinuz-* build/vm/kernels/vmlinuz-*; do
 		case $k in *"${VM_ONLY:-}"*) ;; *) continue ;; esac
 		[ -r "$k" ] && echo "$k"
@@ -63,15 +82,24 @@ vm_add_program() {
 	done
 }
 
-# The version of a kernel image, from its name (vmlinuz-VERSION).
-vm_kver() {
-	basename "$1" | sed 's/^vmlinuz-//'
+vm_is_debug() {
+	[ "$1" = "$VM_DEBUG_IMAGE" ]
 }
 
-# rmem.ko built for that kernel (make module), or nothing.
+# The version of a kernel image, from its name (vmlinuz-VERSION).
+vm_kver() {
+	if vm_is_debug "$1"; then
+		cat "$VM_DEBUG_TREE/kernelrelease"
+	else
+		basename "$1" | sed 's/^vmlinuz-//'
+	fi
+}
+
+# rmem.ko built for that kernel (make module, make debug-kernel), or nothing.
 vm_module() {
 	local ko
 	ko=build/module/$(vm_kver "$1")/drivers/rmem/rmem.ko
+	vm_is_debug "$1" && ko=$VM_DEBUG_MODULE
 	[ -f "$ko" ] && echo "$ko"
 }
 
@@ -94,9 +122,10 @@ vm_guest_output() {
 
 # The guest kernel's e1000 driver, uncompressed, on stdout: from the
 # installed kernel's modules, or from the image package fetch-kernel.sh
-# unpacked them from.
+# unpacked them from; nothing for the debug kernel, which has it built in.
 vm_nic_module() {
 	local kver m
+	vm_is_debug "$1" && return 0
 	kver=$(vm_kver "$1")
 	for m in /lib/modules/"$kver" build/vm/kernels/root/lib/modules/"$kver"; do
 		m=$m/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
@@ -132,7 +161,8 @@ vm_initramfs() {
 		install -m 600 "$TMP/key" "$root/rmem/key"
 		echo "$VM_HOST_DONOR" >"$root/rmem/donor"
 	fi
-	cat tests/vm/guest-lib.sh "$script" >"$root/test.sh"
+	{ echo "VM_DEBUG=$(vm_is_debug "$kernel" && echo 1 || echo 0)"
+	  cat tests/vm/guest-lib.sh "$script"; } >"$root/test.sh"
 	cat >"$root/init" <<-'EOF'
 	#!/bin/busybox sh
 	/bin/busybox --install -s /bin
@@ -142,9 +172,10 @@ vm_initramfs() {
 	mount -t devtmpfs devtmpfs /dev
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
-	if [ -f /rmem/e1000.ko ]; then
-		# QEMU's user network: the host is 10.0.2.2
-		insmod /rmem/e1000.ko
+	if [ -f /rmem/donor ]; then
+		# QEMU's user network: the host is 10.0.2.2 (the debug
+		# kernel has the NIC's driver built in)
+		[ -s /rmem/e1000.ko ] && insmod /rmem/e1000.ko
 		ip link set eth0 up
 		ip addr add 10.0.2.15/24 dev eth0
 	fi
@@ -164,13 +195,19 @@ vm_initramfs() {
 }
 
 vm_run() {
-	local kernel=$1 script=$2 rc
+	local kernel=$1 script=$2 rc limit=$VM_TIMEOUT hung=30 extra=
 	vm_initramfs "$script" "$TMP/initramfs.gz" "$kernel"
-	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+	if vm_is_debug "$kernel"; then
+		# several times slower; every KASAN report, not the first alone
+		limit=$(( VM_TIMEOUT * VM_DEBUG_SLOWDOWN ))
+		hung=60
+		extra=kasan_multi_shot
+	fi
+	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
 		-nic "$([ -n "${VM_HOST_DONOR:-}" ] && echo user,model=e1000 || echo none)" \
 		-kernel "$kernel" -initrd "$TMP/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=30" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=$hung $extra" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
 	if [ -z "$rc" ]; then
@@ -179,6 +216,7 @@ vm_run() {
 		echo "--- guest console: rmem, swap, memory and hang messages (first 60)" >&2
 		grep -a -E "rmem0|rmemctl|Read-error|Write-error|Out of memory|blocked for|T\+" \
 			"$TMP/console.log" | head -n 60 >&2
+		vm_log_reports >&2
 		echo "--- guest console (last 40 lines)" >&2
 		tail -n 40 "$TMP/console.log" >&2
 		return 1
@@ -186,11 +224,43 @@ vm_run() {
 	return "$rc"
 }
 
+# What a kernel says when it finds a bug: WARN and BUG (KASAN and KFENCE
+# reports are "BUG: KASAN: ..."/"BUG: KFENCE: ...", might-sleep is "BUG:
+# sleeping function called from invalid context", debug objects warn
+# with "ODEBUG:"), lockdep's splats (and lockdep turning itself off, not
+# its boot banner), the hung-task detector, oopses.
+VM_REPORTS='WARNING:|BUG:|Oops|general protection|KASAN|KFENCE|ODEBUG:'
+VM_REPORTS+='|possible recursive locking|circular locking|inconsistent lock state'
+VM_REPORTS+='|lockdep is turned off|turning off the locking correctness validator'
+VM_REPORTS+='|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called'
+VM_REPORTS+='|INFO: task .* blocked for more than'
+
+# The reports in the guest's kernel log (the dmesg it dumped at the end,
+# else the console, where reports also go), the first with its trace.
+vm_log_reports() {
+	local log
+	log=$(sed -n '/^RMEM-VM-DMESG-BEGIN/,/^RMEM-VM-DMESG-END/p' "$TMP/console.log")
+	[ -n "$log" ] || log=$(cat "$TMP/console.log")
+	grep -aqE "$VM_REPORTS" <<<"$log" || return 0
+	echo "--- guest kernel reports:"
+	grep -aE "$VM_REPORTS" <<<"$log" | head -n 20
+	echo "--- the first, in full:"
+	grep -aE -m 1 -A 60 "$VM_REPORTS" <<<"$log"
+}
+
 vm_check_log() {
-	local bad
-	bad=$(sed -n '/^RMEM-VM-DMESG-BEGIN/,/^RMEM-VM-DMESG-END/p' "$TMP/console.log" |
-		grep -aE 'WARNING:|BUG:|Oops|possible recursive locking|circular locking|INFO: task .* blocked|general protection' || true)
+	local bad c
+	bad=$(vm_log_reports)
 	[ -z "$bad" ] || fail "guest kernel log: $bad"
+	# the debug kernel's checkers said they were on: a silent log from a
+	# kernel without them proves nothing
+	if grep -aq '^RMEM-VM: kernel [^ ]*-rmem-debug,' "$TMP/console.log"; then
+		for c in 'KernelAddressSanitizer initialized' 'kfence: initialized' \
+			 'Lock dependency validator'; do
+			grep -aq "$c" "$TMP/console.log" ||
+				fail "debug kernel without its checkers: no '$c' in its log"
+		done
+	fi
 }
 
 vm_run_module_kernels() {
@@ -200,7 +270,7 @@ vm_run_module_kernels() {
 	for k in $kernels; do
 		echo "=== $k"
 		vm_run "$k" "$script" ||
-			fail "guest on $k failed: $(vm_guest_output | tail -n 30)"
+			fail "guest on $k failed: $(vm_guest_output | tail -n 30; vm_log_reports)"
 		vm_check_log
 		vm_guest_output | grep -a -E -- "$show" || true
 		if [ "$io" = no-io-errors ] &&
