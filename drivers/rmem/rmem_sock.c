@@ -416,6 +416,36 @@ void rmem_stop_socks(struct rmem_dev *dev)
 	}
 }
 
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+/*
+ * The sockets rmem.ko takes over get lock classes of their own, as
+ * nvme-tcp gives its sockets (nvme_tcp_reclassify_socket). Userspace
+ * connected them, taking the socket lock around GFP_KERNEL allocations
+ * (tcp_connect), while the driver takes it in reclaim (kswapd writing
+ * swap through queue_rq). Lockdep, sharing one class among all TCP
+ * sockets, saw a cycle fs_reclaim -> sk_lock -> fs_reclaim; on the
+ * driver's sockets it cannot happen: they allocate with GFP_NOIO under
+ * memalloc_noreclaim_save().
+ */
+static struct lock_class_key rmem_sk_key[2], rmem_slock_key[2];
+
+static void rmem_reclassify_socket(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	int v6 = sk->sk_family == AF_INET6;
+
+	if (!sock_allow_reclassification(sk))
+		return;		/* in use by another task: keep its class */
+	sock_lock_init_class_and_name(sk,
+		v6 ? "slock-AF_INET6-RMEM" : "slock-AF_INET-RMEM", &rmem_slock_key[v6],
+		v6 ? "sk_lock-AF_INET6-RMEM" : "sk_lock-AF_INET-RMEM", &rmem_sk_key[v6]);
+}
+#else
+static inline void rmem_reclassify_socket(struct socket *sock)
+{
+}
+#endif
+
 struct socket *rmem_take_sock(int fd, int *err)
 {
 	struct socket *sock = sockfd_lookup(fd, err);
@@ -430,6 +460,7 @@ struct socket *rmem_take_sock(int fd, int *err)
 	/* swap-out must not wait for memory that only swap-out can free */
 	sock->sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
 	sk_set_memalloc(sock->sk);
+	rmem_reclassify_socket(sock);
 	return sock;
 }
 

@@ -85,5 +85,8 @@ done_dev
 EOF
 
 vm_host_donor 600M
-# the guest's RAM as it was with the donor inside: a hard squeeze
-VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
+# the guest's RAM as it was with the donor inside: a hard squeeze. On
+# Debian's 6.1 alone (and the debug kernel): deltas are the driver's own
+# logic, the same on every kernel, and swap.sh covers 6.12's block and
+# swap paths; this is the slowest guest test.
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
