@@ -425,7 +425,14 @@ void rmem_stop_socks(struct rmem_dev *dev)
  * swap through queue_rq). Lockdep, sharing one class among all TCP
  * sockets, saw a cycle fs_reclaim -> sk_lock -> fs_reclaim; on the
  * driver's sockets it cannot happen: they allocate with GFP_NOIO under
- * memalloc_noreclaim_save().
+ * memalloc_noreclaim_save(). (It can if another task that shares the
+ * fd allocates under the socket lock: rmemctl does not.)
+ *
+ * Unlike nvme-tcp, whose sockets are new, these are connected and live:
+ * a softirq may take the socket's spinlock at any moment. So only
+ * lockdep's maps are set, never the lock itself, its owner or its
+ * waiters (sock_lock_init_class_and_name would re-initialise those, and
+ * take a module reference for each call).
  */
 static struct lock_class_key rmem_sk_key[2], rmem_slock_key[2];
 
@@ -435,10 +442,12 @@ static void rmem_reclassify_socket(struct socket *sock)
 	int v6 = sk->sk_family == AF_INET6;
 
 	if (!sock_allow_reclassification(sk))
-		return;		/* in use by another task: keep its class */
-	sock_lock_init_class_and_name(sk,
-		v6 ? "slock-AF_INET6-RMEM" : "slock-AF_INET-RMEM", &rmem_slock_key[v6],
-		v6 ? "sk_lock-AF_INET6-RMEM" : "sk_lock-AF_INET-RMEM", &rmem_sk_key[v6]);
+		return;		/* locked right now: keep its class */
+	lockdep_set_class_and_name(&sk->sk_lock.slock, &rmem_slock_key[v6],
+				   v6 ? "slock-AF_INET6-RMEM" : "slock-AF_INET-RMEM");
+	lockdep_init_map(&sk->sk_lock.dep_map,
+			 v6 ? "sk_lock-AF_INET6-RMEM" : "sk_lock-AF_INET-RMEM",
+			 &rmem_sk_key[v6], 0);
 }
 #else
 static inline void rmem_reclassify_socket(struct socket *sock)

@@ -6,6 +6,7 @@
 # make every read of a written slot an I/O error, counted (sysfs stat columns 20 and 21: each read goes
 # again twice, then fails), never wrong data; slots never written still
 # read as zeros, and rewritten slots read back right.
+# tests/run.sh: also under the debug kernel
 . "$(dirname "$0")/lib.sh"
 requires qemu-system-x86_64
 [ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }
