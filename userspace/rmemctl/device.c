@@ -40,6 +40,7 @@ struct nl_ctx {
 	uint64_t dead_mask;
 	bool gone;			/* STATUS: no such device */
 	bool done;			/* the ACK, error or DONE came */
+	bool sent;			/* the kernel got the command */
 };
 
 struct genl {
@@ -238,11 +239,13 @@ static int genl_call(struct genl *g, struct nl_msg *msg, struct nl_ctx *ctx)
 		return -ENOMEM;
 	ctx->error = 0;
 	ctx->done = false;
+	ctx->sent = false;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, ctx);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, ctx);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, ctx);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, ctx);
 	ret = nl_send_auto(g->sk, msg);
+	ctx->sent = ret >= 0;
 	/*
 	 * A reply and its ACK are two datagrams, and nl_recvmsgs() returns
 	 * after the first: read until the ACK (or error, or a dump's DONE),
@@ -564,8 +567,8 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	    !nla_put_u64(msg, RMEM_ATTR_REGION_ID, region.id) &&
 	    !nla_put(msg, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, region.token) &&
 	    !put_sockets(msg, fds, queues)) {
-		asked = true;
 		ret = genl_call(&g, msg, &ctx);
+		asked = ctx.sent;	/* not sent: the kernel has nothing */
 	}
 	if (asked && !ctx.error && !ctx.have_index) {
 		/*
