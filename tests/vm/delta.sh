@@ -27,7 +27,8 @@ run() {
 	insmod /rmem/rmem.ko $1
 	# 128M of the region keep bases once their slots are freed (the donor
 	# is on the host: its memory is not the guest's)
-	rmemctl -q -k /tmp/key attach "$D" --size 192M --spare 128M --queues 2
+	# -t: the debug kernel can take more than the default 5 s to connect
+	rmemctl -q -k /tmp/key -t 30000 attach "$D" --size 192M --spare 128M --queues 2
 	mkswap /dev/rmem0 >/dev/null
 	swapon /dev/rmem0
 	(while sleep 30; do step "delta $(cat $S/delta)"; done) &
