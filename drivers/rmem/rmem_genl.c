@@ -184,6 +184,18 @@ static struct rmem_dev *rmem_find(struct genl_info *info)
 	return dev;
 }
 
+/* rmem_find() with rmem_devs_lock taken; held on success only. */
+static struct rmem_dev *rmem_find_lock(struct genl_info *info)
+{
+	struct rmem_dev *dev;
+
+	mutex_lock(&rmem_devs_lock);
+	dev = rmem_find(info);
+	if (IS_ERR(dev))
+		mutex_unlock(&rmem_devs_lock);
+	return dev;
+}
+
 /*
  * Only a device no one has open goes; the check and the mark that keeps
  * new openers out are one step under disk->open_mutex
@@ -198,12 +210,9 @@ static int rmem_genl_disconnect(struct sk_buff *skb, struct genl_info *info)
 	struct rmem_dev *dev;
 	int err;
 
-	mutex_lock(&rmem_devs_lock);
-	dev = rmem_find(info);
-	if (IS_ERR(dev)) {
-		mutex_unlock(&rmem_devs_lock);
+	dev = rmem_find_lock(info);
+	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	}
 	err = rmem_dev_mark_removing(dev);
 	if (err) {
 		mutex_unlock(&rmem_devs_lock);
@@ -225,12 +234,9 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 	u64 mask;
 	int err;
 
-	mutex_lock(&rmem_devs_lock);
-	dev = rmem_find(info);
-	if (IS_ERR(dev)) {
-		mutex_unlock(&rmem_devs_lock);
+	dev = rmem_find_lock(info);
+	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	}
 	err = rmem_get_socks(info, socks, &n);
 	if (err)
 		goto out;
