@@ -13,8 +13,13 @@
  * send as a PATCH. A line then holds the pattern of the last pass that
  * chose it, which the check works out.
  *
+ * SIGUSR1 is handled (and ignored), so that a test can aim signals at a
+ * task that is faulting and reclaiming without killing it
+ * (tests/vm/signals.sh).
+ *
  *   memhog MIB PASSES [SEED [LINES]]    exit 0 if every byte was right
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,8 +97,14 @@ static uint64_t check_fill(uint64_t *p, uint64_t seed, uint64_t page,
 	return bad;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
 int main(int argc, char **argv)
 {
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	uint64_t mib, npages, i, bad = 0, badpages = 0, seed;
 	unsigned int passes, pass;
 	uint8_t *mem;
@@ -102,6 +113,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: memhog MIB PASSES [SEED [LINES]]\n");
 		return 2;
 	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	if (argc > 4)
 		dirty_lines = (unsigned int)strtoul(argv[4], NULL, 0);
 	if (!dirty_lines || dirty_lines > LINES) {
