@@ -355,7 +355,7 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = hctx->queue->queuedata;
 	struct rmem_sock *rs = &dev->socks[hctx->queue_num];
-	struct socket *sock;
+	blk_status_t st;
 	int nparts;
 	u16 op;
 
@@ -415,48 +415,40 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_OK;
 	}
 
-	for (;;) {
-		int ret;
-
-		sock = rmem_get_sock(dev, rs);
-		if (!sock) {
-			if (!READ_ONCE(dev->removing))
-				dev_err_ratelimited(disk_to_dev(dev->disk),
-						    "queue %u: no connection to %s for %u s: I/O fails\n",
-						    rs->index, dev->donor,
-						    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
-			rmem_account_end(dev, rq, BLK_STS_IOERR);
-			return BLK_STS_IOERR;
-		}
-		pdu->cookie++;
-		pdu->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
-		pdu->queue = rs->index;
-		ret = rmem_send_rq(dev, sock, rq, pdu, op, nparts);
-		mutex_unlock(&rs->tx_lock);
-		if (!ret)
-			break;
-		/* the stream is broken: this one waits for the next socket */
-		pdu->queue = -1;
-		rmem_sock_kill(rs);
-	}
-	return BLK_STS_OK;
+	pdu->cookie++;
+	pdu->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
+	pdu->op = op;
+	pdu->nparts = nparts;
+	/* the socket's now: sent from its send list, never waited for here */
+	st = rmem_sock_queue_rq(rs, rq, bd->last);
+	if (st != BLK_STS_OK)
+		rmem_account_end(dev, rq, st);
+	return st;
 }
 
+static void rmem_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct rmem_dev *dev = hctx->queue->queuedata;
+
+	rmem_sock_commit(&dev->socks[hctx->queue_num]);
+}
+
+/*
+ * A request unanswered for the device's timeout: its socket is killed if
+ * it is still the one the request waits on (rmem_sock_timeout), and the
+ * release then takes the request back. Never completes it, so it cannot
+ * race a completion; a parked one waits for the dead timeout instead.
+ */
 static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 {
-	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct rmem_dev *dev = rq->q->queuedata;
-	int q = READ_ONCE(pdu->queue);
+	unsigned int q = rq->mq_hctx->queue_num;
 
-	if (q >= 0) {
-		struct rmem_sock *rs = &dev->socks[q];
-
+	if (rmem_sock_timeout(&dev->socks[q], rq)) {
 		dev_warn_ratelimited(disk_to_dev(dev->disk),
-				     "request on queue %d unanswered after %u ms\n",
+				     "request on queue %u unanswered after %u ms\n",
 				     q, jiffies_to_msecs(READ_ONCE(dev->timeout)));
 		atomic64_inc(&dev->timeouts);
-		/* the receive worker then requeues everything in flight */
-		rmem_sock_kill(rs);
 	}
 	return BLK_EH_RESET_TIMER;
 }
@@ -466,6 +458,9 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 {
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
+	INIT_LIST_HEAD(&pdu->tx.entry);
+	pdu->tx.ctrl = false;
+	pdu->state = RMEM_RQ_IDLE;
 	pdu->cookie = 0;
 	pdu->queue = -1;
 	pdu->start_ns = 0;
@@ -474,6 +469,7 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 
 const struct blk_mq_ops rmem_mq_ops = {
 	.queue_rq	= rmem_queue_rq,
+	.commit_rqs	= rmem_commit_rqs,
 	.complete	= rmem_complete_rq,
 	.timeout	= rmem_timeout,
 	.init_request	= rmem_init_request,

@@ -2,8 +2,9 @@
 /*
  * Batched DISCARDs: frames the map has given back (block DISCARD and
  * WRITE_ZEROES, freed swap slots) are named to the donor in batches of
- * extents, one batch at a time, sent straight on a live socket rather
- * than through blk-mq; its answer frees the frames for new writes.
+ * extents, one batch at a time, sent on a live socket's send list in
+ * turn with its requests rather than through blk-mq; its answer frees
+ * the frames for new writes.
  */
 #define pr_fmt(fmt) "rmem: " fmt
 
@@ -36,9 +37,9 @@ void rmem_discard_kick(struct rmem_dev *dev)
 
 /*
  * Tell the donor which frames the map has given back: a batch of up to
- * RMEM_MAX_DISCARD_EXTENTS extents, sent straight on a live socket
- * rather than through blk-mq, where it could queue behind writes that
- * wait for the frames it frees. One batch at a time; its answer
+ * RMEM_MAX_DISCARD_EXTENTS extents, queued on a live socket's send list
+ * (__rmem_sock_send_ctrl) rather than through blk-mq, where it could
+ * queue behind writes that wait for the frames it frees. One batch at a time; its answer
  * (rmem_discard_reply) frees the frames and sends the next.
  */
 void rmem_discard_work(struct work_struct *work)
@@ -46,7 +47,6 @@ void rmem_discard_work(struct work_struct *work)
 	struct rmem_dev *dev = container_of(work, struct rmem_dev, discard_work);
 	u32 *frames = dev->discard_frames;
 	struct rmem_req req = { .op = RMEM_OP_DISCARD };
-	struct rmem_req_hdr hdr;
 	u32 n = 0, used, next;
 	unsigned int i;
 
@@ -70,12 +70,6 @@ void rmem_discard_work(struct work_struct *work)
 	req.len = next * sizeof(struct rmem_extent);
 	for (i = 0; i < dev->nsock && !READ_ONCE(dev->removing); i++) {
 		struct rmem_sock *rs = &dev->socks[i];
-		struct kvec kv[2] = {
-			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
-			{ .iov_base = dev->discard_ext, .iov_len = req.len },
-		};
-		struct iov_iter iter;
-		int ret;
 
 		mutex_lock(&rs->tx_lock);
 		if (!rs->sock || READ_ONCE(rs->dead)) {
@@ -83,17 +77,16 @@ void rmem_discard_work(struct work_struct *work)
 			continue;
 		}
 		req.tag = (u64)++dev->discard_cookie << 32 | RMEM_DISCARD_TAG;
-		rmem_req_encode(&hdr, &req);
+		rmem_req_encode(&dev->discard_ctrl.hdr, &req);
+		dev->discard_ctrl.data = dev->discard_ext;
+		dev->discard_ctrl.len = req.len;
+		dev->discard_ctrl.done = NULL;
 		WRITE_ONCE(dev->discard_queue, i);
-		iov_iter_kvec(&iter, WRITE, kv, 2, sizeof(hdr) + req.len);
-		ret = rmem_xmit(rs->sock, &iter, 0);
+		/* in turn with the requests on the socket; should it be dead
+		 * by now, its release gives the batch back */
+		__rmem_sock_send_ctrl(rs, &dev->discard_ctrl);
 		mutex_unlock(&rs->tx_lock);
-		if (!ret) {
-			atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
-			return;		/* the answer, or the socket's end, follows */
-		}
-		rmem_sock_kill(rs);	/* its release gives the batch back */
-		return;
+		return;		/* the answer, or the socket's end, follows */
 	}
 	/* no live socket: the frames wait for the next batch */
 	spin_lock(&dev->map_lock);

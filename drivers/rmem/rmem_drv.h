@@ -11,9 +11,12 @@
 #define RMEM_DRV_H
 
 #include <linux/blk-mq.h>
+#include <linux/completion.h>
 #include <linux/idr.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
+#include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -38,15 +41,69 @@
 
 struct rmem_dev;
 
+/*
+ * An entry of a socket's send list: a request (its rmem_pdu) or a
+ * control message (struct rmem_ctrl). The list is the order in which
+ * they go on the wire.
+ */
+struct rmem_tx_item {
+	struct list_head entry;		/* rmem_sock.lock */
+	bool ctrl;			/* a struct rmem_ctrl, else a rmem_pdu */
+};
+
+/*
+ * A message that is not a request (a batched DISCARD, the CLOSE at
+ * removal), sent in turn with the requests so that it never cuts into
+ * one: rmem_sock_send_ctrl(). Its caller owns it, and what data points
+ * to, until it is sent or dropped with its socket.
+ */
+struct rmem_ctrl {
+	struct rmem_tx_item tx;
+	struct rmem_req_hdr hdr;	/* encoded by the caller */
+	const void *data;		/* sent after hdr */
+	u32 len;			/* of data */
+	struct completion *done;	/* NULL, or completed when sent/dropped */
+	int status;			/* then: 0 sent, -ENOTCONN dropped */
+};
+
+/*
+ * One socket per hardware queue, and its send and receive sides. The
+ * rules for who owns a request are at the top of rmem_sock.c.
+ */
 struct rmem_sock {
 	struct rmem_dev *dev;
 	unsigned int index;
-	struct mutex tx_lock;		/* one request on the wire at a time */
-	spinlock_t lock;		/* sock, for the timeout handler */
+	/* the right to send: held by whoever puts bytes on this socket
+	 * (queue_rq with mutex_trylock, the send work, the release) */
+	struct mutex tx_lock;
+	spinlock_t lock;		/* the fields below, and every
+					 * request's owner on this queue */
 	struct socket *sock;		/* NULL while dead */
 	bool dead;			/* shut down; the worker lets go of it */
+	bool expired;			/* dead past dead_timeout, or the device
+					 * is going: requests fail at once */
+	u32 gen;			/* bumped when a socket is installed */
 	unsigned long dead_since;	/* jiffies */
+	unsigned long up_since;		/* jiffies */
+	struct list_head send_list;	/* rmem_tx_items, in wire order */
+	struct list_head sent_list;	/* requests sent on gen, unanswered */
+	/* tx_lock: how far the head of send_list got on the wire */
+	unsigned int tx_part;		/* part being sent (requests) */
+	u32 tx_off;			/* bytes of that part's message sent */
+	struct rmem_req_hdr tx_hdr;	/* that part's header ... */
+	struct rmem_patch tx_patch;	/* ... and PATCH header */
+	void (*saved_write_space)(struct sock *sk);	/* the socket's own */
+	struct work_struct send_work;	/* sends the list (rmem_send_wq) */
+	struct delayed_work dead_work;	/* fails parked requests */
 	struct work_struct recv_work;
+};
+
+/* Who holds a request (rmem_pdu.state); rmem_sock.c says how it moves. */
+enum rmem_rq_state {
+	RMEM_RQ_IDLE,			/* blk-mq's, or being completed */
+	RMEM_RQ_QUEUED,			/* on send_list, no byte sent */
+	RMEM_RQ_SENDING,		/* head of send_list, sent from on gen */
+	RMEM_RQ_SENT,			/* on sent_list: all sent on gen */
 };
 
 /*
@@ -55,8 +112,16 @@ struct rmem_sock {
  * RMEM_CMD_* netlink commands.
  */
 struct rmem_pdu {
+	struct rmem_tx_item tx;		/* on its socket's send or sent list */
+	enum rmem_rq_state state;	/* socket's lock */
+	u32 gen;			/* socket's lock; socket generation the
+					 * dispatch went out on */
+	bool answered;			/* socket's lock; every part answered
+					 * while the sender still held it */
+	u16 op;				/* the protocol op it goes as */
+	unsigned int nparts;		/* messages it goes out as */
 	u32 cookie;			/* bumped at each dispatch (24 bits used) */
-	int queue;			/* socket it is in flight on, or -1 */
+	int queue;			/* socket it is queued or in flight on, or -1 */
 	blk_status_t status;
 	u64 start_ns;			/* first dispatch; 0 when not in flight */
 	u64 parts;			/* parts not yet answered, one bit each;
@@ -94,7 +159,6 @@ struct rmem_dev {
 	struct gendisk *disk;
 	unsigned long timeout;		/* jiffies; set under rmem_devs_lock */
 	unsigned long dead_timeout;	/* jiffies; set under rmem_devs_lock */
-	wait_queue_head_t reconnect_wq;
 	/* no opener and none admitted (set under disk->open_mutex by
 	 * rmem_dev_mark_removing, read by rmem_open under it), or going */
 	bool removing;
@@ -116,6 +180,7 @@ struct rmem_dev {
 	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
+	struct rmem_ctrl discard_ctrl;	/* the batch's message */
 	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
 	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
 	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */
@@ -193,6 +258,7 @@ extern const struct attribute_group *rmem_attr_groups[];
 
 /* rmem_main.c: device lifecycle, module init/exit */
 extern struct workqueue_struct *rmem_recv_wq;
+extern struct workqueue_struct *rmem_send_wq;
 extern struct workqueue_struct *rmem_discard_wq;
 int rmem_dev_mark_removing(struct rmem_dev *dev);
 void rmem_dev_remove(struct rmem_dev *dev);
@@ -210,16 +276,18 @@ void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);
+void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index);
 void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
-void rmem_sock_kill(struct rmem_sock *rs);
+void rmem_sock_kill(struct rmem_sock *rs, u32 gen);
 void rmem_stop_socks(struct rmem_dev *dev);
-struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs);
-int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags);
+void rmem_fail_parked(struct rmem_dev *dev);
 int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 		 u32 len, bool send, int flags);
-int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-		 struct request *rq, struct rmem_pdu *pdu, u16 op,
-		 unsigned int nparts);
+blk_status_t rmem_sock_queue_rq(struct rmem_sock *rs, struct request *rq,
+				bool last);
+void rmem_sock_commit(struct rmem_sock *rs);
+bool rmem_sock_timeout(struct rmem_sock *rs, struct request *rq);
+int __rmem_sock_send_ctrl(struct rmem_sock *rs, struct rmem_ctrl *ctrl);
 void rmem_release_region(struct rmem_dev *dev);
 
 /* rmem_discard.c: batched DISCARDs */

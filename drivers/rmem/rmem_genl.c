@@ -272,7 +272,6 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 		dev_info(disk_to_dev(dev->disk), "queue %u reconnected to %s\n",
 			 i, dev->donor);
 	}
-	wake_up_all(&dev->reconnect_wq);
 	for (i = used; i < n; i++)
 		sockfd_put(socks[i]);
 	if (used < n) {

@@ -6,9 +6,10 @@
  *
  * Userspace (rmemctl attach) connects, authenticates and opens a region,
  * then hands the connected sockets to this driver over generic netlink,
- * one per hardware queue. queue_rq() sends a request on its queue's
- * socket; a receive worker per socket matches replies to requests by tag
- * and completes them, in any order.
+ * one per hardware queue. queue_rq() puts a request on its queue's
+ * socket's send list, which goes out in order without queue_rq ever
+ * waiting on the socket (rmem_sock.c); a receive worker per socket
+ * matches replies to requests by tag and completes them, in any order.
  *
  * Slots of the device map to frames of the region (rmem_map.c): a slot
  * gets a frame at its first write, a slot without one reads as zeros
@@ -26,16 +27,17 @@
  * they fill.
  *
  * A socket that fails is shut down and its requests in flight are
- * requeued; they, and new requests for that queue, wait up to
- * dead_timeout for RECONFIGURE to hand over a new socket, then fail with
- * an I/O error. A request that gets no answer within its timeout kills
- * its socket the same way. Nothing waits forever and no reply is
- * accepted for a request it does not belong to (tag + per-dispatch
- * cookie).
+ * requeued; they, and new requests for that queue, are parked on its
+ * send list for up to dead_timeout, until RECONFIGURE hands over a new
+ * socket, then fail with an I/O error; no task waits for a reconnect. A
+ * request that gets no answer within its timeout kills its socket the
+ * same way, and only that socket (a per-socket generation). Nothing
+ * waits forever and no reply is accepted for a request it does not
+ * belong to (tag + per-dispatch cookie).
  *
  * Swap safety: sockets are memalloc with GFP_NOIO allocations, socket I/O
- * runs under memalloc_noreclaim_save(), the receive workqueue has
- * WQ_MEM_RECLAIM, and the I/O path allocates nothing.
+ * runs under memalloc_noreclaim_save(), the receive and send workqueues
+ * have WQ_MEM_RECLAIM, and the I/O path allocates nothing.
  */
 #define pr_fmt(fmt) "rmem: " fmt
 
@@ -83,6 +85,7 @@ static int rmem_major;
 DEFINE_IDR(rmem_devs);
 DEFINE_MUTEX(rmem_devs_lock);
 struct workqueue_struct *rmem_recv_wq;
+struct workqueue_struct *rmem_send_wq;	/* send work, dead-timeout work */
 struct workqueue_struct *rmem_discard_wq;
 
 /* ---- devices -------------------------------------------------------- */
@@ -172,7 +175,6 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	strscpy(dev->donor, cfg->donor, sizeof(dev->donor));
 	dev->region_id = cfg->region_id;
 	memcpy(dev->token, cfg->token, RMEM_TOKEN_SIZE);
-	init_waitqueue_head(&dev->reconnect_wq);
 	spin_lock_init(&dev->map_lock);
 	INIT_WORK(&dev->discard_work, rmem_discard_work);
 	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
@@ -184,10 +186,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	}
 	dev->nsock = n;
 	for (i = 0; i < n; i++) {
-		dev->socks[i].dev = dev;
-		dev->socks[i].index = i;
-		mutex_init(&dev->socks[i].tx_lock);
-		spin_lock_init(&dev->socks[i].lock);
+		rmem_sock_init(&dev->socks[i], dev, i);
 		dev->socks[i].sock = socks[i];	/* owned; started below */
 	}
 	/* a frame for every slot, and spare ones that keep bases */
@@ -292,12 +291,12 @@ int rmem_dev_mark_removing(struct rmem_dev *dev)
 /*
  * Tear down a device out of the idr, which no one has open and no one
  * can open any more (rmem_dev_mark_removing, or the module going away):
- * waiters fail, in-flight drains.
+ * parked requests fail, in-flight drains.
  */
 void rmem_dev_remove(struct rmem_dev *dev)
 {
 	WRITE_ONCE(dev->removing, true);
-	wake_up_all(&dev->reconnect_wq);
+	rmem_fail_parked(dev);
 	cancel_work_sync(&dev->discard_work);
 	del_gendisk(dev->disk);		/* drains what is in flight */
 	rmem_release_region(dev);
@@ -344,10 +343,15 @@ static int __init rmem_init(void)
 	rmem_recv_wq = alloc_workqueue("rmem-recv", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
 	if (!rmem_recv_wq)
 		return -ENOMEM;
+	rmem_send_wq = alloc_workqueue("rmem-send", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!rmem_send_wq) {
+		err = -ENOMEM;
+		goto out_wq;
+	}
 	rmem_discard_wq = alloc_workqueue("rmem-discard", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
 	if (!rmem_discard_wq) {
 		err = -ENOMEM;
-		goto out_wq;
+		goto out_send_wq;
 	}
 	rmem_major = register_blkdev(0, "rmem");
 	if (rmem_major < 0) {
@@ -364,6 +368,8 @@ out_blkdev:
 	unregister_blkdev(rmem_major, "rmem");
 out_discard_wq:
 	destroy_workqueue(rmem_discard_wq);
+out_send_wq:
+	destroy_workqueue(rmem_send_wq);
 out_wq:
 	destroy_workqueue(rmem_recv_wq);
 	return err;
@@ -383,6 +389,7 @@ static void __exit rmem_exit(void)
 	idr_destroy(&rmem_devs);
 	unregister_blkdev(rmem_major, "rmem");
 	destroy_workqueue(rmem_discard_wq);
+	destroy_workqueue(rmem_send_wq);
 	destroy_workqueue(rmem_recv_wq);
 }
 

@@ -1,12 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rmem's transport: one TCP socket per hardware queue, handed over by
- * rmemctl already connected and authenticated. Socket I/O that never
- * enters reclaim, the send of a request (one header and payload per run
- * of frames), the receive worker that matches each reply to its request
- * by tag and per-dispatch cookie, and the kill and release of a socket
- * that failed: its requests in flight are requeued to wait for a
- * reconnect (RECONFIGURE).
+ * rmemctl already connected and authenticated. Requests and control
+ * messages go on a per-socket send list and out in that order; the
+ * receive worker matches each reply to its request by tag and
+ * per-dispatch cookie; a socket that fails is killed and released, and
+ * its requests wait for a reconnect (RECONFIGURE) or fail after the
+ * device's dead_timeout.
+ *
+ * Sending. queue_rq never waits on a socket: it runs in whatever task
+ * submitted the I/O (a faulting task, one in direct reclaim, one being
+ * killed), and a send that waited for buffer space there would see that
+ * task's signal (-ERESTARTSYS) and mistake it for a broken stream. So,
+ * as nvme-tcp does, queue_rq puts the request on rs->send_list and sends
+ * only when it can take the send right (tx_lock) without sleeping, and
+ * then with MSG_DONTWAIT; what does not fit in the socket's buffer is
+ * sent by rs->send_work (a kworker: no signals) when sk_write_space says
+ * there is room, resumed at the exact byte it stopped at (tx_part and
+ * tx_off: the head of the list is the only item ever partly sent). A
+ * PATCH's lines and a WRITE's pages are sent from the request's pages,
+ * which are stable while it is in flight.
+ *
+ * Who owns a request (rmem_pdu.state), and so who may requeue or
+ * complete it. Every change of owner happens under rs->lock, the lock
+ * the release path holds when it takes requests back, so exactly one
+ * party acts on a request:
+ *
+ *   IDLE     blk-mq's, before queue_rq and once it is being completed
+ *            or requeued.
+ *   QUEUED   on rs->send_list, no byte of this dispatch sent; if the
+ *            socket dies it stays there, parked, and goes out on the
+ *            next one; rmem_dead_work fails it after dead_timeout.
+ *   SENDING  the head of rs->send_list, being sent on socket generation
+ *            pdu->gen by the holder of tx_lock. If every part is
+ *            answered meanwhile, the receive worker only marks it
+ *            answered and the sender finishes it.
+ *   SENT     on rs->sent_list: all of it sent on generation pdu->gen;
+ *            the receive worker of that generation completes it (or
+ *            requeues a PATCH refused for a MISMATCH).
+ *
+ * When a socket fails, its release (in the receive worker, holding
+ * tx_lock and then rs->lock) requeues every SENDING and SENT request
+ * through blk-mq (they go out again, mapped afresh, with a new cookie),
+ * leaves QUEUED ones parked and drops control messages. Each socket
+ * has a generation, bumped when one is installed; a kill names the
+ * generation it saw (a timed-out request's, a failed send's) and does
+ * nothing to a newer socket. Replies are accepted only for a SENDING or
+ * SENT request of the receiving socket's generation whose cookie and
+ * part match: never one answered, requeued or completed already.
  */
 #define pr_fmt(fmt) "rmem: " fmt
 
@@ -30,6 +71,9 @@
 #include <net/sock.h>
 #include "rmem_drv.h"
 #include "rmem_proto.h"
+
+/* Items one send slice takes from a send list before it lets others run. */
+#define RMEM_TX_BUDGET		16
 
 /* ---- sockets ------------------------------------------------------- */
 
@@ -58,11 +102,6 @@ static int rmem_sock_io(struct socket *sock, struct iov_iter *iter, int flags,
 	return ret;
 }
 
-int rmem_xmit(struct socket *sock, struct iov_iter *iter, int flags)
-{
-	return rmem_sock_io(sock, iter, flags, true);
-}
-
 static int rmem_recv(struct socket *sock, struct iov_iter *iter)
 {
 	return rmem_sock_io(sock, iter, 0, false);
@@ -77,83 +116,14 @@ static int rmem_recv_buf(struct socket *sock, void *buf, size_t len)
 	return rmem_recv(sock, &iter);
 }
 
-/* ---- the receive side ---------------------------------------------- */
-
-static bool rmem_requeue_one(struct request *rq, void *data)
-{
-	struct rmem_sock *rs = data;
-	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
-
-	if (pdu->queue == (int)rs->index) {
-		pdu->queue = -1;
-		blk_mq_requeue_request(rq, true);
-	}
-	return true;
-}
-
-/* Stop using the queue's socket: shut it down so sender and receiver
- * both fail at once. Callable from any process context (it may sleep,
- * as nbd's timeout handler does); the receive worker then finishes the
- * job (rmem_sock_release). */
-void rmem_sock_kill(struct rmem_sock *rs)
-{
-	struct socket *sock = NULL;
-
-	spin_lock(&rs->lock);
-	if (rs->sock && !rs->dead) {
-		rs->dead = true;
-		rs->dead_since = jiffies;
-		/* shut down outside the lock: it takes the socket's lock,
-		 * which sleeps while the receive worker holds it */
-		sock = rs->sock;
-		get_file(sock->file);
-	}
-	spin_unlock(&rs->lock);
-	if (sock) {
-		kernel_sock_shutdown(sock, SHUT_RDWR);
-		fput(sock->file);
-	}
-}
-
 /*
- * In the receive worker, once the socket failed: wait for any sender to
- * let go, requeue what was in flight on it (it waits in queue_rq for a
- * new socket), drop the socket and tell userspace. Only this worker uses
- * the socket for receiving, so only it may put it.
+ * Call fn on each piece of bytes [off, off + len) of a request's data, in
+ * order; last is set on the piece that ends the range. Stops at the
+ * first nonzero return.
  */
-static void rmem_sock_release(struct rmem_sock *rs, int err)
-{
-	struct rmem_dev *dev = rs->dev;
-	struct socket *sock;
-
-	rmem_sock_kill(rs);
-	mutex_lock(&rs->tx_lock);
-	spin_lock(&rs->lock);
-	sock = rs->sock;
-	rs->sock = NULL;
-	spin_unlock(&rs->lock);
-	mutex_unlock(&rs->tx_lock);
-
-	blk_mq_tagset_busy_iter(&dev->tag_set, rmem_requeue_one, rs);
-	blk_mq_kick_requeue_list(dev->disk->queue);
-	rmem_discard_lost(rs);
-	if (sock)
-		sockfd_put(sock);
-	if (!READ_ONCE(dev->removing)) {
-		dev_warn(disk_to_dev(dev->disk),
-			 "queue %u lost donor %s (%d); I/O waits %u s for a reconnect\n",
-			 rs->index, dev->donor, err,
-			 jiffies_to_msecs(dev->dead_timeout) / 1000);
-		rmem_link_dead_event(dev, rs->index);
-	}
-}
-
-/*
- * Bytes [off, off + len) of a request's data: sent (flags on the last
- * piece), received, or zeroed (sock NULL).
- */
-int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
-			u32 len, bool send, int flags)
+static int rmem_rq_pieces(struct request *rq, u32 off, u32 len,
+			  int (*fn)(void *arg, struct bio_vec *piece, bool last),
+			  void *arg)
 {
 	struct req_iterator it;
 	struct bio_vec bv;
@@ -169,23 +139,273 @@ int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
 				.bv_offset = bv.bv_offset + (s - pos),
 				.bv_len = e - s,
 			};
-			struct iov_iter iter;
 
-			if (!sock) {
-				memzero_page(piece.bv_page, piece.bv_offset, e - s);
-			} else {
-				iov_iter_bvec(&iter, send ? WRITE : READ, &piece, 1, e - s);
-				ret = send ? rmem_xmit(sock, &iter, e == end ? flags : MSG_MORE) :
-					     rmem_recv(sock, &iter);
-				if (ret)
-					return ret;
-			}
+			ret = fn(arg, &piece, e == end);
+			if (ret)
+				return ret;
 		}
 		pos += bv.bv_len;
 		if (pos >= end)
 			break;
 	}
 	return 0;
+}
+
+struct rmem_rq_data_arg {
+	struct socket *sock;
+	bool send;
+	int flags;
+};
+
+static int rmem_rq_data_piece(void *arg, struct bio_vec *piece, bool last)
+{
+	struct rmem_rq_data_arg *a = arg;
+	struct iov_iter iter;
+
+	if (!a->sock) {
+		memzero_page(piece->bv_page, piece->bv_offset, piece->bv_len);
+		return 0;
+	}
+	iov_iter_bvec(&iter, a->send ? WRITE : READ, piece, 1, piece->bv_len);
+	return rmem_sock_io(a->sock, &iter, last ? a->flags : MSG_MORE, a->send);
+}
+
+/*
+ * Bytes [off, off + len) of a request's data: sent, blocking (flags on
+ * the last piece), received, or zeroed (sock NULL). Requests are sent
+ * from their send list instead (rmem_tx_slice).
+ */
+int rmem_rq_data(struct socket *sock, struct request *rq, u32 off,
+		 u32 len, bool send, int flags)
+{
+	struct rmem_rq_data_arg a = { .sock = sock, .send = send, .flags = flags };
+
+	return rmem_rq_pieces(rq, off, len, rmem_rq_data_piece, &a);
+}
+
+/* ---- killing and releasing a socket --------------------------------- */
+
+/*
+ * Stop using the queue's socket if it is still generation gen: shut it
+ * down so sender and receiver both fail at once. Callable from any
+ * process context (it may sleep, as nbd's timeout handler does); the
+ * receive worker then finishes the job (rmem_sock_release). A kill that
+ * names an older generation is too late and does nothing.
+ */
+static void __rmem_sock_kill(struct rmem_sock *rs, u32 gen, bool any)
+{
+	struct socket *sock = NULL;
+
+	spin_lock(&rs->lock);
+	if (rs->sock && !rs->dead && (any || rs->gen == gen)) {
+		rs->dead = true;
+		rs->dead_since = jiffies;
+		/* shut down outside the lock: it takes the socket's lock,
+		 * which sleeps while the receive worker holds it */
+		sock = rs->sock;
+		get_file(sock->file);
+	}
+	spin_unlock(&rs->lock);
+	if (sock) {
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+		fput(sock->file);
+	}
+}
+
+void rmem_sock_kill(struct rmem_sock *rs, u32 gen)
+{
+	__rmem_sock_kill(rs, gen, false);
+}
+
+/* A request of this queue leaves the driver with an I/O error. */
+static void rmem_fail_rq(struct request *rq)
+{
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	pdu->status = BLK_STS_IOERR;
+	blk_mq_complete_request(rq);
+}
+
+/*
+ * In the receive worker, once the socket failed: wait for the sender to
+ * let go, take back what the socket owned (see the top of this file),
+ * drop the socket and tell userspace. Only this worker uses the socket
+ * for receiving, so only it may put it.
+ */
+static void rmem_sock_release(struct rmem_sock *rs, int err)
+{
+	struct rmem_dev *dev = rs->dev;
+	struct rmem_tx_item *item, *next;
+	LIST_HEAD(requeue);
+	LIST_HEAD(dropped);
+	struct socket *sock;
+
+	__rmem_sock_kill(rs, 0, true);
+	mutex_lock(&rs->tx_lock);
+	spin_lock(&rs->lock);
+	sock = rs->sock;
+	rs->sock = NULL;
+	rs->tx_part = 0;
+	rs->tx_off = 0;
+	list_for_each_entry_safe(item, next, &rs->send_list, entry) {
+		struct rmem_pdu *pdu;
+
+		if (item->ctrl) {
+			list_move_tail(&item->entry, &dropped);
+			continue;
+		}
+		pdu = container_of(item, struct rmem_pdu, tx);
+		if (pdu->state == RMEM_RQ_SENDING) {
+			/* part of it may be on the donor: it goes again */
+			pdu->state = RMEM_RQ_IDLE;
+			pdu->queue = -1;
+			list_move_tail(&item->entry, &requeue);
+		}
+		/* QUEUED: parked for the next socket */
+	}
+	list_for_each_entry(item, &rs->sent_list, entry) {
+		struct rmem_pdu *pdu = container_of(item, struct rmem_pdu, tx);
+
+		pdu->state = RMEM_RQ_IDLE;
+		pdu->queue = -1;
+	}
+	list_splice_tail_init(&rs->sent_list, &requeue);
+	spin_unlock(&rs->lock);
+	mutex_unlock(&rs->tx_lock);
+
+	if (sock) {
+		struct sock *sk = sock->sk;
+
+		write_lock_bh(&sk->sk_callback_lock);
+		sk->sk_user_data = NULL;
+		sk->sk_write_space = rs->saved_write_space;
+		write_unlock_bh(&sk->sk_callback_lock);
+	}
+	/* ours alone now: nothing else can reach them off the lists */
+	list_for_each_entry_safe(item, next, &dropped, entry) {
+		struct rmem_ctrl *ctrl = container_of(item, struct rmem_ctrl, tx);
+		struct completion *done = ctrl->done;
+
+		list_del_init(&item->entry);
+		ctrl->status = -ENOTCONN;
+		if (done)
+			complete(done);
+	}
+	list_for_each_entry_safe(item, next, &requeue, entry) {
+		list_del_init(&item->entry);
+		blk_mq_requeue_request(blk_mq_rq_from_pdu(container_of(item,
+						struct rmem_pdu, tx)), false);
+	}
+	blk_mq_kick_requeue_list(dev->disk->queue);
+	rmem_discard_lost(rs);
+	if (sock)
+		sockfd_put(sock);
+	/* parked requests fail if no socket comes in time */
+	mod_delayed_work(rmem_send_wq, &rs->dead_work,
+			 READ_ONCE(dev->removing) ? 0 : READ_ONCE(dev->dead_timeout));
+	if (!READ_ONCE(dev->removing)) {
+		dev_warn(disk_to_dev(dev->disk),
+			 "queue %u lost donor %s (%d); I/O waits %u s for a reconnect\n",
+			 rs->index, dev->donor, err,
+			 jiffies_to_msecs(dev->dead_timeout) / 1000);
+		rmem_link_dead_event(dev, rs->index);
+	}
+}
+
+/*
+ * dead_timeout after a socket was lost (at once when the device goes):
+ * if no new one came, the requests parked for it fail, and so will new
+ * ones until one comes. Never a wait whose length can go negative: the
+ * deadline is rechecked with time_before and the rest rescheduled.
+ */
+static void rmem_dead_work(struct work_struct *work)
+{
+	struct rmem_sock *rs = container_of(to_delayed_work(work),
+					    struct rmem_sock, dead_work);
+	struct rmem_dev *dev = rs->dev;
+	struct rmem_tx_item *item, *next;
+	bool removing = READ_ONCE(dev->removing);
+	LIST_HEAD(failed);
+
+	spin_lock(&rs->lock);
+	if (rs->sock) {			/* a new socket took over, or the
+					 * old one is not released yet */
+		spin_unlock(&rs->lock);
+		return;
+	}
+	if (!removing) {
+		unsigned long deadline = rs->dead_since + READ_ONCE(dev->dead_timeout);
+
+		if (time_before(jiffies, deadline)) {
+			mod_delayed_work(rmem_send_wq, &rs->dead_work, deadline - jiffies);
+			spin_unlock(&rs->lock);
+			return;
+		}
+	}
+	rs->expired = true;
+	list_for_each_entry_safe(item, next, &rs->send_list, entry) {
+		struct rmem_pdu *pdu;
+
+		if (WARN_ON_ONCE(item->ctrl))	/* never queued while dead */
+			continue;
+		pdu = container_of(item, struct rmem_pdu, tx);
+		pdu->state = RMEM_RQ_IDLE;
+		pdu->queue = -1;
+		list_move_tail(&item->entry, &failed);
+	}
+	spin_unlock(&rs->lock);
+	if (!list_empty(&failed) && !removing)
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "queue %u: no connection to %s for %u s: I/O fails\n",
+				    rs->index, dev->donor,
+				    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+	list_for_each_entry_safe(item, next, &failed, entry) {
+		list_del_init(&item->entry);
+		rmem_fail_rq(blk_mq_rq_from_pdu(container_of(item, struct rmem_pdu, tx)));
+	}
+}
+
+/* The device is going: what waits for a socket fails now. */
+void rmem_fail_parked(struct rmem_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nsock; i++)
+		mod_delayed_work(rmem_send_wq, &dev->socks[i].dead_work, 0);
+}
+
+/* ---- the receive side ---------------------------------------------- */
+
+/*
+ * Every part of a request is answered, and the caller took it from its
+ * socket (state IDLE): complete it, or, a write the donor refused part
+ * of as a MISMATCH, send it again in full first.
+ */
+static void rmem_rq_answered(struct rmem_dev *dev, struct request *rq)
+{
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	pdu->queue = -1;
+	if (req_op(rq) == REQ_OP_WRITE &&
+	    (pdu->status != BLK_STS_OK || pdu->mismatch)) {
+		rmem_forget_frames(dev, pdu, pdu->nslots);
+		if (pdu->status == BLK_STS_OK) {
+			/* acknowledged only once the donor has it all */
+			pdu->no_delta = true;
+			blk_mq_requeue_request(rq, true);
+			return;
+		}
+	}
+	if (req_op(rq) == REQ_OP_READ && pdu->reread &&
+	    pdu->status == BLK_STS_OK) {
+		/* a page failed its checksum: read it all again */
+		pdu->rereads++;
+		atomic64_inc(&dev->read_rereads);
+		blk_mq_requeue_request(rq, true);
+		return;
+	}
+	if (likely(!blk_should_fake_timeout(rq->q)))
+		blk_mq_complete_request(rq);
 }
 
 /* One reply: 0, or -errno to give up on the socket. */
@@ -197,6 +417,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	struct request *rq;
 	struct rmem_pdu *pdu;
 	u32 unique, hwq, tag, part, first, count;
+	bool ok, mine;
 	u16 op;
 	int ret;
 
@@ -217,15 +438,22 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	tag = blk_mq_unique_tag_to_tag(unique);
 	rq = hwq == rs->index ? blk_mq_tag_to_rq(dev->tag_set.tags[hwq], tag) : NULL;
 	pdu = rq ? blk_mq_rq_to_pdu(rq) : NULL;
-	if (!pdu || !blk_mq_request_started(rq) || pdu->queue != (int)rs->index ||
-	    (pdu->cookie & 0xffffff) != reply.tag >> 40 || part >= 64 ||
-	    !(pdu->parts & 1ull << part)) {
+	/* only the dispatch on this socket that sent this part: its owner
+	 * cannot change under us, as only this worker takes it from
+	 * SENDING or SENT (the release runs here too) */
+	spin_lock(&rs->lock);
+	ok = pdu && blk_mq_request_started(rq) && pdu->queue == (int)rs->index &&
+	     (pdu->state == RMEM_RQ_SENDING || pdu->state == RMEM_RQ_SENT) &&
+	     pdu->gen == rs->gen && (pdu->cookie & 0xffffff) == reply.tag >> 40 &&
+	     part < 64 && (pdu->parts & 1ull << part);
+	spin_unlock(&rs->lock);
+	if (!ok) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "reply for a request not in flight (tag %#llx)\n",
 				    reply.tag);
 		return -EPROTO;
 	}
-	op = rmem_rq_op(rq);
+	op = pdu->op;
 	if (!rmem_pdu_part(pdu, part, &first, &count))
 		return -EPROTO;		/* cannot be: the bit was set */
 	if (op == RMEM_OP_WRITE && pdu->patch >> first & 1)
@@ -260,27 +488,17 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
 	pdu->parts &= ~(1ull << part);
 	if (!pdu->parts) {
-		pdu->queue = -1;
-		if (req_op(rq) == REQ_OP_WRITE &&
-		    (pdu->status != BLK_STS_OK || pdu->mismatch)) {
-			rmem_forget_frames(dev, pdu, pdu->nslots);
-			if (pdu->status == BLK_STS_OK) {
-				/* acknowledged only once the donor has it all */
-				pdu->no_delta = true;
-				blk_mq_requeue_request(rq, true);
-				return 0;
-			}
+		spin_lock(&rs->lock);
+		mine = pdu->state == RMEM_RQ_SENT;
+		if (mine) {
+			list_del_init(&pdu->tx.entry);
+			pdu->state = RMEM_RQ_IDLE;
+		} else {
+			pdu->answered = true;	/* its sender finishes it */
 		}
-		if (req_op(rq) == REQ_OP_READ && pdu->reread &&
-		    pdu->status == BLK_STS_OK) {
-			/* a page failed its checksum: read it all again */
-			pdu->rereads++;
-			atomic64_inc(&dev->read_rereads);
-			blk_mq_requeue_request(rq, true);
-			return 0;
-		}
-		if (likely(!blk_should_fake_timeout(rq->q)))
-			blk_mq_complete_request(rq);
+		spin_unlock(&rs->lock);
+		if (mine)
+			rmem_rq_answered(dev, rq);
 	}
 	if (rmem_status_fatal(reply.status) && reply.status != RMEM_OK)
 		return -rmem_status_errno(reply.status);
@@ -304,32 +522,66 @@ static void rmem_recv_work(struct work_struct *work)
 	rmem_sock_release(rs, ret);
 }
 
-/* Wait, bounded, for the queue's socket; with tx_lock held on success. */
-struct socket *rmem_get_sock(struct rmem_dev *dev, struct rmem_sock *rs)
-{
-	for (;;) {
-		unsigned long deadline;
+/* ---- the send side --------------------------------------------------- */
 
-		mutex_lock(&rs->tx_lock);
-		if (rs->sock && !READ_ONCE(rs->dead))
-			return rs->sock;
-		mutex_unlock(&rs->tx_lock);
-		deadline = READ_ONCE(rs->dead_since) + READ_ONCE(dev->dead_timeout);
-		if (READ_ONCE(dev->removing) || time_after_eq(jiffies, deadline))
-			return NULL;
-		wait_event_timeout(dev->reconnect_wq,
-				   !READ_ONCE(rs->dead) || READ_ONCE(dev->removing),
-				   deadline - jiffies);
+/*
+ * Send what of bytes [pos, pos + len) of the head's current message
+ * (iter holds them) is not on the wire yet, never waiting: -EAGAIN when
+ * the socket's buffer is full, and sk_write_space brings us back.
+ */
+static int rmem_tx_iter(struct rmem_sock *rs, struct socket *sock,
+			struct iov_iter *iter, u32 pos, int flags)
+{
+	size_t len = iov_iter_count(iter);
+
+	lockdep_assert_held(&rs->tx_lock);
+	if (rs->tx_off >= pos + len)
+		return 0;		/* sent by an earlier slice */
+	iov_iter_advance(iter, rs->tx_off - pos);
+	while (iov_iter_count(iter)) {
+		struct msghdr msg = {
+			.msg_flags = flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+			.msg_iter = *iter,
+		};
+		int n = sock_sendmsg(sock, &msg);
+
+		/* a send that does not wait never sees a signal; should
+		 * one come anyway, it is not the stream's fault */
+		if (n == -EAGAIN || n == -ERESTARTSYS || n == -EINTR)
+			return -EAGAIN;
+		if (n <= 0)
+			return n ? n : -EPIPE;
+		iov_iter_advance(iter, n);
+		rs->tx_off += n;
 	}
+	return 0;
+}
+
+struct rmem_tx_arg {
+	struct rmem_sock *rs;
+	struct socket *sock;
+	u32 pos;			/* of the piece in the message */
+	int flags;			/* of the last piece */
+};
+
+static int rmem_tx_piece(void *arg, struct bio_vec *piece, bool last)
+{
+	struct rmem_tx_arg *a = arg;
+	struct iov_iter iter;
+	int ret;
+
+	iov_iter_bvec(&iter, WRITE, piece, 1, piece->bv_len);
+	ret = rmem_tx_iter(a->rs, a->sock, &iter, a->pos, last ? a->flags : MSG_MORE);
+	a->pos += piece->bv_len;
+	return ret;
 }
 
 /* The masked lines of a page, lowest first: runs of lines at once. */
-static int rmem_send_lines(struct socket *sock, struct page *page, u64 mask)
+static int rmem_tx_lines(struct rmem_tx_arg *a, struct page *page, u64 mask)
 {
 	while (mask) {
 		u32 line = __ffs64(mask), n = 0;
 		struct bio_vec bv;
-		struct iov_iter iter;
 		int ret;
 
 		while (line + n < RMEM_LINES_PER_FRAME && mask >> (line + n) & 1)
@@ -337,66 +589,65 @@ static int rmem_send_lines(struct socket *sock, struct page *page, u64 mask)
 		bv.bv_page = page;
 		bv.bv_offset = line * RMEM_LINE_SIZE;
 		bv.bv_len = n * RMEM_LINE_SIZE;
-		iov_iter_bvec(&iter, WRITE, &bv, 1, bv.bv_len);
-		ret = rmem_xmit(sock, &iter, mask ? MSG_MORE : 0);
+		ret = rmem_tx_piece(a, &bv, !mask);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-/* Send every part of a request: one header (and payload) per run. */
-int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
-			struct request *rq, struct rmem_pdu *pdu, u16 op,
-			unsigned int nparts)
+/* Part rs->tx_part of the request at the head: its header and payload. */
+static int rmem_tx_part(struct rmem_sock *rs, struct socket *sock,
+			struct request *rq, struct rmem_pdu *pdu)
 {
+	struct rmem_dev *dev = rs->dev;
+	struct rmem_tx_arg a = { .rs = rs, .sock = sock };
+	unsigned int p = rs->tx_part;
+	struct kvec kv[2] = {
+		{ .iov_base = &rs->tx_hdr, .iov_len = sizeof(rs->tx_hdr) },
+		{ .iov_base = &rs->tx_patch, .iov_len = sizeof(rs->tx_patch) },
+	};
+	u32 first = 0, count = 0, hlen;
 	struct rmem_req req;
-	struct rmem_req_hdr hdr;
-	struct rmem_patch patch;
 	struct iov_iter iter;
-	unsigned int p;
+	bool is_patch, more;
+	u16 op = pdu->op;
 	int ret;
 
-	for (p = 0; p < nparts; p++) {
-		struct kvec kv[2] = {
-			{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
-			{ .iov_base = &patch, .iov_len = sizeof(patch) },
-		};
-		u32 first = 0, count = 0;
-		bool is_patch, more;
-
-		rmem_pdu_part(pdu, p, &first, &count);
-		is_patch = op == RMEM_OP_WRITE && pdu->patch >> first & 1;
-		req.op = is_patch ? RMEM_OP_PATCH : op;
-		req.flags = 0;
-		req.tag = (u64)((pdu->cookie & 0xffffff) << 8 | p) << 32 |
-			  blk_mq_unique_tag(rq);
-		req.frame = pdu->frame[first];
-		req.count = count;
-		if (is_patch)
-			req.len = rmem_patch_len(pdu->mask[first]);
-		else
-			req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
-		rmem_req_encode(&hdr, &req);
+	rmem_pdu_part(pdu, p, &first, &count);
+	is_patch = op == RMEM_OP_WRITE && pdu->patch >> first & 1;
+	req.op = is_patch ? RMEM_OP_PATCH : op;
+	req.flags = 0;
+	req.tag = (u64)((pdu->cookie & 0xffffff) << 8 | p) << 32 |
+		  blk_mq_unique_tag(rq);
+	req.frame = pdu->frame[first];
+	req.count = count;
+	if (is_patch)
+		req.len = rmem_patch_len(pdu->mask[first]);
+	else
+		req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
+	if (!rs->tx_off) {		/* not begun: the same bytes each time */
+		rmem_req_encode(&rs->tx_hdr, &req);
 		if (is_patch) {
-			patch.mask = cpu_to_le64(pdu->mask[first]);
-			patch.hash = cpu_to_le64(pdu->hash[first]);
+			rs->tx_patch.mask = cpu_to_le64(pdu->mask[first]);
+			rs->tx_patch.hash = cpu_to_le64(pdu->hash[first]);
 		}
-		more = op == RMEM_OP_WRITE && (!is_patch || pdu->mask[first]);
-		iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1,
-			      sizeof(hdr) + (is_patch ? sizeof(patch) : 0));
-		ret = rmem_xmit(sock, &iter, more ? MSG_MORE : 0);
-		if (!ret && is_patch)
-			ret = rmem_send_lines(sock, pdu->page[first], pdu->mask[first]);
-		else if (!ret && op == RMEM_OP_WRITE)
-			ret = rmem_rq_data(sock, rq, first * RMEM_FRAME_SIZE,
-					   count * RMEM_FRAME_SIZE, true, 0);
-		if (ret)
-			return ret;
-		atomic64_add(sizeof(hdr) + req.len, &dev->bytes_out);
-		if (op != RMEM_OP_WRITE)
-			continue;
-		atomic64_add(sizeof(hdr) + req.len, &dev->write_wire_bytes);
+	}
+	hlen = sizeof(rs->tx_hdr) + (is_patch ? sizeof(rs->tx_patch) : 0);
+	more = op == RMEM_OP_WRITE && (!is_patch || pdu->mask[first]);
+	iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1, hlen);
+	ret = rmem_tx_iter(rs, sock, &iter, 0, more ? MSG_MORE : 0);
+	a.pos = hlen;
+	if (!ret && is_patch)
+		ret = rmem_tx_lines(&a, pdu->page[first], pdu->mask[first]);
+	else if (!ret && op == RMEM_OP_WRITE)
+		ret = rmem_rq_pieces(rq, first * RMEM_FRAME_SIZE,
+				     count * RMEM_FRAME_SIZE, rmem_tx_piece, &a);
+	if (ret)
+		return ret;
+	atomic64_add(sizeof(rs->tx_hdr) + req.len, &dev->bytes_out);
+	if (op == RMEM_OP_WRITE) {
+		atomic64_add(sizeof(rs->tx_hdr) + req.len, &dev->write_wire_bytes);
 		if (is_patch)
 			atomic64_inc(&dev->delta_patches);
 		else
@@ -405,14 +656,300 @@ int rmem_send_rq(struct rmem_dev *dev, struct socket *sock,
 	return 0;
 }
 
-/* Shut every socket and wait for the workers to let go of them. */
+static int rmem_tx_ctrl(struct rmem_sock *rs, struct socket *sock,
+			struct rmem_ctrl *ctrl)
+{
+	struct kvec kv[2] = {
+		{ .iov_base = &ctrl->hdr, .iov_len = sizeof(ctrl->hdr) },
+		{ .iov_base = (void *)ctrl->data, .iov_len = ctrl->len },
+	};
+	struct iov_iter iter;
+	int ret;
+
+	iov_iter_kvec(&iter, WRITE, kv, ctrl->len ? 2 : 1,
+		      sizeof(ctrl->hdr) + ctrl->len);
+	ret = rmem_tx_iter(rs, sock, &iter, 0, 0);
+	if (!ret)
+		atomic64_add(sizeof(ctrl->hdr) + ctrl->len, &rs->dev->bytes_out);
+	return ret;
+}
+
+/* The head went out whole: it leaves the send list. */
+static void rmem_tx_done(struct rmem_sock *rs, struct rmem_tx_item *item)
+{
+	struct completion *done = NULL;
+	struct rmem_pdu *pdu = NULL;
+	bool answered = false;
+
+	spin_lock(&rs->lock);
+	list_del_init(&item->entry);
+	rs->tx_part = 0;
+	rs->tx_off = 0;
+	if (item->ctrl) {
+		struct rmem_ctrl *ctrl = container_of(item, struct rmem_ctrl, tx);
+
+		/* its owner may reuse it as soon as we let go of the lock */
+		ctrl->status = 0;
+		done = ctrl->done;
+	} else {
+		pdu = container_of(item, struct rmem_pdu, tx);
+		answered = pdu->answered;
+		if (answered) {
+			pdu->state = RMEM_RQ_IDLE;
+		} else {
+			pdu->state = RMEM_RQ_SENT;
+			list_add_tail(&item->entry, &rs->sent_list);
+		}
+	}
+	spin_unlock(&rs->lock);
+	if (done)
+		complete(done);
+	if (answered)
+		rmem_rq_answered(rs->dev, blk_mq_rq_from_pdu(pdu));
+}
+
+/*
+ * Send from the head of the send list, at most budget items, until it
+ * is empty or the socket's buffer is full; true if there is more to send
+ * now. The socket stays ours while tx_lock is held: its release waits
+ * for that lock.
+ */
+static bool rmem_tx_slice(struct rmem_sock *rs, unsigned int budget)
+{
+	unsigned int noreclaim;
+	bool more = false;
+
+	lockdep_assert_held(&rs->tx_lock);
+	noreclaim = memalloc_noreclaim_save();
+	for (;;) {
+		struct rmem_tx_item *item;
+		struct rmem_pdu *pdu = NULL;
+		struct socket *sock;
+		u32 gen;
+		int ret;
+
+		spin_lock(&rs->lock);
+		item = list_first_entry_or_null(&rs->send_list,
+						struct rmem_tx_item, entry);
+		sock = rs->dead ? NULL : rs->sock;
+		gen = rs->gen;
+		if (item && sock && budget && !item->ctrl) {
+			pdu = container_of(item, struct rmem_pdu, tx);
+			if (pdu->state == RMEM_RQ_QUEUED) {
+				pdu->state = RMEM_RQ_SENDING;
+				pdu->gen = gen;
+				rs->tx_part = 0;
+				rs->tx_off = 0;
+			}
+		}
+		spin_unlock(&rs->lock);
+		if (!item || !sock)
+			break;
+		if (!budget--) {
+			more = true;
+			break;
+		}
+		if (pdu) {
+			struct request *rq = blk_mq_rq_from_pdu(pdu);
+
+			for (ret = 0; !ret && rs->tx_part < pdu->nparts;) {
+				ret = rmem_tx_part(rs, sock, rq, pdu);
+				if (!ret) {
+					rs->tx_part++;
+					rs->tx_off = 0;
+				}
+			}
+		} else {
+			ret = rmem_tx_ctrl(rs, sock, container_of(item, struct rmem_ctrl, tx));
+		}
+		if (ret == -EAGAIN)
+			break;		/* sk_write_space sends the rest */
+		if (ret) {
+			/* the stream is broken: what it owned waits for the next */
+			rmem_sock_kill(rs, gen);
+			break;
+		}
+		rmem_tx_done(rs, item);
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	return more;
+}
+
+static void rmem_send_work(struct work_struct *work)
+{
+	struct rmem_sock *rs = container_of(work, struct rmem_sock, send_work);
+	bool more;
+
+	mutex_lock(&rs->tx_lock);
+	more = rmem_tx_slice(rs, RMEM_TX_BUDGET);
+	mutex_unlock(&rs->tx_lock);
+	if (more)
+		queue_work(rmem_send_wq, &rs->send_work);
+}
+
+/* The socket has room again (softirq): the send work fills it. */
+static void rmem_write_space(struct sock *sk)
+{
+	struct rmem_sock *rs;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	rs = sk->sk_user_data;
+	if (likely(rs)) {
+		if (sk_stream_is_writeable(sk))
+			queue_work(rmem_send_wq, &rs->send_work);
+		if (rs->saved_write_space)	/* TCP's: wakes any waiter */
+			rs->saved_write_space(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * From queue_rq: the request, mapped and with its parts set, goes on the
+ * queue's send list; the caller still counts a failure. Sent here only
+ * if the list was empty and nobody holds the send right, without
+ * waiting; else by the send work, kicked at the batch's last request
+ * (or .commit_rqs). On a dead socket it is parked, unless the socket has
+ * been dead too long or the device is going.
+ */
+blk_status_t rmem_sock_queue_rq(struct rmem_sock *rs, struct request *rq,
+				bool last)
+{
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	struct rmem_dev *dev = rs->dev;
+	bool live, first;
+
+	spin_lock(&rs->lock);
+	if (!rs->sock && rs->expired) {
+		spin_unlock(&rs->lock);
+		if (!READ_ONCE(dev->removing))
+			dev_err_ratelimited(disk_to_dev(dev->disk),
+					    "queue %u: no connection to %s for %u s: I/O fails\n",
+					    rs->index, dev->donor,
+					    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+		return BLK_STS_IOERR;
+	}
+	pdu->queue = rs->index;
+	pdu->state = RMEM_RQ_QUEUED;
+	pdu->answered = false;
+	first = list_empty(&rs->send_list);
+	list_add_tail(&pdu->tx.entry, &rs->send_list);
+	live = rs->sock && !rs->dead;
+	spin_unlock(&rs->lock);
+	if (!live)
+		return BLK_STS_OK;	/* parked */
+	if (first && mutex_trylock(&rs->tx_lock)) {
+		bool more = rmem_tx_slice(rs, RMEM_TX_BUDGET);
+
+		mutex_unlock(&rs->tx_lock);
+		if (more)
+			queue_work(rmem_send_wq, &rs->send_work);
+	} else if (last) {
+		queue_work(rmem_send_wq, &rs->send_work);
+	}
+	return BLK_STS_OK;
+}
+
+/* .commit_rqs: the end of a batch whose last request did not say so. */
+void rmem_sock_commit(struct rmem_sock *rs)
+{
+	bool pending;
+
+	spin_lock(&rs->lock);
+	pending = !list_empty(&rs->send_list) && rs->sock && !rs->dead;
+	spin_unlock(&rs->lock);
+	if (pending)
+		queue_work(rmem_send_wq, &rs->send_work);
+}
+
+/*
+ * A request of this queue timed out: kill the socket it is waiting on,
+ * if that is still the one (its generation) and the request is really
+ * waiting on it: sent or being sent there, or queued behind others for
+ * longer than a timeout on a socket up for that long (not one that has
+ * just replaced a dead one). A parked request waits for dead_work
+ * instead. True if it killed.
+ */
+bool rmem_sock_timeout(struct rmem_sock *rs, struct request *rq)
+{
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	bool live, kill = false;
+	u32 gen;
+
+	spin_lock(&rs->lock);
+	live = rs->sock && !rs->dead;
+	gen = rs->gen;
+	switch (pdu->state) {
+	case RMEM_RQ_SENDING:
+	case RMEM_RQ_SENT:
+		kill = live && pdu->gen == gen;
+		break;
+	case RMEM_RQ_QUEUED:
+		kill = live && time_after_eq(jiffies, rs->up_since +
+					     READ_ONCE(rs->dev->timeout));
+		break;
+	default:
+		break;
+	}
+	spin_unlock(&rs->lock);
+	if (kill)
+		rmem_sock_kill(rs, gen);
+	return kill;
+}
+
+/*
+ * Queue a control message on a live socket, to go out in turn with the
+ * requests; -ENOTCONN if the socket is dead. Called with tx_lock held so
+ * that the socket's release (which drops queued control messages and
+ * then tells their owners, e.g. rmem_discard_lost) cannot come between
+ * the caller's choice of this socket and the queueing.
+ */
+int __rmem_sock_send_ctrl(struct rmem_sock *rs, struct rmem_ctrl *ctrl)
+{
+	bool live;
+
+	lockdep_assert_held(&rs->tx_lock);
+	ctrl->tx.ctrl = true;
+	ctrl->status = -EINPROGRESS;
+	spin_lock(&rs->lock);
+	live = rs->sock && !rs->dead;
+	if (live)
+		list_add_tail(&ctrl->tx.entry, &rs->send_list);
+	spin_unlock(&rs->lock);
+	if (!live)
+		return -ENOTCONN;
+	queue_work(rmem_send_wq, &rs->send_work);
+	return 0;
+}
+
+/* ---- setting up and tearing down ------------------------------------- */
+
+void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index)
+{
+	rs->dev = dev;
+	rs->index = index;
+	mutex_init(&rs->tx_lock);
+	spin_lock_init(&rs->lock);
+	INIT_LIST_HEAD(&rs->send_list);
+	INIT_LIST_HEAD(&rs->sent_list);
+	INIT_WORK(&rs->send_work, rmem_send_work);
+	INIT_DELAYED_WORK(&rs->dead_work, rmem_dead_work);
+	INIT_WORK(&rs->recv_work, rmem_recv_work);
+}
+
+/* Shut every socket, wait for the workers to let go of them. */
 void rmem_stop_socks(struct rmem_dev *dev)
 {
 	unsigned int i;
 
 	for (i = 0; i < dev->nsock; i++) {
-		rmem_sock_kill(&dev->socks[i]);
-		flush_work(&dev->socks[i].recv_work);
+		struct rmem_sock *rs = &dev->socks[i];
+
+		__rmem_sock_kill(rs, 0, true);
+		flush_work(&rs->recv_work);
+		/* removing: its release ran it at once, failing any parked */
+		flush_delayed_work(&rs->dead_work);
+		cancel_work_sync(&rs->send_work);
+		WARN_ON_ONCE(!list_empty(&rs->send_list) || !list_empty(&rs->sent_list));
 	}
 }
 
@@ -473,22 +1010,42 @@ struct socket *rmem_take_sock(int fd, int *err)
 	return sock;
 }
 
+/*
+ * Install a socket (CONNECT, or RECONFIGURE once the old one's worker let
+ * go of it): a new generation, and what was parked goes out on it.
+ */
 void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
 {
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	rs->saved_write_space = sk->sk_write_space;
+	sk->sk_user_data = rs;
+	sk->sk_write_space = rmem_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
 	spin_lock(&rs->lock);
 	rs->sock = sock;
 	rs->dead = false;
+	rs->expired = false;
+	rs->gen++;
+	rs->up_since = jiffies;
+	rs->tx_part = 0;
+	rs->tx_off = 0;
 	spin_unlock(&rs->lock);
+	cancel_delayed_work(&rs->dead_work);	/* running, it sees the socket */
 	INIT_WORK(&rs->recv_work, rmem_recv_work);
 	queue_work(rmem_recv_wq, &rs->recv_work);
+	queue_work(rmem_send_wq, &rs->send_work);
 }
 
 /*
  * The device is drained and going: tell the donor, on the first live
  * connection, that the region can go too (CLOSE with RELEASE), or it
  * would hold the memory for its idle_timeout, waiting for a reconnect.
- * Best effort: a donor that is gone frees it then anyway. The shutdown
- * that follows sends its FIN after the CLOSE.
+ * Best effort: a donor that is gone frees it then anyway. The CLOSE goes
+ * through the send list like any message, and the shutdown that follows
+ * (rmem_stop_socks) waits for it to be sent, so the FIN comes after it;
+ * a socket that cannot take it within a request timeout is killed.
  */
 void rmem_release_region(struct rmem_dev *dev)
 {
@@ -497,23 +1054,26 @@ void rmem_release_region(struct rmem_dev *dev)
 		.flags = RMEM_CLOSE_F_RELEASE,
 		.tag = RMEM_CLOSE_TAG,
 	};
-	struct rmem_req_hdr hdr;
 	unsigned int i;
 
-	rmem_req_encode(&hdr, &req);
 	for (i = 0; i < dev->nsock; i++) {
 		struct rmem_sock *rs = &dev->socks[i];
-		struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
-		struct iov_iter iter;
-		int ret = -ENOTCONN;
+		DECLARE_COMPLETION_ONSTACK(done);
+		struct rmem_ctrl ctrl = { .done = &done };
+		int ret;
 
+		rmem_req_encode(&ctrl.hdr, &req);
 		mutex_lock(&rs->tx_lock);
-		if (rs->sock && !READ_ONCE(rs->dead)) {
-			iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(hdr));
-			ret = rmem_xmit(rs->sock, &iter, 0);
-		}
+		ret = __rmem_sock_send_ctrl(rs, &ctrl);
 		mutex_unlock(&rs->tx_lock);
-		if (!ret)
+		if (ret)
+			continue;
+		if (!wait_for_completion_timeout(&done, READ_ONCE(dev->timeout))) {
+			/* its release drops the CLOSE, and says so */
+			__rmem_sock_kill(rs, 0, true);
+			wait_for_completion(&done);
+		}
+		if (!ctrl.status)
 			return;
 	}
 }
