@@ -77,14 +77,14 @@ void rmem_discard_work(struct work_struct *work)
 			continue;
 		}
 		req.tag = (u64)++dev->discard_cookie << 32 | RMEM_DISCARD_TAG;
-		rmem_req_encode(&dev->discard_ctrl.hdr, &req);
-		dev->discard_ctrl.data = dev->discard_ext;
-		dev->discard_ctrl.len = req.len;
-		dev->discard_ctrl.done = NULL;
+		rmem_req_encode(&rs->discard_ctrl.hdr, &req);
+		rs->discard_ctrl.data = dev->discard_ext;
+		rs->discard_ctrl.len = req.len;
+		rs->discard_ctrl.done = NULL;
 		WRITE_ONCE(dev->discard_queue, i);
 		/* in turn with the requests on the socket; should it be dead
 		 * by now, its release gives the batch back */
-		__rmem_sock_send_ctrl(rs, &dev->discard_ctrl);
+		__rmem_sock_send_ctrl(rs, &rs->discard_ctrl);
 		mutex_unlock(&rs->tx_lock);
 		return;		/* the answer, or the socket's end, follows */
 	}

@@ -93,6 +93,15 @@ struct rmem_sock {
 	struct rmem_req_hdr tx_hdr;	/* that part's header ... */
 	struct rmem_patch tx_patch;	/* ... and PATCH header */
 	void (*saved_write_space)(struct sock *sk);	/* the socket's own */
+	/*
+	 * The DISCARD batch's message when it goes out on this socket. One
+	 * per socket, not per device: the donor may answer a batch before
+	 * its sender has taken the message off the send list
+	 * (rmem_tx_done), and the next batch, on another socket, must not
+	 * relink a message still linked here. Reused only under tx_lock,
+	 * which that sender holds until it let go of it.
+	 */
+	struct rmem_ctrl discard_ctrl;
 	struct work_struct send_work;	/* sends the list (rmem_send_wq) */
 	struct delayed_work dead_work;	/* fails parked requests */
 	struct work_struct recv_work;
@@ -180,7 +189,6 @@ struct rmem_dev {
 	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
-	struct rmem_ctrl discard_ctrl;	/* the batch's message */
 	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
 	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
 	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */

@@ -54,6 +54,7 @@ static int rmem_get_socks(struct genl_info *info, struct socket **socks,
 			  unsigned int *n)
 {
 	struct nlattr *attr;
+	unsigned int i;
 	int rem, err = 0;
 
 	*n = 0;
@@ -71,7 +72,19 @@ static int rmem_get_socks(struct genl_info *info, struct socket **socks,
 		}
 		socks[*n] = rmem_take_sock(nla_get_u32(attr), &err);
 		if (!socks[*n]) {
-			GENL_SET_ERR_MSG(info, "not a connected TCP socket");
+			if (err == -EBUSY)
+				GENL_SET_ERR_MSG(info, "socket already in use by the kernel");
+			else
+				GENL_SET_ERR_MSG(info, "not a connected TCP socket");
+			break;
+		}
+		for (i = 0; i < *n; i++)
+			if (socks[i] == socks[*n])
+				break;
+		if (i < *n) {
+			sockfd_put(socks[*n]);
+			err = -EINVAL;
+			GENL_SET_ERR_MSG(info, "the same socket given twice");
 			break;
 		}
 		(*n)++;

@@ -277,8 +277,10 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 		struct sock *sk = sock->sk;
 
 		write_lock_bh(&sk->sk_callback_lock);
-		sk->sk_user_data = NULL;
-		sk->sk_write_space = rs->saved_write_space;
+		if (sk->sk_user_data == rs) {	/* never undo another's hook */
+			sk->sk_user_data = NULL;
+			sk->sk_write_space = rs->saved_write_space;
+		}
 		write_unlock_bh(&sk->sk_callback_lock);
 	}
 	/* ours alone now: nothing else can reach them off the lists */
@@ -298,8 +300,19 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 	}
 	blk_mq_kick_requeue_list(dev->disk->queue);
 	rmem_discard_lost(rs);
-	if (sock)
+	if (sock) {
+		/*
+		 * A lost socket's unsent bytes must not trickle to the donor
+		 * after we gave up on it: with no linger, its last put resets
+		 * the connection and drops them (the donor's fence is what
+		 * guarantees that nothing stale is executed; this only makes
+		 * it rarer that it has to). At removal the CLOSE that
+		 * releases the region may still be in the buffer: it goes.
+		 */
+		if (!READ_ONCE(dev->removing))
+			sock_no_linger(sock->sk);
 		sockfd_put(sock);
+	}
 	/* parked requests fail if no socket comes in time */
 	mod_delayed_work(rmem_send_wq, &rs->dead_work,
 			 READ_ONCE(dev->removing) ? 0 : READ_ONCE(dev->dead_timeout));
@@ -1001,6 +1014,19 @@ struct socket *rmem_take_sock(int fd, int *err)
 	if (sock->sk->sk_type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP) {
 		sockfd_put(sock);
 		*err = -EINVAL;
+		return NULL;
+	}
+	/*
+	 * A socket some kernel user already hooked (another rmem queue,
+	 * not yet released; kTLS's or a BPF sockmap's callbacks) is not
+	 * ours to take: its sk_write_space would be saved as "the
+	 * socket's own" and call ours again. The callers hold genl_mutex,
+	 * so no other CONNECT or RECONFIGURE can hook it between here and
+	 * rmem_start_sock; rmem_get_socks refuses the same socket twice.
+	 */
+	if (READ_ONCE(sock->sk->sk_user_data)) {
+		sockfd_put(sock);
+		*err = -EBUSY;
 		return NULL;
 	}
 	/* swap-out must not wait for memory that only swap-out can free */

@@ -84,6 +84,10 @@ echo "RESULT: $out pages swapped out; $(cat /tmp/sigs) rounds of SIGUSR1, $(cat 
 echo "STAT: $(cat $S/stat)"
 [ "$out" -gt 10000 ] || { echo "FAIL: too little swapping"; exit 1; }
 [ "$(cat /tmp/kills)" -gt 0 ] || { echo "FAIL: no victim was killed"; exit 1; }
+# a signaller that died early would have left the writers in peace
+[ "$(cat /tmp/sigs 2>/dev/null || echo 0)" -gt 100 ] ||
+	{ echo "FAIL: the signaller died or barely ran"; exit 1; }
+[ "$(col 20)" = 0 ] || { echo "FAIL: $(col 20) reads failed their check"; exit 1; }
 [ "$(cat $S/state)" = up ] || { echo "FAIL: state $(cat $S/state)"; exit 1; }
 [ "$(col 9)" = 0 ] && [ "$(col 10)" = 0 ] && [ "$(col 8)" = 0 ] ||
 	{ echo "FAIL: timeouts $(col 9), reconnects $(col 10), errors $(col 8)"; exit 1; }
