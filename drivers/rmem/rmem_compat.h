@@ -15,6 +15,7 @@
 #include <linux/bitops.h>
 #include <linux/errno.h>
 #include <linux/math64.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/xxhash.h>
 #include <asm/byteorder.h>
@@ -26,6 +27,8 @@
 #define rmem_xxh64		xxh64
 #define rmem_div_u64		div_u64
 #define rmem_fls64		fls64
+/* long loops of set-up (a map of millions of frames) let others run */
+#define rmem_cond_resched()	cond_resched()
 
 #else /* userspace */
 
@@ -65,6 +68,10 @@ static inline u64 rmem_div_u64(u64 a, u32 b)
 static inline int rmem_fls64(u64 x)
 {
 	return x ? 64 - __builtin_clzll(x) : 0;
+}
+
+static inline void rmem_cond_resched(void)
+{
 }
 
 #define rmem_xxh64_state	XXH64_state_s

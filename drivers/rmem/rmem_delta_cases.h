@@ -318,7 +318,7 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 			slot_of[pg] = RMEM_NO_FRAME;
 		}
 		if (!(step % 16)) {
-			u32 taken[FRAMES], n = rmem_map_take_pending(&r.m, taken, FRAMES);
+			u32 taken[FRAMES], n = rmem_map_take_discard(&r.m, taken, FRAMES);
 
 			rmem_map_discarded(&r.m, taken, n);
 		}

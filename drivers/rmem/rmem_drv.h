@@ -169,7 +169,9 @@ struct rmem_dev {
 	unsigned long timeout;		/* jiffies; set under rmem_devs_lock */
 	unsigned long dead_timeout;	/* jiffies; set under rmem_devs_lock */
 	/* no opener and none admitted (set under disk->open_mutex by
-	 * rmem_dev_mark_removing, read by rmem_open under it), or going */
+	 * rmem_dev_mark_removing, read by rmem_open under it), or going;
+	 * also set under map_lock, so rmem_discard_arm queues no work after
+	 * removal cancelled it */
 	bool removing;
 	char donor[128];
 	u64 region_id;
@@ -184,8 +186,16 @@ struct rmem_dev {
 	 * must match: 4 bytes a slot, always on.
 	 */
 	u32 *slot_sum;
-	struct work_struct discard_work;	/* batched DISCARDs to the donor */
-	/* the batch: one at a time, owned by whoever set discard_busy */
+	/* batched DISCARDs to the donor; queued only under map_lock while
+	 * !removing, and at the batch's deadline by itself */
+	struct delayed_work discard_work;
+	/*
+	 * The batch: one at a time, owned by the discard work from setting
+	 * discard_busy until it is on a socket's send list (discard_queue
+	 * >= 0), then by that socket: its answer frees the frames
+	 * (rmem_discard_reply), its end holds them (rmem_discard_lost), its
+	 * deadline kills it (generation discard_gen only).
+	 */
 	u32 *discard_frames;		/* [RMEM_DISCARD_MAX_FRAMES] */
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
@@ -193,8 +203,10 @@ struct rmem_dev {
 	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
 	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */
 	u32 discard_n;			/* map_lock; frames in the batch */
-	u32 discard_cookie;		/* the batch's tag, high half */
-	unsigned int discard_queue;	/* the socket it went out on */
+	u32 discard_cookie;		/* map_lock; the batch's tag, high half */
+	int discard_queue;		/* map_lock; socket it is on, or -1 */
+	unsigned long discard_sent;	/* map_lock; jiffies it was queued */
+	u32 discard_gen;		/* map_lock; generation of that socket */
 
 	/*
 	 * Counters since attach, lock-free; sysfs "stat" prints them in

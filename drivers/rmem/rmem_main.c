@@ -176,7 +176,8 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	dev->region_id = cfg->region_id;
 	memcpy(dev->token, cfg->token, RMEM_TOKEN_SIZE);
 	spin_lock_init(&dev->map_lock);
-	INIT_WORK(&dev->discard_work, rmem_discard_work);
+	INIT_DELAYED_WORK(&dev->discard_work, rmem_discard_work);
+	dev->discard_queue = -1;
 	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
 	if (!dev->socks) {
 		while (n)
@@ -295,9 +296,12 @@ int rmem_dev_mark_removing(struct rmem_dev *dev)
  */
 void rmem_dev_remove(struct rmem_dev *dev)
 {
+	/* under map_lock: rmem_discard_kick queues no work after the cancel */
+	spin_lock(&dev->map_lock);
 	WRITE_ONCE(dev->removing, true);
+	spin_unlock(&dev->map_lock);
 	rmem_fail_parked(dev);
-	cancel_work_sync(&dev->discard_work);
+	cancel_delayed_work_sync(&dev->discard_work);
 	del_gendisk(dev->disk);		/* drains what is in flight */
 	rmem_release_region(dev);
 	rmem_stop_socks(dev);

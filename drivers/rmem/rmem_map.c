@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later
 /*
  * Slot map and frame allocator (rmem_map.h). Free and pending frames share
- * one array from opposite ends, so the allocator costs one u32 per frame
- * and every operation but the consistency check is O(1) per frame.
+ * one array from opposite ends, retained and held frames are on lists
+ * through the same link words, and one more word per frame holds its
+ * state and the requests naming it: five u32 per frame, and every
+ * operation but init and the consistency check is O(1) per frame.
  */
 #include "rmem_map.h"
+
+static void rmem_set_state(struct rmem_map *m, u32 frame,
+			   enum rmem_frame_state st, u32 flags)
+{
+	m->fstate[frame] = (m->fstate[frame] & ~(RMEM_FS_STATE | RMEM_FS_LOST |
+						 RMEM_FS_WAS_HELD)) | st | flags;
+}
 
 void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 {
@@ -15,26 +24,38 @@ void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 	m->owner = m->stack + nframes;
 	m->ret_prev = m->owner + nframes;
 	m->ret_next = m->ret_prev + nframes;
+	m->fstate = m->ret_next + nframes;
 	m->ret_head = RMEM_NO_FRAME;
 	m->ret_tail = RMEM_NO_FRAME;
+	m->held_head = RMEM_NO_FRAME;
 	m->nslots = nslots;
 	m->nframes = nframes;
-	for (i = 0; i < nslots; i++)
+	/* a map of a large device is hundreds of MiB: let others run */
+	for (i = 0; i < nslots; i++) {
 		m->slot_frame[i] = RMEM_NO_FRAME;
+		if (!(i % RMEM_MAP_INIT_CHUNK))
+			rmem_cond_resched();
+	}
 	/* popped from the top: frame 0 first, so a fresh device fills the
 	 * region in order and runs of slots get runs of frames */
 	for (i = 0; i < nframes; i++) {
 		m->stack[i] = nframes - 1 - i;
 		m->owner[i] = RMEM_NO_OWNER;
-		m->ret_prev[i] = RMEM_NOT_RETAINED;
+		m->ret_prev[i] = RMEM_NO_FRAME;
 		m->ret_next[i] = RMEM_NO_FRAME;
+		m->fstate[i] = RMEM_FRAME_FREE;
+		if (!(i % RMEM_MAP_INIT_CHUNK))
+			rmem_cond_resched();
 	}
 	m->nfree = nframes;
 	m->npending = 0;
-	m->ndiscarding = 0;
-	m->nretained = 0;
 	m->nmapped = 0;
+	m->nretained = 0;
+	m->ndraining = 0;
+	m->ndiscarding = 0;
+	m->nheld = 0;
 	m->reclaimed = 0;
+	m->lost_writes = 0;
 }
 
 static void rmem_ret_append(struct rmem_map *m, u32 frame)
@@ -47,8 +68,10 @@ static void rmem_ret_append(struct rmem_map *m, u32 frame)
 		m->ret_next[m->ret_tail] = frame;
 	m->ret_tail = frame;
 	m->nretained++;
+	rmem_set_state(m, frame, RMEM_FRAME_RETAINED, 0);
 }
 
+/* Off the retained list; the caller gives the frame its next state. */
 static void rmem_ret_unlink(struct rmem_map *m, u32 frame)
 {
 	u32 prev = m->ret_prev[frame], next = m->ret_next[frame];
@@ -61,7 +84,7 @@ static void rmem_ret_unlink(struct rmem_map *m, u32 frame)
 		m->ret_tail = prev;
 	else
 		m->ret_prev[next] = prev;
-	m->ret_prev[frame] = RMEM_NOT_RETAINED;
+	m->ret_prev[frame] = RMEM_NO_FRAME;
 	m->ret_next[frame] = RMEM_NO_FRAME;
 	m->nretained--;
 }
@@ -70,16 +93,45 @@ static void rmem_push_pending(struct rmem_map *m, u32 frame)
 {
 	m->npending++;
 	m->stack[m->nframes - m->npending] = frame;
+	rmem_set_state(m, frame, RMEM_FRAME_PENDING, 0);
 }
 
-/* A frame that left a slot: retained if someone knows its contents. */
-static void rmem_unmapped(struct rmem_map *m, u32 frame)
+/* Nobody knows its bytes and the donor may yet write them: HELD. */
+static void rmem_push_held(struct rmem_map *m, u32 frame)
 {
-	m->nmapped--;
+	m->owner[frame] = RMEM_NO_OWNER;
+	m->ret_next[frame] = m->held_head;
+	m->held_head = frame;
+	m->nheld++;
+	rmem_set_state(m, frame, RMEM_FRAME_HELD, 0);
+}
+
+/* Where a frame no request names goes when no slot has it any more. */
+static void rmem_given_back(struct rmem_map *m, u32 frame)
+{
 	if (m->owner[frame] != RMEM_NO_OWNER)
 		rmem_ret_append(m, frame);
 	else
 		rmem_push_pending(m, frame);
+}
+
+/* A frame that left a slot; while a request names it, it drains. */
+static void rmem_unmapped(struct rmem_map *m, u32 frame)
+{
+	m->nmapped--;
+	if (rmem_map_busy(m, frame)) {
+		m->ndraining++;
+		rmem_set_state(m, frame, RMEM_FRAME_DRAINING, 0);
+	} else {
+		rmem_given_back(m, frame);
+	}
+}
+
+static void rmem_mapped(struct rmem_map *m, u32 slot, u32 frame)
+{
+	m->slot_frame[slot] = frame;
+	m->nmapped++;
+	rmem_set_state(m, frame, RMEM_FRAME_MAPPED, 0);
 }
 
 /* The slot's frame, or RMEM_NO_FRAME (also for a slot out of range). */
@@ -95,31 +147,32 @@ u32 rmem_map_lookup(const struct rmem_map *m, u32 slot)
  * was given back), else the newest retained one, whose owner loses it:
  * the page swapped in last is the one swap will write out last, so its
  * base is the one needed furthest ahead (measured in the guest delta
- * test: 10% more PATCHes than taking the oldest, and 15% faster).
- * -ENOSPC when every frame is mapped or in a DISCARD on the wire,
- * -ERANGE for a slot past the end.
+ * test: 10% more PATCHes than taking the oldest, and 15% faster). None
+ * of these is named by a request in flight: a frame that is drains.
+ * -ENOSPC when every frame is mapped, draining, held or in a DISCARD on
+ * the wire, -ERANGE for a slot past the end.
  */
 int rmem_map_assign(struct rmem_map *m, u32 slot, u32 *frame)
 {
+	u32 f;
+
 	if (slot >= m->nslots)
 		return -ERANGE;
 	if (m->slot_frame[slot] == RMEM_NO_FRAME) {
 		if (m->nfree) {
-			m->slot_frame[slot] = m->stack[--m->nfree];
+			f = m->stack[--m->nfree];
 		} else if (m->npending) {
-			m->slot_frame[slot] = m->stack[m->nframes - m->npending];
+			f = m->stack[m->nframes - m->npending];
 			m->npending--;
 		} else if (m->nretained) {
-			u32 f = m->ret_tail;
-
+			f = m->ret_tail;
 			rmem_ret_unlink(m, f);
 			m->owner[f] = RMEM_NO_OWNER;
-			m->slot_frame[slot] = f;
 			m->reclaimed++;
 		} else {
 			return -ENOSPC;
 		}
-		m->nmapped++;
+		rmem_mapped(m, slot, f);
 	}
 	*frame = m->slot_frame[slot];
 	return 0;
@@ -128,7 +181,8 @@ int rmem_map_assign(struct rmem_map *m, u32 slot, u32 *frame)
 /*
  * Give the slot this frame, a base: one that is retained or already the
  * slot's. The slot's other frame, if any, leaves it as a release would.
- * -EBUSY if the frame is neither (another slot's, free, pending).
+ * -EBUSY if the frame is neither (another slot's, free, pending, draining,
+ * held or being discarded).
  */
 int rmem_map_assign_base(struct rmem_map *m, u32 slot, u32 frame)
 {
@@ -142,8 +196,7 @@ int rmem_map_assign_base(struct rmem_map *m, u32 slot, u32 frame)
 	if (!rmem_map_retained(m, frame))
 		return -EBUSY;
 	rmem_ret_unlink(m, frame);
-	m->slot_frame[slot] = frame;
-	m->nmapped++;
+	rmem_mapped(m, slot, frame);
 	if (old != RMEM_NO_FRAME)
 		rmem_unmapped(m, old);
 	return 0;
@@ -168,7 +221,7 @@ void rmem_map_disown(struct rmem_map *m, u32 frame)
 	}
 }
 
-/* The slot's contents are no longer needed: its frame is retained or pending. */
+/* The slot's contents are no longer needed: its frame is given back. */
 bool rmem_map_release(struct rmem_map *m, u32 slot)
 {
 	u32 frame;
@@ -194,83 +247,223 @@ u32 rmem_map_release_range(struct rmem_map *m, u32 slot, u32 count)
 	return n;
 }
 
-/* Enough pending frames for a batch. */
-bool rmem_map_wants_discard(const struct rmem_map *m)
+/*
+ * A request that names the frame, a mapped one, is dispatched: until it
+ * ends (rmem_map_rq_end) the frame goes to no other slot. -EINVAL for a
+ * frame that is not mapped (a caller's bug: it must look the frame up
+ * under the same lock), -EOVERFLOW past the count.
+ */
+int rmem_map_rq_start(struct rmem_map *m, u32 frame)
 {
-	return m->npending >= RMEM_DISCARD_BATCH;
+	if (rmem_map_state(m, frame) != RMEM_FRAME_MAPPED)
+		return -EINVAL;
+	if (rmem_map_busy(m, frame) == RMEM_FS_BUSY_MAX)
+		return -EOVERFLOW;
+	m->fstate[frame] += 1u << RMEM_FS_BUSY_SHIFT;
+	return 0;
 }
 
-/* Take up to max pending frames, newest first, for a DISCARD. */
-u32 rmem_map_take_pending(struct rmem_map *m, u32 *frames, u32 max)
+/*
+ * A request that named the frame has ended: answered, failed before it
+ * was sent, or lost with its socket. lost_write: it was a write (or
+ * PATCH) that may have reached a socket that died, so the donor may
+ * still execute it: the frame is held, and its slot, if it still has it,
+ * loses it (the bytes on it are unknown; the request goes out again and
+ * the slot gets another frame). A draining frame whose last request
+ * ended goes where a release would have sent it.
+ */
+void rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
 {
-	u32 n = m->npending < max ? m->npending : max;
-	u32 top = m->nframes - m->npending;
+	enum rmem_frame_state st = rmem_map_state(m, frame);
 
-	memcpy(frames, &m->stack[top], n * sizeof(*frames));
-	m->npending -= n;
+	if ((st != RMEM_FRAME_MAPPED && st != RMEM_FRAME_DRAINING) ||
+	    !rmem_map_busy(m, frame))
+		return;		/* not started: rmem_map_check finds the rest */
+	m->fstate[frame] -= 1u << RMEM_FS_BUSY_SHIFT;
+	if (lost_write) {
+		m->owner[frame] = RMEM_NO_OWNER;
+		m->lost_writes++;
+		/* a busy frame stays on the slot the request named, the
+		 * one slot that can have it: only a release moves it */
+		if (st == RMEM_FRAME_MAPPED && rmem_map_lookup(m, slot) == frame) {
+			m->slot_frame[slot] = RMEM_NO_FRAME;
+			m->nmapped--;
+			m->ndraining++;
+			st = RMEM_FRAME_DRAINING;
+		}
+		if (st == RMEM_FRAME_DRAINING)
+			rmem_set_state(m, frame, RMEM_FRAME_DRAINING, RMEM_FS_LOST);
+	}
+	if (st != RMEM_FRAME_DRAINING || rmem_map_busy(m, frame))
+		return;
+	m->ndraining--;
+	if (m->fstate[frame] & RMEM_FS_LOST)
+		rmem_push_held(m, frame);
+	else
+		rmem_given_back(m, frame);
+}
+
+/* Held frames to send again, or enough pending ones for a batch. */
+bool rmem_map_wants_discard(const struct rmem_map *m)
+{
+	return m->nheld || m->npending >= RMEM_DISCARD_BATCH;
+}
+
+/*
+ * Take up to max frames for a DISCARD: every held one first (they wait
+ * for it), then pending ones, newest first. They are DISCARDING until
+ * the caller says how that DISCARD ended.
+ */
+u32 rmem_map_take_discard(struct rmem_map *m, u32 *frames, u32 max)
+{
+	u32 n = 0, f;
+
+	while (n < max && m->held_head != RMEM_NO_FRAME) {
+		f = m->held_head;
+		m->held_head = m->ret_next[f];
+		m->ret_next[f] = RMEM_NO_FRAME;
+		m->nheld--;
+		rmem_set_state(m, f, RMEM_FRAME_DISCARDING, RMEM_FS_WAS_HELD);
+		frames[n++] = f;
+	}
+	while (n < max && m->npending) {
+		f = m->stack[m->nframes - m->npending];
+		m->npending--;
+		rmem_set_state(m, f, RMEM_FRAME_DISCARDING, 0);
+		frames[n++] = f;
+	}
 	m->ndiscarding += n;
 	return n;
 }
 
-/* Frames taken but left out of the DISCARD: pending again. */
-void rmem_map_return_pending(struct rmem_map *m, const u32 *frames, u32 n)
+/* Frames taken but not sent on any socket: back where they came from. */
+void rmem_map_discard_unsent(struct rmem_map *m, const u32 *frames, u32 n)
 {
 	u32 i;
 
-	for (i = 0; i < n; i++)
-		rmem_push_pending(m, frames[i]);
-	m->ndiscarding -= n;
+	for (i = 0; i < n; i++) {
+		if (rmem_map_state(m, frames[i]) != RMEM_FRAME_DISCARDING)
+			continue;
+		m->ndiscarding--;
+		if (m->fstate[frames[i]] & RMEM_FS_WAS_HELD)
+			rmem_push_held(m, frames[i]);
+		else
+			rmem_push_pending(m, frames[i]);
+	}
 }
 
-/* The DISCARD is over (done, or failed with the donor): the frames are free. */
+/*
+ * The socket the DISCARD was sent on (or was being sent on) died before
+ * its answer: the donor may yet execute it, so the frames are held until
+ * another DISCARD naming them is answered.
+ */
+void rmem_map_discard_lost(struct rmem_map *m, const u32 *frames, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		if (rmem_map_state(m, frames[i]) != RMEM_FRAME_DISCARDING)
+			continue;
+		m->ndiscarding--;
+		rmem_push_held(m, frames[i]);
+	}
+}
+
+/*
+ * The DISCARD was answered on a live socket (even with an error: no
+ * DISCARD in flight names the frames any more): they are free.
+ */
 void rmem_map_discarded(struct rmem_map *m, const u32 *frames, u32 n)
 {
 	u32 i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (rmem_map_state(m, frames[i]) != RMEM_FRAME_DISCARDING)
+			continue;
+		m->ndiscarding--;
 		m->stack[m->nfree++] = frames[i];
-	m->ndiscarding -= n;
+		rmem_set_state(m, frames[i], RMEM_FRAME_FREE, 0);
+	}
 }
 
 /*
- * Every frame in exactly one place: a slot, the free stack, the pending
- * stack, the retained list, or (counted only) a DISCARD on the wire; free
- * and pending frames have no owner, retained ones have one. 0, or
- * -EUCLEAN naming nothing more: this is for tests and debugging,
- * O(nslots + nframes) and it needs no memory, so it counts instead of
- * marking.
+ * Every frame in exactly one state, and each state's structure agreeing
+ * with it: a frame on a slot is MAPPED and on one slot only, the free and
+ * pending stacks and the retained and held lists hold frames of their
+ * state, the counts add up to nframes and match the state array; only
+ * mapped, retained and draining frames have owners (retained ones must),
+ * only mapped and draining ones are named by requests (draining ones
+ * must). 0, or -EUCLEAN naming nothing more: this is for tests and
+ * debugging, O(nslots + nframes) and it needs no memory, so it counts
+ * instead of marking.
  */
 int rmem_map_check(const struct rmem_map *m)
 {
-	u32 i, mapped = 0, retained = 0, f, prev = RMEM_NO_FRAME;
+	u32 count[RMEM_FRAME_NSTATES] = { 0 };
+	u32 i, n, f, prev = RMEM_NO_FRAME;
 
-	if ((u64)m->nfree + m->npending + m->ndiscarding + m->nretained +
-	    m->nmapped != m->nframes)
+	if ((u64)m->nfree + m->npending + m->nmapped + m->nretained +
+	    m->ndraining + m->ndiscarding + m->nheld != m->nframes ||
+	    (u64)m->nfree + m->npending > m->nframes)
 		return -EUCLEAN;
+	for (f = 0; f < m->nframes; f++) {
+		enum rmem_frame_state st = rmem_map_state(m, f);
+		u32 busy = rmem_map_busy(m, f);
+
+		if (st >= RMEM_FRAME_NSTATES)
+			return -EUCLEAN;
+		count[st]++;
+		if (busy && st != RMEM_FRAME_MAPPED && st != RMEM_FRAME_DRAINING)
+			return -EUCLEAN;
+		if (!busy && st == RMEM_FRAME_DRAINING)
+			return -EUCLEAN;
+		if ((st == RMEM_FRAME_RETAINED) != (m->owner[f] != RMEM_NO_OWNER) &&
+		    st != RMEM_FRAME_MAPPED && st != RMEM_FRAME_DRAINING)
+			return -EUCLEAN;
+		if ((m->fstate[f] & RMEM_FS_LOST) && st != RMEM_FRAME_DRAINING)
+			return -EUCLEAN;
+		if ((m->fstate[f] & RMEM_FS_WAS_HELD) && st != RMEM_FRAME_DISCARDING)
+			return -EUCLEAN;
+	}
+	if (count[RMEM_FRAME_FREE] != m->nfree || count[RMEM_FRAME_PENDING] != m->npending ||
+	    count[RMEM_FRAME_MAPPED] != m->nmapped ||
+	    count[RMEM_FRAME_RETAINED] != m->nretained ||
+	    count[RMEM_FRAME_DRAINING] != m->ndraining ||
+	    count[RMEM_FRAME_DISCARDING] != m->ndiscarding ||
+	    count[RMEM_FRAME_HELD] != m->nheld)
+		return -EUCLEAN;
+	n = 0;
 	for (f = m->ret_head; f != RMEM_NO_FRAME; f = m->ret_next[f]) {
 		if (f >= m->nframes || m->ret_prev[f] != prev ||
-		    m->owner[f] == RMEM_NO_OWNER || ++retained > m->nretained)
+		    !rmem_map_retained(m, f) || ++n > m->nretained)
 			return -EUCLEAN;
 		prev = f;
 	}
-	if (retained != m->nretained || m->ret_tail != prev)
+	if (n != m->nretained || m->ret_tail != prev)
 		return -EUCLEAN;
-	for (i = 0; i < m->nslots; i++) {
-		if (m->slot_frame[i] == RMEM_NO_FRAME)
-			continue;
-		if (m->slot_frame[i] >= m->nframes)
+	n = 0;
+	for (f = m->held_head; f != RMEM_NO_FRAME; f = m->ret_next[f])
+		if (rmem_map_state(m, f) != RMEM_FRAME_HELD || ++n > m->nheld)
 			return -EUCLEAN;
-		mapped++;
+	if (n != m->nheld)
+		return -EUCLEAN;
+	/* each mapped frame on exactly one slot: as many slots as frames */
+	n = 0;
+	for (i = 0; i < m->nslots; i++) {
+		f = m->slot_frame[i];
+		if (f == RMEM_NO_FRAME)
+			continue;
+		if (rmem_map_state(m, f) != RMEM_FRAME_MAPPED)
+			return -EUCLEAN;
+		n++;
 	}
-	if (mapped != m->nmapped)
+	if (n != m->nmapped)
 		return -EUCLEAN;
 	for (i = 0; i < m->nfree; i++)
-		if (m->stack[i] >= m->nframes || m->owner[m->stack[i]] != RMEM_NO_OWNER ||
-		    rmem_map_retained(m, m->stack[i]))
+		if (rmem_map_state(m, m->stack[i]) != RMEM_FRAME_FREE)
 			return -EUCLEAN;
 	for (i = m->nframes - m->npending; i < m->nframes; i++)
-		if (m->stack[i] >= m->nframes || m->owner[m->stack[i]] != RMEM_NO_OWNER ||
-		    rmem_map_retained(m, m->stack[i]))
+		if (rmem_map_state(m, m->stack[i]) != RMEM_FRAME_PENDING)
 			return -EUCLEAN;
 	return 0;
 }
@@ -310,7 +503,7 @@ bool rmem_frames_next_run(const u32 *frames, u32 n, u64 alone, u32 *i,
  * Extents of a DISCARD from frames sorted ascending (duplicates allowed):
  * runs of consecutive frames become one extent each. At most max_ext
  * extents; *used says how many of the frames they cover, the caller
- * gives the rest back (rmem_map_return_pending).
+ * gives the rest back (rmem_map_discard_unsent).
  */
 u32 rmem_extents_build(const u32 *sorted, u32 n, struct rmem_extent *ext,
 		       u32 max_ext, u32 *used)
