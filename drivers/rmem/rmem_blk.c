@@ -188,6 +188,33 @@ void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n)
 }
 
 
+/*
+ * This dispatch of the request is over for its frames (rmem_map_rq_end):
+ * answered, failed before it was sent, or lost with its socket. lost: it
+ * may have reached a socket that died; for a write that means the donor
+ * may still execute it, and its frames are held until a DISCARD naming
+ * them is answered. Once per dispatch, by whoever takes frames_busy.
+ */
+void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost)
+{
+	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME;
+	u32 n = xchg(&pdu->frames_busy, 0), i;
+	bool kick;
+
+	if (!n)
+		return;
+	lost = lost && req_op(rq) == REQ_OP_WRITE;
+	spin_lock(&dev->map_lock);
+	for (i = 0; i < n; i++)
+		if (pdu->frame[i] != RMEM_NO_FRAME)
+			rmem_map_rq_end(&dev->map, slot + i, pdu->frame[i], lost);
+	kick = rmem_map_wants_discard(&dev->map);
+	spin_unlock(&dev->map_lock);
+	if (kick)
+		rmem_discard_kick(dev);
+}
+
 /* Count a request that leaves the driver, whichever way it does. */
 static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 			     blk_status_t status)
@@ -223,6 +250,41 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 	if (pdu->start_ns)
 		atomic64_dec(&dev->in_flight);
 	pdu->start_ns = 0;
+	pdu->nospc_since = 0;
+}
+
+/*
+ * rmem_map_rq found nothing to send (0: a read of slots without frames)
+ * or failed. A write that finds every frame mapped, draining, held or in
+ * a DISCARD waits for the DISCARD that frees some (its answer reruns the
+ * queues; a DISCARD unanswered past the timeout drops its socket and goes
+ * out on another) but not forever: after dead_timeout it fails.
+ */
+static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
+				     struct rmem_pdu *pdu, int nparts)
+{
+	unsigned long wait = READ_ONCE(dev->dead_timeout);
+
+	if (!nparts) {
+		rmem_account_end(dev, rq, BLK_STS_OK);
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
+	}
+	if (nparts != -ENOSPC) {
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
+		return BLK_STS_IOERR;
+	}
+	if (!pdu->nospc_since) {
+		pdu->nospc_since = jiffies ?: 1;
+	} else if (time_after(jiffies, pdu->nospc_since + wait)) {
+		dev_err_ratelimited(disk_to_dev(dev->disk),
+				    "no frame free for a write for %u s (donor not answering DISCARDs?): I/O fails\n",
+				    jiffies_to_msecs(wait) / 1000);
+		rmem_account_end(dev, rq, BLK_STS_IOERR);
+		return BLK_STS_IOERR;
+	}
+	rmem_discard_kick(dev);
+	return BLK_STS_RESOURCE;
 }
 
 static void rmem_complete_rq(struct request *rq)
@@ -250,10 +312,16 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	spin_lock(&dev->map_lock);
 	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, pdu->fp,
 			       max_lines, &plan);
+	/* under the same lock: a release from now on drains the frame */
+	if (!ret)
+		ret = rmem_map_rq_start(&dev->map, plan.frame);
+	if (!ret) {
+		pdu->frame[i] = plan.frame;
+		pdu->frames_busy = i + 1;
+	}
 	spin_unlock(&dev->map_lock);
 	if (ret)
 		return ret;
-	pdu->frame[i] = plan.frame;
 	if (plan.busy)
 		atomic64_inc(&dev->delta_busy);
 	if (plan.base)
@@ -283,6 +351,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 
 	pdu->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
 	pdu->patch = 0;
+	pdu->frames_busy = 0;
 	rmem_rq_slot_pages(rq, pdu);
 	if (op == RMEM_OP_WRITE) {
 		unsigned int k = pdu->no_delta ? 0 : READ_ONCE(dev->delta_lines);
@@ -292,6 +361,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 			if (ret) {
 				/* the table already describes what was not sent */
 				rmem_forget_frames(dev, pdu, i);
+				rmem_rq_frames_end(dev, rq, false);
 				return ret;
 			}
 			/* a PATCH has the page hash already */
@@ -309,10 +379,19 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 			dev->slot_sum[slot + i] = pdu->sum[i];
 		spin_unlock(&dev->map_lock);
 	} else {
+		/* a frame a read names goes to no other slot before the
+		 * read's answer is in: it would bring another slot's data */
 		spin_lock(&dev->map_lock);
 		for (i = 0; i < pdu->nslots; i++) {
 			pdu->frame[i] = rmem_map_lookup(&dev->map, slot + i);
 			pdu->sum[i] = dev->slot_sum[slot + i];
+			if (pdu->frame[i] != RMEM_NO_FRAME &&
+			    rmem_map_rq_start(&dev->map, pdu->frame[i])) {
+				spin_unlock(&dev->map_lock);
+				rmem_rq_frames_end(dev, rq, false);
+				return -EOVERFLOW;
+			}
+			pdu->frames_busy = i + 1;
 		}
 		spin_unlock(&dev->map_lock);
 	}
@@ -334,7 +413,10 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 /*
  * Slots whose contents are no longer needed (a block DISCARD or
  * WRITE_ZEROES, a freed swap slot) give their frames back; a full batch
- * goes to the donor. Never sleeps: swap calls it under a spinlock.
+ * goes to the donor. A frame a request in flight still names (a write
+ * racing the discard of its slot, a read) drains: no other slot gets it
+ * before that request ends (rmem_map.h). Never sleeps: swap calls it
+ * under a spinlock.
  */
 static void rmem_release_slots(struct rmem_dev *dev, u32 slot, u32 count)
 {
@@ -393,15 +475,9 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_IOERR;
 	}
 	nparts = rmem_map_rq(dev, rq, pdu, op);
-	if (nparts == -ENOSPC) {
-		/* every frame is mapped or in the DISCARD on the wire: its
-		 * answer frees them and reruns the queues */
-		return BLK_STS_RESOURCE;
-	}
-	if (nparts < 0) {
-		rmem_account_end(dev, rq, BLK_STS_IOERR);
-		return BLK_STS_IOERR;
-	}
+	if (nparts < 0)
+		return rmem_rq_unmapped(dev, rq, pdu, nparts);
+	pdu->nospc_since = 0;
 	if (!pdu->start_ns) {		/* not a requeued one */
 		pdu->start_ns = ktime_get_ns();
 		atomic64_inc(&dev->in_flight);
@@ -409,11 +485,8 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq),
 				     &dev->write_page_bytes);
 	}
-	if (!nparts) {			/* a read of slots without frames */
-		rmem_account_end(dev, rq, BLK_STS_OK);
-		blk_mq_end_request(rq, BLK_STS_OK);
-		return BLK_STS_OK;
-	}
+	if (!nparts)			/* a read of slots without frames */
+		return rmem_rq_unmapped(dev, rq, pdu, 0);
 
 	pdu->cookie++;
 	pdu->parts = nparts == 64 ? ~0ull : (1ull << nparts) - 1;
@@ -421,8 +494,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	pdu->nparts = nparts;
 	/* the socket's now: sent from its send list, never waited for here */
 	st = rmem_sock_queue_rq(rs, rq, bd->last);
-	if (st != BLK_STS_OK)
+	if (st != BLK_STS_OK) {
+		/* refused before a byte was sent: its frames are free again */
+		rmem_rq_frames_end(dev, rq, false);
 		rmem_account_end(dev, rq, st);
+	}
 	return st;
 }
 
@@ -464,6 +540,8 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	pdu->cookie = 0;
 	pdu->queue = -1;
 	pdu->start_ns = 0;
+	pdu->frames_busy = 0;
+	pdu->nospc_since = 0;
 	return 0;
 }
 
@@ -477,7 +555,8 @@ const struct blk_mq_ops rmem_mq_ops = {
 
 /*
  * Swap freed a slot (under its swap_info lock: no sleeping). Its frame
- * goes back to the map, as zram frees its slot's memory here.
+ * goes back to the map, as zram frees its slot's memory here; if a
+ * request still names it, only once that request has ended.
  */
 static void rmem_swap_slot_free_notify(struct block_device *bdev,
 				       unsigned long slot)

@@ -138,6 +138,15 @@ struct rmem_pdu {
 					 * cleared by the receive worker only */
 	u32 nslots;			/* slots the request spans */
 	u32 frame[RMEM_RQ_MAX_FRAMES];	/* each slot's frame at dispatch */
+	/*
+	 * Slots [0, frames_busy) of this dispatch counted as requests on
+	 * their frames (rmem_map_rq_start): the map gives those frames to
+	 * no other slot until rmem_rq_frames_end, which whoever takes this
+	 * (xchg) calls once: the receive worker at the last answer, the
+	 * socket's release when it is lost, queue_rq when it fails.
+	 */
+	u32 frames_busy;
+	unsigned long nospc_since;	/* jiffies a write first found no frame; 0 */
 	/* cache-line deltas (writes): slots that go as a PATCH, bit i for
 	 * slot i, each its own part; their line masks and page hashes */
 	u64 patch;
@@ -293,6 +302,7 @@ bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		    struct rmem_pdu *pdu, u32 first, u32 count);
 void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n);
+void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);

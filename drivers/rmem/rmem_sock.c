@@ -294,9 +294,14 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 			complete(done);
 	}
 	list_for_each_entry_safe(item, next, &requeue, entry) {
+		struct request *rq = blk_mq_rq_from_pdu(container_of(item,
+						struct rmem_pdu, tx));
+
 		list_del_init(&item->entry);
-		blk_mq_requeue_request(blk_mq_rq_from_pdu(container_of(item,
-						struct rmem_pdu, tx)), false);
+		/* frame life cycle: the donor may still execute what this
+		 * socket carried, so a write's frames are held */
+		rmem_rq_frames_end(dev, rq, true);
+		blk_mq_requeue_request(rq, false);
 	}
 	blk_mq_kick_requeue_list(dev->disk->queue);
 	rmem_discard_lost(rs);
@@ -373,8 +378,12 @@ static void rmem_dead_work(struct work_struct *work)
 				    rs->index, dev->donor,
 				    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
 	list_for_each_entry_safe(item, next, &failed, entry) {
+		struct request *rq = blk_mq_rq_from_pdu(container_of(item,
+						struct rmem_pdu, tx));
+
 		list_del_init(&item->entry);
-		rmem_fail_rq(blk_mq_rq_from_pdu(container_of(item, struct rmem_pdu, tx)));
+		rmem_rq_frames_end(dev, rq, false);	/* never sent */
+		rmem_fail_rq(rq);
 	}
 }
 
@@ -398,6 +407,9 @@ static void rmem_rq_answered(struct rmem_dev *dev, struct request *rq)
 {
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
+	/* frame life cycle: every part answered, nothing of this dispatch
+	 * can still execute: its frames may be reused */
+	rmem_rq_frames_end(dev, rq, false);
 	pdu->queue = -1;
 	if (req_op(rq) == REQ_OP_WRITE &&
 	    (pdu->status != BLK_STS_OK || pdu->mismatch)) {
