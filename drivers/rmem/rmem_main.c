@@ -110,17 +110,33 @@ static void rmem_dev_free(struct rmem_dev *dev)
 	kfree(dev);
 }
 
+/*
+ * The most one kvmalloc gives: above INT_MAX bytes it WARNs and fails.
+ * The map and the fingerprint table are sized against it in u64, so
+ * nothing is truncated on the way (size_t is 32 bits on 32-bit hosts).
+ */
+#define RMEM_KVMALLOC_MAX	((u64)INT_MAX)
+
 /* The fingerprint table; without the memory, the device runs without deltas. */
 static void rmem_alloc_fpt(struct rmem_dev *dev)
 {
 	/* a page needs its entry from swap-in to swap-out, so the table
 	 * is sized by RAM: the pages that can be in memory at once */
 	u64 want = fp_entries ?: totalram_pages() / 2;
-	u32 n = rmem_fpt_size(min_t(u64, want, dev->size / RMEM_FRAME_SIZE));
+	u64 most = RMEM_KVMALLOC_MAX / sizeof(*dev->fpt_mem);
+	u32 n;
 
+	want = min_t(u64, want, dev->size / RMEM_FRAME_SIZE);
+	if (want > most) {
+		pr_info("line fingerprints of %llu pages would take %llu MiB: %llu kept\n",
+			want, want * sizeof(*dev->fpt_mem) >> 20, most);
+		want = most;
+	}
+	n = rmem_fpt_size(want);
 	dev->delta_lines = min(READ_ONCE(delta_lines), RMEM_LINES_PER_FRAME - 1);
-	if (n)
-		dev->fpt_mem = kvmalloc_array(n, sizeof(*dev->fpt_mem), GFP_KERNEL);
+	if (n)	/* no memory is no error: deltas off, said below */
+		dev->fpt_mem = kvmalloc_array(n, sizeof(*dev->fpt_mem),
+					      GFP_KERNEL | __GFP_NOWARN);
 	if (!dev->fpt_mem) {
 		if (n)
 			pr_warn("no memory for %u line fingerprints: deltas off\n", n);
@@ -160,6 +176,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 {
 	struct rmem_dev *dev;
 	unsigned int i;
+	u64 map_bytes;
 	int err;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
@@ -190,18 +207,34 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 		rmem_sock_init(&dev->socks[i], dev, i);
 		dev->socks[i].sock = socks[i];	/* owned; started below */
 	}
-	/* a frame for every slot, and spare ones that keep bases */
-	dev->map_mem = kvmalloc_array(rmem_map_words(dev->size / RMEM_FRAME_SIZE,
-						     dev->nframes),
-				      sizeof(u32), GFP_KERNEL);
+	/*
+	 * A frame for every slot, and spare ones that keep bases: one
+	 * allocation, bounded before it is tried, so that a size no map can
+	 * serve fails CONNECT with a message rather than a WARN.
+	 */
+	map_bytes = rmem_map_words(dev->size / RMEM_FRAME_SIZE, dev->nframes) *
+		    sizeof(u32);
+	if (!map_bytes || map_bytes > RMEM_KVMALLOC_MAX) {
+		pr_err("%llu MiB with %llu frames is too large: its slot map needs %llu MiB, at most %llu MiB (about %llu GiB with no spare frames)\n",
+		       dev->size >> 20, dev->nframes, map_bytes >> 20,
+		       RMEM_KVMALLOC_MAX >> 20,
+		       RMEM_KVMALLOC_MAX / (6 * sizeof(u32)) * RMEM_FRAME_SIZE >> 30);
+		rmem_dev_free(dev);
+		return ERR_PTR(-EFBIG);
+	}
+	dev->map_mem = kvmalloc(map_bytes, GFP_KERNEL | __GFP_NOWARN);
 	dev->discard_frames = kvmalloc_array(RMEM_DISCARD_MAX_FRAMES, sizeof(u32),
 					     GFP_KERNEL);
 	dev->discard_ext = kcalloc(RMEM_MAX_DISCARD_EXTENTS,
 				   sizeof(struct rmem_extent), GFP_KERNEL);
+	/* a word a slot: smaller than the map, which fits */
 	dev->slot_sum = kvmalloc_array(dev->size / RMEM_FRAME_SIZE, sizeof(u32),
-				       GFP_KERNEL);
+				       GFP_KERNEL | __GFP_NOWARN);
 	if (!dev->map_mem || !dev->slot_sum || !dev->discard_frames ||
 	    !dev->discard_ext) {
+		if (!dev->map_mem || !dev->slot_sum)
+			pr_err("no memory for the slot map of %llu MiB (%llu MiB)\n",
+			       dev->size >> 20, map_bytes >> 20);
 		rmem_dev_free(dev);
 		return ERR_PTR(-ENOMEM);
 	}
