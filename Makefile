@@ -65,7 +65,7 @@ all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
 # the module and the guests' workload come with the plain build
-all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/rmem-poke $(BUILD)/nlprobe $(BUILD)/wamp-work module fpga
+all: $(FIO_ENGINE) $(BUILD)/memhog $(BUILD)/rmem-poke $(BUILD)/nlprobe $(BUILD)/discard-race $(BUILD)/wamp-work module fpga
 endif
 
 deps:
@@ -131,6 +131,9 @@ $(BUILD)/rmem-poke: tests/vm/poke.c
 $(BUILD)/nlprobe: tests/vm/nlprobe.c $(LIBRMEM_A)
 	$(CC) $(RMEM_CPPFLAGS) $(NL_CFLAGS) -std=gnu11 $(WARN) -O2 $^ -o $@ \
 		$(LDLIBS_LIB) $(NL_LIBS)
+
+$(BUILD)/discard-race: tests/vm/discard-race.c
+	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
 # the write-amplification workloads: run in guests, so plain -O2 like memhog
 $(BUILD)/wamp-work: bench/wamp/workload.c

@@ -1,0 +1,53 @@
+#!/bin/bash
+# A frame is never reused while a request that names it, or a DISCARD,
+# may still execute on the donor (Documentation/admin-guide/rmem.rst,
+# "Frames"). In a booted kernel, discard-race (tests/vm/discard-race.c)
+# races BLKDISCARD and BLKZEROOUT against O_DIRECT writes and reads of
+# the same and neighbouring slots of a 4 MiB device with no spare frames
+# (so every given-back frame is soon some other slot's), from 6 threads,
+# checking that no read returns another slot's data, a torn page or a
+# stale version. First on a healthy connection, then while the donor is
+# stalled past the request timeout again and again, so that writes and
+# DISCARDs are lost with their sockets and go out again on the ones
+# rmemctl --persist hands over. Runs on every kernel rmem.ko was built for.
+. "$(dirname "$0")/lib.sh"
+requires qemu-system-x86_64
+[ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }
+[ -x "$VM_BUILD/discard-race" ] || fail "no $VM_BUILD/discard-race: run make"
+VM_PROGRAMS="$VM_BUILD/discard-race"
+
+cat >"$TMP/guest.sh" <<'EOF'
+insmod /rmem/rmem.ko
+guest_donor 64M
+S=/sys/block/rmem0/rmem
+scol() { column $S/stat "$1"; }
+rmemctl -k /tmp/key -t 1000 attach "$D" --size 4M --queues 2 --timeout-ms 1500 \
+	--reconnect-ms 60000 --persist 2>/dev/kmsg &
+PERSIST=$!
+while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
+
+echo "--- 1: a healthy connection"
+discard-race /dev/rmem0 1024 15 6 || { echo "FAIL: wrong data read"; exit 1; }
+[ "$(scol 19)" -gt 0 ] || { echo "FAIL: no frame was discarded on the donor: $(cat $S/stat)"; exit 1; }
+
+echo "--- 2: a donor stalled past the timeout, again and again"
+t0=$(scol 9)
+discard-race /dev/rmem0 1024 40 6 >/tmp/race.out 2>&1 &
+RACE=$!
+for i in 1 2 3 4 5; do
+	sleep 3
+	kill -STOP $DONOR
+	sleep 3
+	kill -CONT $DONOR
+done
+wait $RACE || { cat /tmp/race.out; echo "FAIL: wrong data read with connections lost"; exit 1; }
+cat /tmp/race.out
+echo "RESULT: $(( $(scol 9) - t0 )) timeouts, $(scol 10) reconnects, $(scol 19) frames discarded"
+[ "$(scol 9)" -gt "$t0" ] || { echo "FAIL: no connection was lost: $(cat $S/stat)"; exit 1; }
+rmemctl detach /dev/rmem0
+wait $PERSIST
+kill -TERM $DONOR; wait $DONOR
+rmmod rmem
+EOF
+
+vm_run_module_kernels "$TMP/guest.sh" "---|RESULT|discard-race:"
