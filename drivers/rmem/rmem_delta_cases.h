@@ -179,6 +179,44 @@ static inline const char *rmem_delta_case_busy(void *mem)
 }
 
 /*
+ * A base whose slot was freed while a request still named it (a read
+ * in flight, a write racing the free) drains: no PATCH is sent against
+ * it and no write reclaims it until the request ends; then it is a base
+ * again. Lost with its socket instead, it is forgotten: held, no base.
+ */
+static inline const char *rmem_delta_case_draining(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	u32 f0;
+
+	rmem_delta_rig_init(&r, mem, 2, 2, 8, 32);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 100, r.fp, 32, &p) == 0);
+	f0 = p.frame;
+	RMEM_T(rmem_map_rq_start(&r.m, f0) == 0);
+	RMEM_T(rmem_map_release(&r.m, 0));
+	RMEM_T(rmem_map_state(&r.m, f0) == RMEM_FRAME_DRAINING);
+	r.fp[5] = 9;
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 1, 100, r.fp, 32, &p) == 0);
+	RMEM_T(p.busy && !p.patch && p.frame != f0);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 200, r.fp, 32, &p) == -ENOSPC);
+	rmem_map_rq_end(&r.m, 0, f0, false);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	/* slot 1's write recorded page 100 on slot 1's frame: f0 lost its
+	 * owner, so it is pending now, not a base */
+	RMEM_T(rmem_map_state(&r.m, f0) == RMEM_FRAME_PENDING);
+	/* a base lost with its write: held, and the page has no base */
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 300, r.fp, 32, &p) == 0);
+	f0 = p.frame;
+	RMEM_T(rmem_map_rq_start(&r.m, f0) == 0);
+	rmem_map_rq_end(&r.m, 0, f0, true);
+	RMEM_T(rmem_map_state(&r.m, f0) == RMEM_FRAME_HELD);
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 0, 300, r.fp, 32, &p) == -ENOSPC);
+	RMEM_T(rmem_map_check(&r.m) == 0);
+	return NULL;
+}
+
+/*
  * With no free or pending frame left, the newest retained frame is
  * reclaimed; its page's entry then finds no base. A forgotten frame has
  * no base either.
@@ -369,6 +407,7 @@ static const struct rmem_delta_case rmem_delta_cases[] = {
 	{ "base", rmem_delta_case_base },
 	{ "threshold", rmem_delta_case_threshold },
 	{ "busy base", rmem_delta_case_busy },
+	{ "draining base", rmem_delta_case_draining },
 	{ "reclaim", rmem_delta_case_reclaim },
 	{ "evict", rmem_delta_case_evict },
 	{ "random", rmem_delta_case_random },

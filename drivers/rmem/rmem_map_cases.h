@@ -263,7 +263,8 @@ static inline const char *rmem_map_case_discard_lost(u32 *mem)
 	const char *err;
 	u32 f, b[4];
 
-	if ((err = rmem_map_full(&m, mem)))
+	err = rmem_map_full(&m, mem);
+	if (err)
 		return err;
 	RMEM_T(rmem_map_release(&m, 0));
 	/* lost before the send */
@@ -310,7 +311,8 @@ static inline const char *rmem_map_case_discard_stale(u32 *mem)
 	const char *err;
 	u32 f, b[4];
 
-	if ((err = rmem_map_full(&m, mem)))
+	err = rmem_map_full(&m, mem);
+	if (err)
 		return err;
 	RMEM_T(rmem_map_release(&m, 0));
 	RMEM_T(rmem_map_take_discard(&m, b, 4) == 1);
@@ -336,7 +338,8 @@ static inline const char *rmem_map_case_inflight_write(u32 *mem)
 	const char *err;
 	u32 f, b[4];
 
-	if ((err = rmem_map_full(&m, mem)))
+	err = rmem_map_full(&m, mem);
+	if (err)
 		return err;
 	RMEM_T(rmem_map_rq_start(&m, 0) == 0);
 	RMEM_T(rmem_map_rq_start(&m, 0) == 0);	/* a read of it too */
@@ -370,7 +373,8 @@ static inline const char *rmem_map_case_inflight_lost(u32 *mem)
 	const char *err;
 	u32 f, b[4];
 
-	if ((err = rmem_map_full(&m, mem)))
+	err = rmem_map_full(&m, mem);
+	if (err)
 		return err;
 	RMEM_T(rmem_map_release(&m, 3));		/* a spare frame */
 	RMEM_T(rmem_map_rq_start(&m, 0) == 0);
@@ -409,7 +413,8 @@ static inline const char *rmem_map_case_retained(u32 *mem)
 	const char *err;
 	u32 f;
 
-	if ((err = rmem_map_full(&m, mem)))
+	err = rmem_map_full(&m, mem);
+	if (err)
 		return err;
 	rmem_map_set_owner(&m, 0, 10);
 	rmem_map_set_owner(&m, 1, 11);

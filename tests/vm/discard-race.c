@@ -7,11 +7,12 @@
  * versions are unique across the run, so a page identifies the write
  * that made it.
  *
- * Every read must return zeros or a whole pattern of its own slot with a
- * version that was written; and a read that no other operation of its
- * slot overlapped, after a write or discard that none overlapped either,
- * must return exactly that write (or zeros). Anything else (another
- * slot's data, a torn page, a stale version) is counted and reported.
+ * Every 512-byte sector a read returns must be zeros or a whole sector of
+ * a write of its own slot; a read that no write or discard of its slot
+ * overlapped must see one version throughout, and, after a write or
+ * discard that none overlapped either, exactly that one (or zeros).
+ * Anything else (another slot's data, a torn page, a stale version) is
+ * counted and reported.
  * I/O errors are counted too, and reported apart (connections dropped by
  * a stalled donor may fail I/O past the reconnect time).
  *
@@ -48,11 +49,15 @@ static uint64_t next_version = 1;	/* atomic */
 static unsigned long bad, ioerrs, reads, writes, discards;	/* atomic */
 static volatile int stop;
 
+/* Each 512-byte sector of a page names its slot and version. */
+#define SECTOR_WORDS (512 / sizeof(uint64_t))
+
 static uint64_t pattern(uint64_t slot, uint64_t version, unsigned int w)
 {
 	uint64_t x = (slot << 40 ^ version) * 0x9e3779b97f4a7c15ull + w;
+	unsigned int k = w % SECTOR_WORDS;
 
-	return w == 0 ? slot : w == 1 ? version : x ^ x >> 29;
+	return k == 0 ? slot : k == 1 ? version : x ^ x >> 29;
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -95,33 +100,56 @@ static void end(unsigned int s, unsigned int n, const uint64_t *seq, int ok,
 	}
 }
 
+/*
+ * A page read of slot s: each sector zeros or a whole sector of a write
+ * of s that was issued; one version (or zeros) throughout, and the one
+ * known, if the read overlapped nothing (alone). A read that overlapped a
+ * write of its slot may see parts of two (block devices promise no
+ * atomicity), never another slot's bytes.
+ */
 static void check(unsigned int s, const uint64_t *p, int known, uint64_t want,
 		  int alone)
 {
-	uint64_t v = p[1];
-	unsigned int w, zero = 1;
+	uint64_t issued = __atomic_load_n(&next_version, __ATOMIC_RELAXED);
+	uint64_t first = ~0ull;
+	unsigned int sec, w, mixed = 0;
 
-	for (w = 0; w < WORDS; w++)
-		if (p[w])
-			zero = 0;
-	if (zero) {
-		if (alone && known && want) {
-			fprintf(stderr, "slot %u: zeros, want version %llu\n", s,
-				(unsigned long long)want);
-			__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+	for (sec = 0; sec < WORDS / SECTOR_WORDS; sec++) {
+		const uint64_t *q = p + sec * SECTOR_WORDS;
+		uint64_t v = q[1];
+		unsigned int zero = 1;
+
+		for (w = 0; w < SECTOR_WORDS; w++)
+			if (q[w])
+				zero = 0;
+		if (zero) {
+			v = 0;
+		} else {
+			for (w = 0; w < SECTOR_WORDS; w++)
+				if (q[w] != pattern(s, v, sec * SECTOR_WORDS + w))
+					break;
+			if (w < SECTOR_WORDS || !v || v >= issued) {
+				fprintf(stderr, "slot %u sector %u: not its data: slot %llu version %llu, word %u\n",
+					s, sec, (unsigned long long)q[0],
+					(unsigned long long)v, w);
+				__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+				return;
+			}
 		}
-		return;
+		if (first == ~0ull)
+			first = v;
+		else if (v != first)
+			mixed = 1;
 	}
-	for (w = 0; w < WORDS; w++)
-		if (p[w] != pattern(s, v, w))
-			break;
-	if (w < WORDS || !v || v >= __atomic_load_n(&next_version, __ATOMIC_RELAXED)) {
-		fprintf(stderr, "slot %u: not its data: slot %llu version %llu, word %u\n",
-			s, (unsigned long long)p[0], (unsigned long long)v, w);
+	if (!alone)
+		return;
+	if (mixed) {
+		fprintf(stderr, "slot %u: torn page, versions %llu and others, overlapping nothing\n",
+			s, (unsigned long long)first);
 		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
-	} else if (alone && known && v != want) {
-		fprintf(stderr, "slot %u: version %llu, want %llu\n", s,
-			(unsigned long long)v, (unsigned long long)want);
+	} else if (known && first != want) {
+		fprintf(stderr, "slot %u: version %llu, want %llu (0: zeros)\n", s,
+			(unsigned long long)first, (unsigned long long)want);
 		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
 	}
 }
