@@ -221,6 +221,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	unsigned int seconds, nthreads, i;
+	uint64_t range[2] = { 0, 0 };
 	pthread_t t[32];
 
 	if (argc < 4) {
@@ -240,9 +241,15 @@ int main(int argc, char **argv)
 	slots = calloc(nslots, sizeof(*slots));
 	if (!slots)
 		return 2;
+	/* start from zeros: what an earlier run wrote is no version of this one */
+	range[1] = (uint64_t)nslots * PAGE;
+	if (ioctl(fd, BLKDISCARD, range)) {
+		perror("BLKDISCARD");
+		return 2;
+	}
 	for (i = 0; i < nslots; i++) {
 		pthread_mutex_init(&slots[i].lock, NULL);
-		slots[i].known = 1;	/* the test starts on a zeroed device */
+		slots[i].known = 1;
 	}
 	for (i = 0; i < nthreads; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i);
