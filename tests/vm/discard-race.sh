@@ -44,6 +44,22 @@ wait $RACE || { cat /tmp/race.out; echo "FAIL: wrong data read with connections 
 cat /tmp/race.out
 echo "RESULT: $(( $(scol 9) - t0 )) timeouts, $(scol 10) reconnects, $(scol 19) frames discarded"
 [ "$(scol 9)" -gt "$t0" ] || { echo "FAIL: no connection was lost: $(cat $S/stat)"; exit 1; }
+
+echo "--- 3: short stalls: requests pile up on both connections and run in any order"
+# 256 slots and 24 threads: many writes in flight while the donor is
+# stopped, so that discards hit them, their frames go to other slots'
+# writes at once, and the donor, woken, runs the two sockets' backlogs
+# interleaved; the stalls stay under the timeout
+discard-race /dev/rmem0 256 30 24 >/tmp/race.out 2>&1 &
+RACE=$!
+for i in $(seq 40); do
+	kill -STOP $DONOR
+	sleep 0.3
+	kill -CONT $DONOR
+	sleep 0.3
+done
+wait $RACE || { cat /tmp/race.out; echo "FAIL: wrong data read with requests reordered"; exit 1; }
+cat /tmp/race.out
 rmemctl detach /dev/rmem0
 wait $PERSIST
 kill -TERM $DONOR; wait $DONOR
