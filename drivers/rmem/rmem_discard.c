@@ -102,6 +102,16 @@ void rmem_discard_work(struct work_struct *work)
 		rmem_discard_deadline(dev);
 		return;
 	}
+	/*
+	 * Held frames go out again only once every queue that lost a
+	 * connection has a new one: rmemctl opens it fencing the old one
+	 * on the donor (protocol.rst, "Fencing"), so nothing the dead
+	 * connection carried can execute after this batch's answer. A
+	 * frame turns held in its socket's release, while that queue is
+	 * dead, and the queue stays dead until its successor is installed
+	 * (rmem_start_sock, which kicks this work).
+	 */
+	dev->map.unfenced = rmem_dead_mask(dev) != 0;
 	if (rmem_map_wants_discard(&dev->map)) {
 		n = rmem_map_take_discard(&dev->map, frames, RMEM_DISCARD_MAX_FRAMES);
 		dev->discard_busy = true;

@@ -28,6 +28,7 @@ void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 	m->ret_head = RMEM_NO_FRAME;
 	m->ret_tail = RMEM_NO_FRAME;
 	m->held_head = RMEM_NO_FRAME;
+	m->unfenced = false;
 	m->nslots = nslots;
 	m->nframes = nframes;
 	/* a map of a large device is hundreds of MiB: let others run */
@@ -303,22 +304,23 @@ void rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
 		rmem_given_back(m, frame);
 }
 
-/* Held frames to send again, or enough pending ones for a batch. */
+/* Held frames to send again (once fenced), or enough pending ones. */
 bool rmem_map_wants_discard(const struct rmem_map *m)
 {
-	return m->nheld || m->npending >= RMEM_DISCARD_BATCH;
+	return (m->nheld && !m->unfenced) || m->npending >= RMEM_DISCARD_BATCH;
 }
 
 /*
  * Take up to max frames for a DISCARD: every held one first (they wait
- * for it), then pending ones, newest first. They are DISCARDING until
+ * for it), unless a connection is unfenced, then pending ones, newest
+ * first. They are DISCARDING until
  * the caller says how that DISCARD ended.
  */
 u32 rmem_map_take_discard(struct rmem_map *m, u32 *frames, u32 max)
 {
 	u32 n = 0, f;
 
-	while (n < max && m->held_head != RMEM_NO_FRAME) {
+	while (n < max && !m->unfenced && m->held_head != RMEM_NO_FRAME) {
 		f = m->held_head;
 		m->held_head = m->ret_next[f];
 		m->ret_next[f] = RMEM_NO_FRAME;

@@ -29,7 +29,11 @@
  *               socket that died: the donor may still execute that request
  *               from its receive buffer, so the frame is given to nobody
  *               until a DISCARD naming it is answered on a live socket
- *               (DISCARD is idempotent: sending it again is safe).
+ *               (DISCARD is idempotent: sending it again is safe) that
+ *               was sent while no connection was unfenced (m->unfenced):
+ *               a dead connection's bytes can reach the donor after any
+ *               answer on another one, until a new connection of its
+ *               queue fenced it.
  *
  * Transitions (the functions below; "lost" = on a socket that died):
  *   FREE|PENDING|RETAINED -> MAPPED        rmem_map_assign
@@ -39,7 +43,8 @@
  *                                          the slot loses the frame too
  *   DRAINING -> RETAINED|PENDING|HELD      rmem_map_rq_end of the last one
  *   RETAINED -> PENDING                    rmem_map_disown
- *   HELD|PENDING -> DISCARDING             rmem_map_take_discard
+ *   HELD|PENDING -> DISCARDING             rmem_map_take_discard (HELD
+ *                                          only while !m->unfenced)
  *   DISCARDING -> HELD|PENDING             rmem_map_discard_unsent (back
  *                                          where it came from: never sent)
  *   DISCARDING -> HELD                     rmem_map_discard_lost
@@ -93,6 +98,13 @@ struct rmem_map {
 	u32 ret_head;		/* oldest retained frame, or RMEM_NO_FRAME */
 	u32 ret_tail;		/* newest */
 	u32 held_head;		/* held frames, newest first */
+	/*
+	 * Set by the caller while some connection died and its queue has
+	 * no fenced successor yet: held frames then stay held (no batch
+	 * takes them), as the dead connection may still deliver what it
+	 * carried after any answer on another one.
+	 */
+	bool unfenced;
 	u32 nslots;
 	u32 nframes;
 	/* frames per state; they add up to nframes */

@@ -537,6 +537,47 @@ static inline const char *rmem_map_case_random_life(u32 *mem)
 	return NULL;
 }
 
+/*
+ * A held frame while a connection is unfenced (its queue has no fenced
+ * successor): the dead connection may deliver its stale DISCARD or WRITE
+ * after any answer on another one, so no batch takes the held frame, and
+ * held frames alone are no reason for one; pending ones still go. Once
+ * fenced, the next batch takes it and its answer frees it.
+ */
+static inline const char *rmem_map_case_discard_unfenced(u32 *mem)
+{
+	struct rmem_map m;
+	const char *err;
+	u32 f, b[4];
+
+	err = rmem_map_full(&m, mem);
+	if (err)
+		return err;
+	RMEM_T(rmem_map_release(&m, 0));
+	RMEM_T(rmem_map_take_discard(&m, b, 4) == 1 && b[0] == 0);
+	rmem_map_discard_lost(&m, b, 1);
+	RMEM_T(rmem_map_state(&m, 0) == RMEM_FRAME_HELD);
+	m.unfenced = true;
+	RMEM_T(!rmem_map_wants_discard(&m));
+	RMEM_T(rmem_map_take_discard(&m, b, 4) == 0);
+	RMEM_T(rmem_map_counts(&m, 0, 0, 3, 0, 0, 0, 1));
+	/* a pending frame still goes, without the held one */
+	RMEM_T(rmem_map_release(&m, 1));
+	RMEM_T(rmem_map_take_discard(&m, b, 4) == 1 && b[0] == 1);
+	rmem_map_discarded(&m, b, 1);
+	RMEM_T(rmem_map_state(&m, 0) == RMEM_FRAME_HELD);
+	RMEM_T(rmem_map_assign(&m, 1, &f) == 0 && f == 1);
+	RMEM_T(rmem_map_assign(&m, 0, &f) == -ENOSPC);
+	/* fenced: the held frame goes in the next batch */
+	m.unfenced = false;
+	RMEM_T(rmem_map_wants_discard(&m));
+	RMEM_T(rmem_map_take_discard(&m, b, 4) == 1 && b[0] == 0);
+	rmem_map_discarded(&m, b, 1);
+	RMEM_T(rmem_map_counts(&m, 1, 0, 3, 0, 0, 0, 0));
+	RMEM_T(rmem_map_assign(&m, 0, &f) == 0 && f == 0);
+	return rmem_map_check(&m) ? "map invariants" : NULL;
+}
+
 struct rmem_map_case {
 	const char *name;
 	const char *(*run)(u32 *mem);
@@ -550,6 +591,7 @@ static const struct rmem_map_case rmem_map_cases[] = {
 	{ "runs", rmem_map_case_runs },
 	{ "random", rmem_map_case_random },
 	{ "discard lost", rmem_map_case_discard_lost },
+	{ "discard unfenced", rmem_map_case_discard_unfenced },
 	{ "discard stale", rmem_map_case_discard_stale },
 	{ "inflight write", rmem_map_case_inflight_write },
 	{ "inflight lost", rmem_map_case_inflight_lost },

@@ -1074,6 +1074,8 @@ void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
 	INIT_WORK(&rs->recv_work, rmem_recv_work);
 	queue_work(rmem_recv_wq, &rs->recv_work);
 	queue_work(rmem_send_wq, &rs->send_work);
+	/* held frames may be free to go again (rmem_discard_work) */
+	rmem_discard_kick(rs->dev);
 }
 
 /*
