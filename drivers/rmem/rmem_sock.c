@@ -1041,9 +1041,6 @@ struct socket *rmem_take_sock(int fd, int *err)
 		*err = -EBUSY;
 		return NULL;
 	}
-	/* swap-out must not wait for memory that only swap-out can free */
-	sock->sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
-	sk_set_memalloc(sock->sk);
 	rmem_reclassify_socket(sock);
 	return sock;
 }
@@ -1056,6 +1053,13 @@ void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
+	/*
+	 * Swap-out must not wait for memory that only swap-out can free.
+	 * Set only now that the socket is the driver's for good: a CONNECT
+	 * refused after rmem_take_sock leaves its owner's socket as it was.
+	 */
+	sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
+	sk_set_memalloc(sk);
 	write_lock_bh(&sk->sk_callback_lock);
 	rs->saved_write_space = sk->sk_write_space;
 	sk->sk_user_data = rs;

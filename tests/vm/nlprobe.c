@@ -19,7 +19,8 @@
  *   nlprobe badconnect DONOR   with the key in /tmp/key: open a region,
  *                              hand its socket to CONNECT with a bad
  *                              size, then with a second socket that is
- *                              not TCP; both must fail, and the socket
+ *                              not TCP, then twice, then for 1 TiB (a
+ *                              map too large); all must fail, and the socket
  *                              must still carry a WRITE and a READ
  *                              before it gives the region back (CLOSE)
  */
@@ -247,6 +248,26 @@ static int badconnect(const char *donor)
 		return 1;
 	}
 	close(ca.fds[1]);
+	/* the same socket twice: hooking it twice would make its write
+	 * space callback call itself */
+	ca.fds[1] = ca.fds[0];
+	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
+	printf("CONNECT with one socket twice: %s\n", strerror(-ret));
+	if (ret != -EINVAL) {
+		printf("FAIL: CONNECT with one socket twice was not refused (EINVAL)\n");
+		return 1;
+	}
+	/* 1 TiB: a slot map of 6 GiB, over what kvmalloc may give; a clear
+	 * refusal, not a WARN (the test fails on a kernel warning) */
+	ca.size = 1ull << 40;
+	ca.frames = ca.size / RMEM_FRAME_SIZE;
+	ca.nfds = 1;
+	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
+	printf("CONNECT of 1 TiB: %s\n", strerror(-ret));
+	if (ret != -EFBIG) {
+		printf("FAIL: CONNECT of 1 TiB was not refused (EFBIG)\n");
+		return 1;
+	}
 	memset(page, 0x5a, sizeof(page));
 	if (rmem_write(c, 3, 1, page) || rmem_read(c, 3, 1, back) ||
 	    memcmp(page, back, sizeof(page))) {
