@@ -10,6 +10,7 @@
 # stalled past the request timeout again and again, so that writes and
 # DISCARDs are lost with their sockets and go out again on the ones
 # rmemctl --persist hands over. Runs on every kernel rmem.ko was built for.
+# tests/run.sh: also under the debug kernel
 . "$(dirname "$0")/lib.sh"
 requires qemu-system-x86_64
 [ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }
