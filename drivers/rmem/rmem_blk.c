@@ -376,7 +376,10 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		 */
 		spin_lock(&dev->map_lock);
 		for (i = 0; i < pdu->nslots; i++)
-			dev->slot_sum[slot + i] = pdu->sum[i];
+			/* unless a discard racing this write took the frame:
+			 * the slot then reads as zeros, and holds them */
+			if (rmem_map_lookup(&dev->map, slot + i) == pdu->frame[i])
+				dev->slot_sum[slot + i] = pdu->sum[i];
 		spin_unlock(&dev->map_lock);
 	} else {
 		/* a frame a read names goes to no other slot before the
@@ -385,6 +388,21 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		for (i = 0; i < pdu->nslots; i++) {
 			pdu->frame[i] = rmem_map_lookup(&dev->map, slot + i);
 			pdu->sum[i] = dev->slot_sum[slot + i];
+			if (pdu->frame[i] == RMEM_NO_FRAME &&
+			    pdu->sum[i] != rmem_zero_sum) {
+				/*
+				 * Written, then its frame went with a write
+				 * lost with its socket that never made it
+				 * again: what the slot holds is unknown, not
+				 * zeros (a discard or a new write ends it).
+				 */
+				spin_unlock(&dev->map_lock);
+				rmem_rq_frames_end(dev, rq, false);
+				dev_err_ratelimited(disk_to_dev(dev->disk),
+						    "slot %u lost its data with a failed write: I/O error\n",
+						    slot + i);
+				return -EIO;
+			}
 			if (pdu->frame[i] != RMEM_NO_FRAME &&
 			    rmem_map_rq_start(&dev->map, pdu->frame[i])) {
 				spin_unlock(&dev->map_lock);
@@ -421,9 +439,12 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 static void rmem_release_slots(struct rmem_dev *dev, u32 slot, u32 count)
 {
 	bool kick;
+	u32 i;
 
 	spin_lock(&dev->map_lock);
 	rmem_map_release_range(&dev->map, slot, count);
+	for (i = 0; i < count; i++)
+		dev->slot_sum[slot + i] = rmem_zero_sum;	/* reads as zeros */
 	kick = rmem_map_wants_discard(&dev->map);
 	spin_unlock(&dev->map_lock);
 	if (kick)

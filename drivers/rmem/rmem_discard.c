@@ -104,14 +104,17 @@ void rmem_discard_work(struct work_struct *work)
 	}
 	/*
 	 * Held frames go out again only once every queue that lost a
-	 * connection has a new one: rmemctl opens it fencing the old one
-	 * on the donor (protocol.rst, "Fencing"), so nothing the dead
-	 * connection carried can execute after this batch's answer. A
-	 * frame turns held in its socket's release, while that queue is
-	 * dead, and the queue stays dead until its successor is installed
-	 * (rmem_start_sock, which kicks this work).
+	 * connection has a successor that fenced it: rmemctl opens it with
+	 * FENCE on the donor (protocol.rst, "Fencing") and names the queue
+	 * in its RECONFIGURE, so nothing the dead connection carried can
+	 * execute after this batch's answer. A frame turns held in its
+	 * socket's release, after that release set rs->unfenced, which
+	 * only such a RECONFIGURE clears (it then kicks this work).
 	 */
-	dev->map.unfenced = rmem_dead_mask(dev) != 0;
+	dev->map.unfenced = false;
+	for (i = 0; i < dev->nsock; i++)
+		if (READ_ONCE(dev->socks[i].unfenced))
+			dev->map.unfenced = true;
 	if (rmem_map_wants_discard(&dev->map)) {
 		n = rmem_map_take_discard(&dev->map, frames, RMEM_DISCARD_MAX_FRAMES);
 		dev->discard_busy = true;
@@ -156,8 +159,9 @@ void rmem_discard_work(struct work_struct *work)
 		rs->discard_ctrl.data = dev->discard_ext;
 		rs->discard_ctrl.len = req.len;
 		rs->discard_ctrl.done = NULL;
-		/* should the socket be dead by now, its release (after
-		 * tx_lock) drops the message and holds the batch */
+		/* should the socket be dead by now (-ENOTCONN, ignored), its
+		 * release is still to come: it waits for tx_lock, finds
+		 * discard_queue set to this socket, and holds the batch */
 		__rmem_sock_send_ctrl(rs, &rs->discard_ctrl);
 		mutex_unlock(&rs->tx_lock);
 		return;		/* the answer, the socket's end, or the deadline */

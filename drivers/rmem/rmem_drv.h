@@ -104,6 +104,15 @@ struct rmem_sock {
 	struct rmem_ctrl discard_ctrl;
 	struct work_struct send_work;	/* sends the list (rmem_send_wq) */
 	struct delayed_work dead_work;	/* fails parked requests */
+	struct delayed_work tx_retry;	/* a send that found no memory */
+	/*
+	 * A connection of this queue failed, and no successor opened with a
+	 * fence (a RECONFIGURE naming this queue in RMEM_ATTR_QUEUE_MASK)
+	 * has replaced it: what it carried may still execute on the donor.
+	 * Set by the release, cleared by that RECONFIGURE; while any queue
+	 * has it, held frames stay held (rmem_discard_work).
+	 */
+	bool unfenced;
 	struct work_struct recv_work;
 };
 
@@ -287,6 +296,7 @@ extern const struct attribute_group *rmem_attr_groups[];
 
 /* rmem_main.c: device lifecycle, module init/exit */
 extern struct workqueue_struct *rmem_recv_wq;
+extern u32 rmem_zero_sum;
 extern struct workqueue_struct *rmem_send_wq;
 extern struct workqueue_struct *rmem_discard_wq;
 int rmem_dev_mark_removing(struct rmem_dev *dev);

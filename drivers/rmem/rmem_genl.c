@@ -280,6 +280,12 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 		if (!(mask >> i & 1) || !READ_ONCE(rs->dead))
 			continue;
 		flush_work(&rs->recv_work);	/* it lets go of the old one */
+		/* rmemctl opened the socket with FENCE for the queues it
+		 * names: their old connections are closed on the donor. A
+		 * RECONFIGURE that names none carries I/O but fences
+		 * nothing: held frames stay held */
+		if (info->attrs[RMEM_ATTR_QUEUE_MASK])
+			WRITE_ONCE(rs->unfenced, false);
 		rmem_start_sock(rs, socks[used++]);
 		atomic64_inc(&dev->reconnects);
 		dev_info(disk_to_dev(dev->disk), "queue %u reconnected to %s\n",

@@ -230,6 +230,16 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	/* a word a slot: smaller than the map, which fits */
 	dev->slot_sum = kvmalloc_array(dev->size / RMEM_FRAME_SIZE, sizeof(u32),
 				       GFP_KERNEL | __GFP_NOWARN);
+	if (dev->slot_sum) {
+		u64 s, nslots = dev->size / RMEM_FRAME_SIZE;
+
+		/* every slot reads as zeros until written */
+		for (s = 0; s < nslots; s++) {
+			dev->slot_sum[s] = rmem_zero_sum;
+			if (!(s % RMEM_MAP_INIT_CHUNK))
+				cond_resched();
+		}
+	}
 	if (!dev->map_mem || !dev->slot_sum || !dev->discard_frames ||
 	    !dev->discard_ext) {
 		if (!dev->map_mem || !dev->slot_sum)
@@ -275,8 +285,13 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	return dev;
 
 out_stop:
+	/* as rmem_dev_remove: the sockets' start kicked the discard work,
+	 * which must not run on the freed device */
+	spin_lock(&dev->map_lock);
 	WRITE_ONCE(dev->removing, true);
+	spin_unlock(&dev->map_lock);
 	rmem_stop_socks(dev);
+	cancel_delayed_work_sync(&dev->discard_work);
 out_idr:
 	idr_remove(&rmem_devs, dev->index);
 out_unlock:
@@ -373,10 +388,14 @@ void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
 		WRITE_ONCE(dev->dead_timeout, msecs_to_jiffies(dead_timeout_ms));
 }
 
+/* rmem_slot_sum of a page of zeros: what a slot without a frame holds */
+u32 rmem_zero_sum;
+
 static int __init rmem_init(void)
 {
 	int err;
 
+	rmem_zero_sum = rmem_slot_sum(rmem_page_hash(page_address(ZERO_PAGE(0))));
 	rmem_recv_wq = alloc_workqueue("rmem-recv", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
 	if (!rmem_recv_wq)
 		return -ENOMEM;

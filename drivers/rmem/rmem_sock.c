@@ -74,6 +74,8 @@
 
 /* Items one send slice takes from a send list before it lets others run. */
 #define RMEM_TX_BUDGET		16
+/* A send that failed for want of memory is tried again after this. */
+#define RMEM_TX_RETRY		(HZ / 50 ?: 1)
 
 /* ---- sockets ------------------------------------------------------- */
 
@@ -245,6 +247,8 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 	spin_lock(&rs->lock);
 	sock = rs->sock;
 	rs->sock = NULL;
+	/* before any frame turns held below: see rmem_discard_work */
+	WRITE_ONCE(rs->unfenced, true);
 	rs->tx_part = 0;
 	rs->tx_off = 0;
 	list_for_each_entry_safe(item, next, &rs->send_list, entry) {
@@ -407,13 +411,18 @@ static void rmem_rq_answered(struct rmem_dev *dev, struct request *rq)
 {
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
+	bool again = req_op(rq) == REQ_OP_WRITE &&
+		     (pdu->status != BLK_STS_OK || pdu->mismatch);
+
+	/* the table forgets what a failed or refused write's frames hold
+	 * before they are free to be bases or another slot's */
+	if (again)
+		rmem_forget_frames(dev, pdu, pdu->nslots);
 	/* frame life cycle: every part answered, nothing of this dispatch
 	 * can still execute: its frames may be reused */
 	rmem_rq_frames_end(dev, rq, false);
 	pdu->queue = -1;
-	if (req_op(rq) == REQ_OP_WRITE &&
-	    (pdu->status != BLK_STS_OK || pdu->mismatch)) {
-		rmem_forget_frames(dev, pdu, pdu->nslots);
+	if (again) {
 		if (pdu->status == BLK_STS_OK) {
 			/* acknowledged only once the donor has it all */
 			pdu->no_delta = true;
@@ -429,8 +438,9 @@ static void rmem_rq_answered(struct rmem_dev *dev, struct request *rq)
 		blk_mq_requeue_request(rq, true);
 		return;
 	}
-	if (likely(!blk_should_fake_timeout(rq->q)))
-		blk_mq_complete_request(rq);
+	/* (no blk_should_fake_timeout: an IDLE request's timeout would
+	 * find nothing to kill, and it would never complete) */
+	blk_mq_complete_request(rq);
 }
 
 /* One reply: 0, or -errno to give up on the socket. */
@@ -570,9 +580,12 @@ static int rmem_tx_iter(struct rmem_sock *rs, struct socket *sock,
 		};
 		int n = sock_sendmsg(sock, &msg);
 
-		/* a send that does not wait never sees a signal; should
-		 * one come anyway, it is not the stream's fault */
-		if (n == -EAGAIN || n == -ERESTARTSYS || n == -EINTR)
+		/* a send that does not wait sees no signal on TCP, but a
+		 * layer below may (kTLS takes its lock interruptibly): not
+		 * the stream's fault, and the send work goes on */
+		if (n == -ERESTARTSYS || n == -EINTR)
+			return -EINTR;
+		if (n == -EAGAIN)
 			return -EAGAIN;
 		if (n <= 0)
 			return n ? n : -EPIPE;
@@ -787,8 +800,23 @@ static bool rmem_tx_slice(struct rmem_sock *rs, unsigned int budget)
 		} else {
 			ret = rmem_tx_ctrl(rs, sock, container_of(item, struct rmem_ctrl, tx));
 		}
-		if (ret == -EAGAIN)
-			break;		/* sk_write_space sends the rest */
+		if (ret == -EINTR) {
+			more = true;	/* the send work, which has no signals */
+			break;
+		}
+		if (ret == -EAGAIN) {
+			/*
+			 * sk_write_space sends the rest once ACKs free the
+			 * buffer. With room in it, the send failed for want
+			 * of memory instead, and with nothing in flight no
+			 * ACK may come: try again shortly, as the blocking
+			 * send's wait for memory would.
+			 */
+			if (sk_stream_memory_free(sock->sk))
+				mod_delayed_work(rmem_send_wq, &rs->tx_retry,
+						 RMEM_TX_RETRY);
+			break;
+		}
 		if (ret) {
 			/* the stream is broken: what it owned waits for the next */
 			rmem_sock_kill(rs, gen);
@@ -798,6 +826,14 @@ static bool rmem_tx_slice(struct rmem_sock *rs, unsigned int budget)
 	}
 	memalloc_noreclaim_restore(noreclaim);
 	return more;
+}
+
+static void rmem_tx_retry_work(struct work_struct *work)
+{
+	struct rmem_sock *rs = container_of(to_delayed_work(work),
+					    struct rmem_sock, tx_retry);
+
+	queue_work(rmem_send_wq, &rs->send_work);
 }
 
 static void rmem_send_work(struct work_struct *work)
@@ -957,6 +993,7 @@ void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int ind
 	INIT_LIST_HEAD(&rs->send_list);
 	INIT_LIST_HEAD(&rs->sent_list);
 	INIT_WORK(&rs->send_work, rmem_send_work);
+	INIT_DELAYED_WORK(&rs->tx_retry, rmem_tx_retry_work);
 	INIT_DELAYED_WORK(&rs->dead_work, rmem_dead_work);
 	INIT_WORK(&rs->recv_work, rmem_recv_work);
 }
@@ -973,6 +1010,7 @@ void rmem_stop_socks(struct rmem_dev *dev)
 		flush_work(&rs->recv_work);
 		/* removing: its release ran it at once, failing any parked */
 		flush_delayed_work(&rs->dead_work);
+		cancel_delayed_work_sync(&rs->tx_retry);
 		cancel_work_sync(&rs->send_work);
 		WARN_ON_ONCE(!list_empty(&rs->send_list) || !list_empty(&rs->sent_list));
 	}
