@@ -34,6 +34,18 @@
 #                            /rmem/key and its address (10.0.2.2:PORT) in
 #                            /rmem/donor; guest_host_donor reads them
 #
+#   VM_APPEND="..."          more kernel parameters
+#   VM_MODULES="nbd zram ..."   modules of the guest's kernel (by name, from
+#                            its modules.dep, dependencies first) that
+#                            the guest's init loads before the script
+#   VM_DISK_PROGRAMS="..."   programs too big for the initramfs (which the
+#                            guest keeps in RAM): they and their libraries
+#                            go on an ext4 image attached read-only as a
+#                            virtio disk, mounted at /opt (on PATH and
+#                            LD_LIBRARY_PATH), so their pages are file
+#                            pages reclaim can drop; fio's libraries alone
+#                            are 80 MiB
+#
 # The guest has loopback networking, /proc, /sys, /dev, /tmp (tmpfs) and
 # /rmem with rmem-poold, rmemctl, memhog, the programs VM_PROGRAMS names
 # (paths on this host), their libraries and, when it was built for that
@@ -136,6 +148,69 @@ vm_nic_module() {
 	return 1
 }
 
+# The guest kernel's modules directory (installed, or fetched).
+vm_kmod_dir() {
+	local kver m
+	kver=$(vm_kver "$1")
+	for m in /lib/modules/"$kver" build/vm/kernels/root/lib/modules/"$kver"; do
+		[ -f "$m/modules.dep" ] && { echo "$m"; return 0; }
+	done
+	return 1
+}
+
+# Install modules NAME... of KERNEL, with what they depend on, uncompressed
+# into ROOT/rmem/modules, and their load order (dependencies first) into
+# ROOT/rmem/modules/order.
+vm_add_modules() {
+	local root=$1 kernel=$2 dir; shift 2
+	dir=$(vm_kmod_dir "$kernel") || fail "no modules directory for $kernel"
+	mkdir -p "$root/rmem/modules"
+	awk -v want="$*" '
+		function name(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst)?$/, "", p); gsub(/-/, "_", p); return p }
+		function visit(p,   d, n, i) {
+			if (p in done) return
+			done[p] = 1
+			n = split(deps[p], d, " ")
+			for (i = n; i >= 1; i--) visit(d[i])
+			print p
+		}
+		{ p = $1; sub(/:$/, "", p); $1 = ""; deps[p] = $0; byname[name(p)] = p }
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) {
+				k = w[i]; gsub(/-/, "_", k)
+				if (!(k in byname)) { print "MISSING " w[i]; continue }
+				visit(byname[k])
+			}
+		}' "$dir/modules.dep" | while read -r m; do
+		case $m in MISSING*) fail "no module ${m#MISSING } for $kernel" ;; esac
+		local out=$root/rmem/modules/$(basename "${m%%.ko*}").ko
+		case $m in
+		*.xz) xz -dc "$dir/$m" >"$out" ;;
+		*.zst) zstd -dcq "$dir/$m" >"$out" ;;
+		*) cp "$dir/$m" "$out" ;;
+		esac
+		basename "$out" >>"$root/rmem/modules/order"
+	done
+}
+
+# The ext4 image of VM_DISK_PROGRAMS, in $TMP/disk.img.
+vm_disk_image() {
+	local root=$TMP/disk p
+	rm -rf "$root" "$TMP/disk.img"
+	mkdir -p "$root/bin"
+	for p in $VM_DISK_PROGRAMS; do
+		vm_add_program "$root" "$p" "bin/$(basename "$p")"
+	done
+	# the directories of its libraries (fio's include .../ceph), for
+	# the guest's LD_LIBRARY_PATH
+	find "$root" -name '*.so*' -printf '%h\n' | sort -u |
+		sed "s|^$root|/opt|" | paste -sd: >"$root/ld-path"
+	mke2fs -q -t ext4 -O ^has_journal -d "$root" "$TMP/disk.img" \
+		"$(( $(du -sm "$root" | cut -f1) * 5 / 4 + 16 ))M" ||
+		fail "cannot make the programs' disk image"
+}
+
 vm_host_donor() {
 	# the plain build: the sanitizers' would only slow the guests' swap
 	RMEMCTL=$VM_BUILD/rmemctl POOL_SIZE=$1 QUOTA=$1 LOCK=yes make_config
@@ -144,7 +219,7 @@ vm_host_donor() {
 }
 
 vm_initramfs() {
-	local script=$1 out=$2 kernel=$3 root=$TMP/root ko p
+	local script=$1 out=$2 kernel=$3 root=$TMP/root ko p mods
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,rmem,lib64}
 	install -m 755 /bin/busybox "$root/bin/busybox"
@@ -161,6 +236,9 @@ vm_initramfs() {
 		install -m 600 "$TMP/key" "$root/rmem/key"
 		echo "$VM_HOST_DONOR" >"$root/rmem/donor"
 	fi
+	mods=${VM_MODULES:-}
+	[ -n "${VM_DISK_PROGRAMS:-}" ] && mods="virtio_pci virtio_blk crc32c_generic ext4 $mods"
+	[ -z "$mods" ] || vm_add_modules "$root" "$kernel" $mods
 	{ echo "VM_DEBUG=$(vm_is_debug "$kernel" && echo 1 || echo 0)"
 	  cat tests/vm/guest-lib.sh "$script"; } >"$root/test.sh"
 	cat >"$root/init" <<-'EOF'
@@ -172,6 +250,16 @@ vm_initramfs() {
 	mount -t devtmpfs devtmpfs /dev
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
+	if [ -f /rmem/modules/order ]; then
+		for m in $(cat /rmem/modules/order); do insmod /rmem/modules/$m; done
+	fi
+	if [ -b /dev/vda ]; then
+		# VM_DISK_PROGRAMS
+		mkdir -p /opt
+		mount -t ext4 -o ro /dev/vda /opt
+		export PATH=$PATH:/opt/bin
+		export LD_LIBRARY_PATH=$(cat /opt/ld-path)
+	fi
 	if [ -f /rmem/donor ]; then
 		# QEMU's user network: the host is 10.0.2.2 (the debug
 		# kernel has the NIC's driver built in)
@@ -203,11 +291,16 @@ vm_run() {
 		hung=60
 		extra=kasan_multi_shot
 	fi
-	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max \
+	local disk=()
+	if [ -n "${VM_DISK_PROGRAMS:-}" ]; then
+		vm_disk_image
+		disk=(-drive "file=$TMP/disk.img,format=raw,if=virtio,readonly=on")
+	fi
+	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max "${disk[@]}" \
 		-m "$VM_MEM" -smp "$VM_CPUS" -nographic -no-reboot \
 		-nic "$([ -n "${VM_HOST_DONOR:-}" ] && echo user,model=e1000 || echo none)" \
 		-kernel "$kernel" -initrd "$TMP/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=$hung $extra" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=${VM_LOGLEVEL:-5} sysctl.kernel.hung_task_timeout_secs=$hung $extra ${VM_APPEND:-}" \
 		</dev/null >"$TMP/console.log" 2>&1
 	rc=$(sed -n 's/^RMEM-VM-EXIT: \([0-9]*\).*/\1/p' "$TMP/console.log" | tail -n 1)
 	if [ -z "$rc" ]; then
