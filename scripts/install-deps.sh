@@ -41,6 +41,11 @@ pkgs=(
 	valgrind          # lackey: store traces for the trace-driven runs
 	# benchmarks (bench/)
 	nbdkit            # the NBD baseline: its memory plugin
+	nbd-client        # bench/kernel.sh: the kernel nbd client, in the guest
+	nbd-server        # bench/kernel.sh: the other NBD server, on the host
+	redis-server      # bench/kernel.sh: a real server swapping in the guest
+	redis-tools       # redis-benchmark, its load, and redis-cli
+	e2fsprogs         # mke2fs: the guest's disk of programs too big for its initramfs
 	gnuplot-nox       # the plots
 	python3           # the harness
 )
