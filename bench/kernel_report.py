@@ -144,7 +144,7 @@ def fmt(v, digits=2, unit=""):
     return f"{v:.{digits}f}{unit}"
 
 
-def markdown(works, table, devices, a):
+def markdown(works, table, devices, a, runs):
     md = [f"# The kernel path: rmem against the kernel nbd client and zram, {a.date}", "",
           f"Made by `bench/kernel.sh` in one guest boot: Debian's Linux {a.kernel} in "
           "QEMU **TCG** (no KVM: every instruction emulated), 256 MiB, 2 CPUs, an e1000 "
@@ -230,6 +230,11 @@ def markdown(works, table, devices, a):
                 f"| {fmt(t['cpu_s'], 1)} | {fmt(t['cpu_us_per_page'], 0)} "
                 f"| {fmt(t['patched'], 0)} | {fmt(t['mismatches'], 0)} "
                 f"| {fmt(100 * t['seconds_spread'] if t['seconds_spread'] is not None else None, 0)}% |")
+    failed = [r for r in runs if r["check"] != "ok"]
+    if failed:
+        md += ["", "**Data checks that failed** (the workload's own last line):", ""]
+        md += [f"* {r['workload']} on {r['device']}, repetition {r['rep']}: "
+               f"`{r.get('extra', '')[:160]}`" for r in failed]
     md += ["", "Time spread: (slowest − fastest) / median over the repetitions, the noise "
            "against which a ratio near 1 must be read.", "",
            "## Against the issue's targets", ""]
@@ -327,7 +332,7 @@ def main():
         json.dump({"kernel": a.kernel, "reps": a.reps, "devices": devices,
                    "load_before": a.load_before, "load_after": a.load_after,
                    "minutes": a.minutes, "runs": runs, "summary": table}, f, indent=1)
-    md = markdown(works, table, devices, a)
+    md = markdown(works, table, devices, a, runs)
     with open(a.out + ".md", "w") as f:
         f.write(md)
     others = [d for d in VERSUS if d in devices]
