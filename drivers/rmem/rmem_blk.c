@@ -106,15 +106,20 @@ static u64 rmem_rq_slot_hash(struct request *rq, struct rmem_pdu *pdu, u32 i)
 	return rmem_xxh64_digest(&st);
 }
 
-/* Fingerprints of a page, into the command's scratch; its table key. */
-static u64 rmem_page_key_fps(struct rmem_dev *dev, struct rmem_pdu *pdu,
+/* A page's key in the fingerprint table. */
+static u64 rmem_page_key(struct page *page)
+{
+	return page_to_pfn(page) + 1;
+}
+
+/* Fingerprints of a page, into the command's scratch. */
+static void rmem_page_fps_of(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			     struct page *page)
 {
 	void *p = kmap_local_page(page);
 
 	rmem_page_fps(p, pdu->fp, dev->fpt.fp_mask);
 	kunmap_local(p);
-	return page_to_pfn(page) + 1;
 }
 
 /*
@@ -168,10 +173,16 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		}
 		if (!fps || !pdu->page[i])
 			continue;
-		key = rmem_page_key_fps(dev, pdu, pdu->page[i]);
+		key = rmem_page_key(pdu->page[i]);
+		if (!rmem_delta_adapt_wants(&dev->adapt, key)) {
+			atomic64_inc(&dev->delta_unsampled);
+			continue;
+		}
+		rmem_page_fps_of(dev, pdu, pdu->page[i]);
 		spin_lock(&dev->map_lock);
 		rmem_delta_read(&dev->map, &dev->fpt, slot + i, pdu->frame[i],
 				key, pdu->fp);
+		rmem_delta_adapt_note(&dev->adapt, true, false);
 		spin_unlock(&dev->map_lock);
 	}
 }
@@ -307,11 +318,19 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	u64 key = 0;
 	int ret;
 
-	if (page)
-		key = rmem_page_key_fps(dev, pdu, page);
+	if (page && !rmem_delta_adapt_wants(&dev->adapt, rmem_page_key(page))) {
+		atomic64_inc(&dev->delta_unsampled);
+		page = NULL;	/* whole, and its table entry is not updated */
+	}
+	if (page) {
+		key = rmem_page_key(page);
+		rmem_page_fps_of(dev, pdu, page);
+	}
 	spin_lock(&dev->map_lock);
 	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, pdu->fp,
 			       max_lines, &plan);
+	if (!ret && page)
+		rmem_delta_adapt_note(&dev->adapt, false, plan.patch);
 	/* under the same lock: a release from now on drains the frame */
 	if (!ret)
 		ret = rmem_map_rq_start(&dev->map, plan.frame);

@@ -13,6 +13,7 @@
 
 #include <linux/types.h>
 #include <linux/bitops.h>
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/math64.h>
 #include <linux/sched.h>
@@ -83,6 +84,10 @@ static inline void rmem_cond_resched(void)
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
+
+/* a field read without the lock that writes it (the kernel's) */
+#define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 
 #endif /* __KERNEL__ */
 

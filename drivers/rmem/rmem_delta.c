@@ -216,3 +216,50 @@ void rmem_delta_forget(struct rmem_map *m, u32 frame)
 {
 	rmem_map_disown(m, frame);
 }
+
+void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on)
+{
+	memset(a, 0, sizeof(*a));
+	a->on = on;
+}
+
+/*
+ * Whether to fingerprint the page with this key (pfn + 1) now. Sampling
+ * keeps whole page keys, so a sampled page is fingerprinted both when it
+ * is read and when it is written again, and a PATCH can follow. The key
+ * is mixed first: consecutive pfns are not all in or all out.
+ */
+bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key)
+{
+	if (!READ_ONCE(a->sampling))
+		return true;
+	return ((key * 0x9e3779b97f4a7c15ull) >> 60) % RMEM_ADAPT_SAMPLE == 0;
+}
+
+/* One fingerprint pass (a read or a write), and whether it made a PATCH. */
+void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
+{
+	u32 window = a->sampling ? RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE :
+				   RMEM_ADAPT_WINDOW;
+	bool sample = a->sampling;
+
+	a->passes++;
+	a->patches += patch;
+	a->reads += read;
+	if (a->passes < window)
+		return;
+	if (!a->on)
+		sample = false;
+	else if (a->reads < a->passes / 4)
+		;		/* a fill: no evidence either way */
+	else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV)
+		sample = true;
+	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV)
+		sample = false;
+	if (sample != a->sampling)
+		a->switches++;
+	WRITE_ONCE(a->sampling, sample);
+	a->passes = 0;
+	a->patches = 0;
+	a->reads = 0;
+}

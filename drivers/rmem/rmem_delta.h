@@ -60,6 +60,43 @@ struct rmem_delta_plan {
 	u32 lines;		/* hweight64(mask) */
 };
 
+/*
+ * Whether fingerprinting pays (rmem.rst, "When deltas pay"). Every page
+ * read from the donor and every page written is fingerprinted (about
+ * 5,000 instructions) so that a later write of it can go as a PATCH; on
+ * a workload whose pages rarely come back with few changed lines that
+ * is all cost. So the device counts, per window of fingerprint passes
+ * (reads and writes fingerprinted), how many writes went as a PATCH.
+ * Below RMEM_ADAPT_OFF_DIV (one PATCH per 32 passes) it samples: only
+ * pages whose key falls in one of every RMEM_ADAPT_SAMPLE sets are
+ * fingerprinted, and their PATCH rate keeps being measured; at
+ * RMEM_ADAPT_ON_DIV (one per 16) or more it fingerprints every page
+ * again. The gap between the two is the hysteresis that keeps a rate
+ * near one threshold from flapping. A window with few reads (under a
+ * quarter of its passes) keeps the mode: pages written for the first
+ * time (a fill) cannot go as PATCHes yet, and are no evidence that later
+ * ones will not. Sampling costs a sixteenth of the
+ * fingerprinting and keeps the deltas of sampled pages.
+ */
+#define RMEM_ADAPT_WINDOW	4096u	/* passes per verdict, all pages */
+#define RMEM_ADAPT_SAMPLE	16u	/* 1 page key in this many, sampling */
+#define RMEM_ADAPT_ON_DIV	16u	/* patches >= passes / this: all */
+#define RMEM_ADAPT_OFF_DIV	32u	/* patches < passes / this: sample */
+
+struct rmem_delta_adapt {
+	bool on;		/* adapting at all; else every page, always */
+	bool sampling;		/* fingerprint sampled pages only */
+	u32 passes;		/* fingerprint passes in this window */
+	u32 patches;		/* PATCHes planned in this window */
+	u32 reads;		/* of the passes, reads */
+	u64 switches;		/* verdicts that changed the mode */
+	u64 skipped;		/* pages not fingerprinted while sampling */
+};
+
+void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on);
+bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key);
+void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch);
+
 u32 rmem_line_fp(const void *line);
 void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask);
 u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp);

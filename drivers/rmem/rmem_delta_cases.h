@@ -396,6 +396,62 @@ static inline const char *rmem_delta_case_collide(void *mem)
 	return NULL;
 }
 
+/*
+ * The fingerprinting policy: a window of passes with no PATCH turns
+ * sampling on; sampled keys are about one in RMEM_ADAPT_SAMPLE, the same
+ * ones each time; a rate between the two thresholds keeps the mode
+ * (hysteresis); a rate at the upper one turns every page back on; a
+ * device that does not adapt never samples.
+ */
+/* passes alternating read and write, the first patches writes PATCHes */
+static inline void rmem_t_adapt_window(struct rmem_delta_adapt *a, u32 passes,
+				       u32 patches)
+{
+	u32 i;
+
+	for (i = 0; i < passes; i++)
+		rmem_delta_adapt_note(a, i % 2, !(i % 2) && i / 2 < patches);
+}
+
+static inline const char *rmem_delta_case_adapt(void *mem)
+{
+	struct rmem_delta_adapt a;
+	u32 k, in = 0;
+
+	(void)mem;
+	rmem_delta_adapt_init(&a, true);
+	RMEM_T(rmem_delta_adapt_wants(&a, 12345));
+	/* a fill: writes only, no PATCH, and no verdict */
+	for (k = 0; k < 2 * RMEM_ADAPT_WINDOW; k++)
+		rmem_delta_adapt_note(&a, false, false);
+	RMEM_T(!a.sampling && !a.switches);
+	/* one PATCH per 64 passes: below one in 32 */
+	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW, RMEM_ADAPT_WINDOW / 64);
+	RMEM_T(a.sampling && a.switches == 1);
+	for (k = 1; k <= 16000; k++)
+		in += rmem_delta_adapt_wants(&a, k);
+	RMEM_T(in > 16000 / RMEM_ADAPT_SAMPLE * 8 / 10 &&
+	       in < 16000 / RMEM_ADAPT_SAMPLE * 12 / 10);
+	RMEM_T(rmem_delta_adapt_wants(&a, 77) == rmem_delta_adapt_wants(&a, 77));
+	/* one in 24: between the thresholds, still sampling */
+	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE,
+			    RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE / 24);
+	RMEM_T(a.sampling && a.switches == 1);
+	/* one in 8 of the sampled pages: every page again */
+	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE,
+			    RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE / 8);
+	RMEM_T(!a.sampling && a.switches == 2);
+	RMEM_T(rmem_delta_adapt_wants(&a, 12345));
+	/* one in 24 with every page: between the thresholds, stays on */
+	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW, RMEM_ADAPT_WINDOW / 24);
+	RMEM_T(!a.sampling && a.switches == 2);
+	/* not adapting: no PATCH at all changes nothing */
+	rmem_delta_adapt_init(&a, false);
+	rmem_t_adapt_window(&a, 4 * RMEM_ADAPT_WINDOW, 0);
+	RMEM_T(!a.sampling && !a.switches);
+	return NULL;
+}
+
 struct rmem_delta_case {
 	const char *name;
 	const char *(*run)(void *mem);
@@ -412,6 +468,7 @@ static const struct rmem_delta_case rmem_delta_cases[] = {
 	{ "evict", rmem_delta_case_evict },
 	{ "random", rmem_delta_case_random },
 	{ "collisions", rmem_delta_case_collide },
+	{ "adapt", rmem_delta_case_adapt },
 };
 
 #endif /* RMEM_DELTA_CASES_H */

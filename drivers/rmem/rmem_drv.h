@@ -220,6 +220,9 @@ struct rmem_dev {
 	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
 	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
 	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */
+	/* map_lock (sampling: read without it); whether fingerprinting
+	 * pays, rmem_delta.h */
+	struct rmem_delta_adapt adapt;
 	u32 discard_n;			/* map_lock; frames in the batch */
 	u32 discard_cookie;		/* map_lock; the batch's tag, high half */
 	int discard_queue;		/* map_lock; socket it is on, or -1 */
@@ -258,6 +261,7 @@ struct rmem_dev {
 	atomic64_t delta_full;		/* pages written whole */
 	atomic64_t delta_mismatches;	/* PATCHes refused: written again */
 	atomic64_t delta_busy;		/* base was another live slot's frame */
+	atomic64_t delta_unsampled;	/* pages not fingerprinted: sampling */
 	atomic64_t write_wire_bytes;
 	atomic64_t write_page_bytes;
 	/* pages written that had a base, by lines differing from it */

@@ -73,6 +73,10 @@ static unsigned int delta_lines = 48;
 module_param(delta_lines, uint, 0644);
 MODULE_PARM_DESC(delta_lines, "Send a written page as the 64-byte lines that changed when at most this many did, 0 to 63; 0 turns deltas off (default 48; per device: sysfs rmem/delta_lines)");
 
+static bool delta_adapt = true;
+module_param(delta_adapt, bool, 0644);
+MODULE_PARM_DESC(delta_adapt, "Fingerprint only a sample of pages while few writes go as PATCHes (default on; per device: sysfs rmem/delta_adapt)");
+
 static unsigned int fp_entries;
 module_param(fp_entries, uint, 0444);
 MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 272 bytes each (default 0: half the RAM's pages, at most one per slot)");
@@ -144,6 +148,7 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 		dev->delta_lines = 0;
 	}
 	rmem_fpt_init(&dev->fpt, dev->fpt_mem, n, fp_bits);
+	rmem_delta_adapt_init(&dev->adapt, READ_ONCE(delta_adapt));
 }
 
 static int rmem_alloc_disk(struct rmem_dev *dev)

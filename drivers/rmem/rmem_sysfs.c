@@ -181,21 +181,53 @@ static ssize_t delta_lines_store(struct device *d, struct device_attribute *attr
 }
 static DEVICE_ATTR_RW(delta_lines);
 
+static ssize_t delta_adapt_show(struct device *d, struct device_attribute *attr,
+				char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(rmem_sysfs_dev(d)->adapt.on));
+}
+
+static ssize_t delta_adapt_store(struct device *d, struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct rmem_dev *dev = rmem_sysfs_dev(d);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	spin_lock(&dev->map_lock);
+	/* a fresh window either way; off fingerprints every page at once */
+	rmem_delta_adapt_init(&dev->adapt, on);
+	spin_unlock(&dev->map_lock);
+	return len;
+}
+static DEVICE_ATTR_RW(delta_adapt);
+
 static ssize_t delta_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
 {
 	struct rmem_dev *dev = rmem_sysfs_dev(d);
 	u64 retained, reclaimed, evictions;
 
+	u64 switches;
+	bool sampling;
+
 	rmem_dev_delta_counts(dev, &retained, &reclaimed, &evictions);
+	spin_lock(&dev->map_lock);
+	switches = dev->adapt.switches;
+	sampling = dev->adapt.sampling;
+	spin_unlock(&dev->map_lock);
 	return sysfs_emit(buf,
-		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u\n",
+		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u %d %8llu %10llu\n",
 		atomic64_read(&dev->delta_patches), atomic64_read(&dev->delta_full),
 		atomic64_read(&dev->delta_mismatches), atomic64_read(&dev->delta_busy),
 		atomic64_read(&dev->write_wire_bytes),
 		atomic64_read(&dev->write_page_bytes),
 		retained, reclaimed, evictions,
-		dev->fpt.nsets * RMEM_FPT_WAYS);
+		dev->fpt.nsets * RMEM_FPT_WAYS, sampling, switches,
+		atomic64_read(&dev->delta_unsampled));
 }
 static DEVICE_ATTR_RO(delta);
 
@@ -223,6 +255,7 @@ static struct attribute *rmem_attrs[] = {
 	&dev_attr_stat.attr,
 	&dev_attr_latency.attr,
 	&dev_attr_delta_lines.attr,
+	&dev_attr_delta_adapt.attr,
 	&dev_attr_delta.attr,
 	&dev_attr_dirty_lines.attr,
 	NULL,

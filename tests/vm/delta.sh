@@ -66,6 +66,9 @@ run "fp_entries=49152" "$(debug_scaled '288 2' '160 1') 5 3"
 [ "$(cat $S/delta_lines)" = 48 ] || { echo "FAIL: default delta_lines"; exit 1; }
 [ "$(dcol 1)" -gt 20000 ] || { echo "FAIL: too few PATCHes: $(cat $S/delta)"; exit 1; }
 [ "$(dcol 3)" = 0 ] || { echo "FAIL: MISMATCH with 32-bit fingerprints: $(cat $S/delta)"; exit 1; }
+# delta_adapt (on by default) must see that PATCHes pay here
+[ "$(cat $S/delta_adapt)" = 1 ] && [ "$(dcol 11)" = 0 ] ||
+	{ echo "FAIL: fingerprints sampled on an update-heavy load: $(cat $S/delta)"; exit 1; }
 echo "PASSES: $(pcol 1) pages patched, $(pcol 2) whole; $(pcol 5) bytes sent for $(pcol 6) bytes of pages"
 [ $(( $(pcol 5) * 2 )) -lt "$(pcol 6)" ] ||
 	{ echo "FAIL: write bytes of the passes not halved"; exit 1; }

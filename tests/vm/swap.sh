@@ -115,6 +115,14 @@ echo "LATENCY (limit_us reads writes):"; grep -v " 0          0$" $S/latency
 [ "$(col 20)" = 0 ] && [ "$(col 21)" = 0 ] ||
 	{ echo "FAIL: pages failed the end-to-end check: $(cat $S/stat)"; exit 1; }
 rmemctl status /dev/rmem0
+# memhog's passes rewrite every line: no PATCH pays, so delta_adapt
+# must have gone to sampling, and skipped pages
+dcol() { column $S/delta "$1"; }
+if [ "$VM_DEBUG" = 0 ]; then
+	[ "$(dcol 12)" -ge 1 ] && [ "$(dcol 13)" -gt 0 ] ||
+		{ echo "FAIL: fingerprinting did not adapt: $(cat $S/delta)"; exit 1; }
+fi
+echo "DELTA: $(cat $S/delta)"
 rmemctl detach /dev/rmem0
 step "detached"
 [ -e /dev/rmem0 ] && { echo "FAIL: /dev/rmem0 still there"; exit 1; }
@@ -135,4 +143,4 @@ EOF
 vm_host_donor 600M
 
 # the guest's RAM as it was with the donor inside: a hard squeeze
-VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:" no-io-errors
+VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:|DELTA:" no-io-errors
