@@ -77,10 +77,10 @@ if [ -n "$QUICK" ]; then
 	BUDGET=100000
 	REPS=1
 	FIO_SIZE=16M FIO_RUNTIME=1 FIO_RAMP=0
-	MEMHOG="-40 1"
+	MEMHOG="-10 1"		# past what it finds once a device is up
 	WAMP="kv=1000"
 	WAMP_MIB=12
-	REDIS="-40 1000 1000"
+	REDIS="-5 1000 1000"	# its keys take more than their values
 	OUT=$TMP/kernel
 fi
 

@@ -4,7 +4,7 @@
 # to nbdkit and to nbd-server on this host, and zram; fio on each device,
 # then memhog, wamp-work and redis under memory pressure. Fails unless
 # every device ran every workload it should, every swap workload swapped
-# both ways and checked its data (memhog's and wamp-work's own checks,
+# out (memhog both ways) and checked its data (memhog's and wamp-work's own checks,
 # every redis value read back), and rmem counted no I/O error, and on any
 # WARNING/BUG/Oops or I/O error in the guest (kernel_report.py --check).
 # Asserts no timing: the figures of a quick run mean nothing.
