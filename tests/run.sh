@@ -47,14 +47,15 @@ run_cmocka() {
 }
 
 run_shell() {
-	local name=$1 script=$2 rc
+	local name=$1 script=$2 rc t0=$SECONDS
 	timeout "$LIMIT" bash "$script" >"$log" 2>&1
 	rc=$?
+	# how long each took: what a CI run's time is made of
 	case $rc in
-	0)	passed=$((passed + 1)); echo "--- $name: passed" ;;
+	0)	passed=$((passed + 1)); echo "--- $name: passed ($((SECONDS - t0)) s)" ;;
 	77)	skipped=$((skipped + 1)); echo "--- $name: skipped: $(tail -n 1 "$log")" ;;
 	*)	failed=$((failed + 1)); failures+=("$name")
-		echo "--- $name: FAILED (exit $rc)"; cat "$log" ;;
+		echo "--- $name: FAILED (exit $rc, $((SECONDS - t0)) s)"; cat "$log" ;;
 	esac
 }
 
@@ -75,5 +76,6 @@ done
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed suites: ${failures[*]}"
 fi
+echo "time: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -10,7 +10,9 @@
 # stops and continues the survivors in turn. Fails unless the survivors
 # saw every byte right and the device never lost a connection: state
 # "up", no timeouts, no reconnects, no errors, no "lost donor" and no I/O
-# error in the kernel log. Runs on every kernel rmem.ko was built for.
+# error in the kernel log. On Debian's 6.1 (and the debug kernel) only:
+# the send path is the driver's own, the same on every kernel, and
+# swap.sh covers 6.12's (VM_ONLY=/ runs it on all).
 # tests/run.sh: also under the debug kernel
 . "$(dirname "$0")/lib.sh"
 requires qemu-system-x86_64
@@ -102,4 +104,4 @@ rmmod rmem
 EOF
 
 vm_host_donor 600M
-VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|STAT|memhog:|FAIL" no-io-errors
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|STAT|memhog:|FAIL" no-io-errors
