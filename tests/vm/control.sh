@@ -75,7 +75,7 @@ echo "RESULT: the donor holds $n region(s) after a user's refused attach"
 for f in /sys/block/rmem0/rmem/*; do
 	m=$(stat -c %a "$f")
 	case $(basename "$f") in
-	timeout_ms|dead_timeout_ms|delta_lines) want=644 ;;
+	timeout_ms|dead_timeout_ms|delta_lines|delta_adapt) want=644 ;;
 	*) want=444 ;;
 	esac
 	[ "$m" = "$want" ] || fail "$f has mode $m, not $want"
@@ -86,6 +86,8 @@ as_user "echo 5000 >/sys/block/rmem0/rmem/timeout_ms" 2>/dev/null &&
 echo 99 >/sys/block/rmem0/rmem/timeout_ms 2>/dev/null && fail "timeout_ms took 99 (minimum 100)"
 echo x >/sys/block/rmem0/rmem/dead_timeout_ms 2>/dev/null && fail "dead_timeout_ms took 'x'"
 echo 64 >/sys/block/rmem0/rmem/delta_lines 2>/dev/null && fail "delta_lines took 64"
+as_user "echo 0 >/sys/block/rmem0/rmem/delta_adapt" 2>/dev/null && fail "a user set delta_adapt"
+echo x >/sys/block/rmem0/rmem/delta_adapt 2>/dev/null && fail "delta_adapt took 'x'"
 rmemctl detach /dev/rmem0
 
 step "--- 2: a refused CONNECT leaves the socket to its owner"

@@ -363,7 +363,7 @@ vm_run_module_kernels() {
 	for k in $kernels; do
 		echo "=== $k"
 		vm_run "$k" "$script" ||
-			fail "guest on $k failed: $(vm_guest_output | tail -n 30; vm_log_reports)"
+			fail "guest on $k failed: $(vm_guest_output | grep -a -- "FAIL" | head -n 20; vm_guest_output | tail -n 30; vm_log_reports)"
 		vm_check_log
 		vm_guest_output | grep -a -E -- "$show" || true
 		if [ "$io" = no-io-errors ] &&
