@@ -23,19 +23,19 @@ int main(int argc, char **argv)
 {
 	static unsigned char page[RMEM_FRAME_SIZE], frame[RMEM_FRAME_SIZE];
 	static unsigned char lines[RMEM_FRAME_SIZE];
-	u32 fa[RMEM_LINES_PER_FRAME], fb[RMEM_LINES_PER_FRAME];
+	rmem_fp_t fa[RMEM_LINES_PER_FRAME], fb[RMEM_LINES_PER_FRAME];
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000, i;
 	u64 sink = 0, mask, hash;
 
 	for (i = 0; i < sizeof(page); i++)
 		page[i] = frame[i] = (unsigned char)(i * 131 + 7);
 	page[64 * 9 + 3] ^= 0x5a;	/* line 9 changed */
-	rmem_page_fps(frame, fa, 0xffffffffu);
+	rmem_page_fps(frame, fa, RMEM_FP_BITS);
 	mask = 1ull << 9;
 	hash = rmem_page_hash(page);
 	rmem_patch_gather(page, mask, lines);
 	for (i = 0; i < n; i++) {
-		rmem_page_fps(page, fb, 0xffffffffu);
+		rmem_page_fps(page, fb, RMEM_FP_BITS);
 		sink += fb[i % RMEM_LINES_PER_FRAME];
 	}
 	for (i = 0; i < n; i++)

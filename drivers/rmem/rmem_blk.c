@@ -118,7 +118,7 @@ static void rmem_page_fps_of(struct rmem_dev *dev, struct rmem_pdu *pdu,
 {
 	void *p = kmap_local_page(page);
 
-	rmem_page_fps(p, pdu->fp, dev->fpt.fp_mask);
+	rmem_page_fps(p, pdu->fp, dev->fpt.fp_bits);
 	kunmap_local(p);
 }
 

@@ -29,18 +29,18 @@ u32 rmem_line_fp(const void *line)
 	return (u32)h;
 }
 
-/* The fingerprints of a page's 64 lines, each cut to fp_mask. */
-void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask)
+/* The fingerprints of a page's 64 lines, each the top fp_bits (1..8). */
+void rmem_page_fps(const void *page, rmem_fp_t *fp, u32 fp_bits)
 {
 	const u8 *p = page;
-	unsigned int i;
+	unsigned int i, shift = 32 - fp_bits;
 
 	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
-		fp[i] = rmem_line_fp(p + i * RMEM_LINE_SIZE) & fp_mask;
+		fp[i] = (rmem_fp_t)(rmem_line_fp(p + i * RMEM_LINE_SIZE) >> shift);
 }
 
 /* The lines whose fingerprints differ: bit i for line i. */
-u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp)
+u64 rmem_fps_diff(const rmem_fp_t *old_fp, const rmem_fp_t *new_fp)
 {
 	u64 mask = 0;
 	unsigned int i;
@@ -58,14 +58,14 @@ u32 rmem_fpt_size(u32 want)
 	return want - want % RMEM_FPT_WAYS;
 }
 
-/* nentries from rmem_fpt_size (0: no table); fp_bits 1..32 */
+/* nentries from rmem_fpt_size (0: no table); fp_bits 1..8, else 8 */
 void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
 		   u32 nentries, u32 fp_bits)
 {
 	t->e = mem;
 	t->nsets = nentries / RMEM_FPT_WAYS;
 	t->clock = 0;
-	t->fp_mask = fp_bits >= 32 || !fp_bits ? 0xffffffffu : (1u << fp_bits) - 1;
+	t->fp_bits = fp_bits && fp_bits < RMEM_FP_BITS ? fp_bits : RMEM_FP_BITS;
 	t->evictions = 0;
 	if (nentries)
 		memset(mem, 0, (size_t)nentries * sizeof(*mem));
@@ -133,7 +133,7 @@ static u32 rmem_fpt_stamp(struct rmem_fpt *t, bool read)
 }
 
 static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
-			    u32 frame, const u32 *fp, bool read)
+			    u32 frame, const rmem_fp_t *fp, bool read)
 {
 	u32 idx = rmem_fpt_place(m, t, key);
 	struct rmem_fpt_entry *e = &t->e[idx];
@@ -159,7 +159,7 @@ static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
  * -ENOSPC / -ERANGE, with nothing changed.
  */
 int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
-		     u64 key, const u32 *fp, u32 max_lines,
+		     u64 key, const rmem_fp_t *fp, u32 max_lines,
 		     struct rmem_delta_plan *plan)
 {
 	u32 idx = rmem_fpt_find(t, key);
@@ -204,7 +204,7 @@ int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
  * on since (freed, or written elsewhere) and the frame with it.
  */
 void rmem_delta_read(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
-		     u32 frame, u64 key, const u32 *fp)
+		     u32 frame, u64 key, const rmem_fp_t *fp)
 {
 	if (t->nsets && key && frame != RMEM_NO_FRAME &&
 	    rmem_map_lookup(m, slot) == frame)

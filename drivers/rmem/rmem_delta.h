@@ -35,18 +35,28 @@
 /* a written page's entry counts as this much older than the newest */
 #define RMEM_FPT_STALE		(1u << 31)
 
+/*
+ * A line's fingerprint as the table keeps it: the top RMEM_FP_BITS bits
+ * of rmem_line_fp (the top ones: every input bit reaches them). Eight
+ * make an entry 80 bytes, so a table covering every page of RAM costs
+ * 1.95% of it; an unchanged fingerprint hides a changed line once in 256,
+ * which the donor's page hash turns into a MISMATCH and a full write.
+ */
+#define RMEM_FP_BITS		8u
+typedef u8 rmem_fp_t;
+
 struct rmem_fpt_entry {
 	u64 key;				/* pfn + 1; 0: empty */
 	u32 frame;
 	u32 stamp;				/* table clock at last use */
-	u32 fp[RMEM_LINES_PER_FRAME];
+	rmem_fp_t fp[RMEM_LINES_PER_FRAME];
 };
 
 struct rmem_fpt {
 	struct rmem_fpt_entry *e;		/* [nsets * RMEM_FPT_WAYS] */
 	u32 nsets;
 	u32 clock;
-	u32 fp_mask;				/* bits of a fingerprint kept */
+	u32 fp_bits;				/* of a fingerprint kept, 1..8 */
 	u64 evictions;				/* valid entries replaced */
 };
 
@@ -98,8 +108,8 @@ bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key);
 void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch);
 
 u32 rmem_line_fp(const void *line);
-void rmem_page_fps(const void *page, u32 *fp, u32 fp_mask);
-u64 rmem_fps_diff(const u32 *old_fp, const u32 *new_fp);
+void rmem_page_fps(const void *page, rmem_fp_t *fp, u32 fp_bits);
+u64 rmem_fps_diff(const rmem_fp_t *old_fp, const rmem_fp_t *new_fp);
 
 /* entries a table of at most want entries has: whole sets, or 0 */
 u32 rmem_fpt_size(u32 want);
@@ -108,10 +118,10 @@ void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
 u32 rmem_fpt_find(const struct rmem_fpt *t, u64 key);
 
 int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
-		     u64 key, const u32 *fp, u32 max_lines,
+		     u64 key, const rmem_fp_t *fp, u32 max_lines,
 		     struct rmem_delta_plan *plan);
 void rmem_delta_read(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
-		     u32 frame, u64 key, const u32 *fp);
+		     u32 frame, u64 key, const rmem_fp_t *fp);
 void rmem_delta_forget(struct rmem_map *m, u32 frame);
 
 #endif /* RMEM_DELTA_H */

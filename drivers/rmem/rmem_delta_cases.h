@@ -28,7 +28,7 @@ static inline u64 rmem_t_rand(u64 *x)
 static inline const char *rmem_delta_case_fp(void *mem)
 {
 	u8 *a = mem, *b = a + RMEM_FRAME_SIZE;
-	u32 *fa = (u32 *)(b + RMEM_FRAME_SIZE), *fb = fa + RMEM_LINES_PER_FRAME;
+	rmem_fp_t *fa = (rmem_fp_t *)(b + RMEM_FRAME_SIZE), *fb = fa + RMEM_LINES_PER_FRAME;
 	u64 x = 1;
 	u32 i, fp0;
 
@@ -47,13 +47,16 @@ static inline const char *rmem_delta_case_fp(void *mem)
 	b[5] ^= 1;			/* line 0 */
 	b[64 * 17 + 63] ^= 0x40;	/* line 17 */
 	b[4095] ^= 0xff;		/* line 63 */
-	rmem_page_fps(a, fa, 0xffffffffu);
-	rmem_page_fps(b, fb, 0xffffffffu);
+	rmem_page_fps(a, fa, RMEM_FP_BITS);
+	rmem_page_fps(b, fb, RMEM_FP_BITS);
 	RMEM_T(rmem_fps_diff(fa, fb) == (1ull | 1ull << 17 | 1ull << 63));
 	RMEM_T(rmem_fps_diff(fa, fb) == rmem_line_diff(a, b));
 	RMEM_T(rmem_fps_diff(fa, fa) == 0);
+	/* the top bits of the line's fingerprint */
+	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
+		RMEM_T(fa[i] == rmem_line_fp(a + i * RMEM_LINE_SIZE) >> 24);
 	/* truncated to 2 bits, as the test knob does: collisions happen */
-	rmem_page_fps(a, fa, 3);
+	rmem_page_fps(a, fa, 2);
 	for (i = 0; i < RMEM_LINES_PER_FRAME; i++)
 		RMEM_T(fa[i] <= 3);
 	return NULL;
@@ -73,7 +76,7 @@ static inline const char *rmem_delta_case_size(void *mem)
 struct rmem_delta_rig {
 	struct rmem_map m;
 	struct rmem_fpt t;
-	u32 fp[RMEM_LINES_PER_FRAME];
+	rmem_fp_t fp[RMEM_LINES_PER_FRAME];
 };
 
 static inline u8 *rmem_delta_rig_init(struct rmem_delta_rig *r, void *mem,
@@ -293,7 +296,7 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 	u8 *frames = rmem_delta_rig_init(&r, mem, SLOTS, FRAMES, ENTRIES, fp_bits);
 	u8 *pages = frames + FRAMES * RMEM_FRAME_SIZE;
 	u32 *slot_of = (u32 *)(pages + PAGES * RMEM_FRAME_SIZE);	/* [PAGES] */
-	u32 *fp = slot_of + PAGES, *ffp = fp + RMEM_LINES_PER_FRAME;
+	rmem_fp_t *fp = (rmem_fp_t *)(slot_of + PAGES), *ffp = fp + RMEM_LINES_PER_FRAME;
 	u8 *lines = (u8 *)(ffp + RMEM_LINES_PER_FRAME);	/* a PATCH's lines */
 	u64 x = 0x2545f4914f6cdd1dull + fp_bits;
 	u32 step, i;
@@ -321,7 +324,7 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 			     rmem_map_lookup(&r.m, slot) != RMEM_NO_FRAME;
 			     slot = (slot + 1) % SLOTS)
 				;
-			rmem_page_fps(page, fp, r.t.fp_mask);
+			rmem_page_fps(page, fp, r.t.fp_bits);
 			RMEM_T(rmem_delta_write(&r.m, &r.t, slot, pg + 1, fp, 8, &p) == 0);
 			RMEM_T(p.frame < FRAMES && rmem_map_lookup(&r.m, slot) == p.frame);
 			if (p.patch) {
@@ -350,7 +353,7 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 			RMEM_T(k != RMEM_NO_FRAME);
 			RMEM_T(!memcmp(frames + k * RMEM_FRAME_SIZE, page,
 				       RMEM_FRAME_SIZE));
-			rmem_page_fps(page, fp, r.t.fp_mask);
+			rmem_page_fps(page, fp, r.t.fp_bits);
 			rmem_delta_read(&r.m, &r.t, slot, k, pg + 1, fp);
 			RMEM_T(rmem_map_release(&r.m, slot));
 			slot_of[pg] = RMEM_NO_FRAME;
@@ -367,7 +370,7 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 			if (!e->key || rmem_map_owner(&r.m, e->frame) != i)
 				continue;
 			rmem_page_fps(frames + e->frame * RMEM_FRAME_SIZE, ffp,
-				      r.t.fp_mask);
+				      r.t.fp_bits);
 			RMEM_T(!memcmp(ffp, e->fp, sizeof(e->fp)));
 		}
 	}
@@ -377,11 +380,13 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 static inline const char *rmem_delta_case_random(void *mem)
 {
 	u32 mism, patches;
-	const char *err = rmem_delta_random(mem, 32, &mism, &patches);
+	const char *err = rmem_delta_random(mem, RMEM_FP_BITS, &mism, &patches);
 
 	if (err)
 		return err;
-	RMEM_T(patches > 200 && mism == 0);
+	/* 8-bit fingerprints hide a changed line once in 256: a few
+	 * MISMATCHes, each caught by the page hash, never wrong bytes */
+	RMEM_T(patches > 200 && mism * 20 < patches);
 	return NULL;
 }
 

@@ -166,7 +166,7 @@ struct rmem_pdu {
 	/* each slot's page if it is one whole page (rmem_rq_slot_pages),
 	 * set at dispatch when the device has a fingerprint table */
 	struct page *page[RMEM_RQ_MAX_FRAMES];
-	u32 fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
+	rmem_fp_t fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
 	/* end-to-end check: each slot's checksum, written or to be found */
 	u32 sum[RMEM_RQ_MAX_FRAMES];
 	bool reread;			/* a page failed it: read again */

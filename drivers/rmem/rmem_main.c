@@ -79,11 +79,11 @@ MODULE_PARM_DESC(delta_adapt, "Fingerprint only a sample of pages while few writ
 
 static unsigned int fp_entries;
 module_param(fp_entries, uint, 0444);
-MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 272 bytes each (default 0: half the RAM's pages, at most one per slot)");
+MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 80 bytes each (default 0: every page of RAM, at most one per slot: under 2% of RAM)");
 
-static unsigned int fp_bits = 32;
+static unsigned int fp_bits = RMEM_FP_BITS;
 module_param(fp_bits, uint, 0444);
-MODULE_PARM_DESC(fp_bits, "For tests only: bits kept of each line fingerprint, 1 to 32; fewer force collisions, which the donor's page hash catches (default 32)");
+MODULE_PARM_DESC(fp_bits, "For tests only: bits kept of each line fingerprint, 1 to 8; fewer force collisions, which the donor's page hash catches (default 8)");
 
 static int rmem_major;
 DEFINE_IDR(rmem_devs);
@@ -126,7 +126,7 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 {
 	/* a page needs its entry from swap-in to swap-out, so the table
 	 * is sized by RAM: the pages that can be in memory at once */
-	u64 want = fp_entries ?: totalram_pages() / 2;
+	u64 want = fp_entries ?: totalram_pages();
 	u64 most = RMEM_KVMALLOC_MAX / sizeof(*dev->fpt_mem);
 	u32 n;
 

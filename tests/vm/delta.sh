@@ -56,16 +56,18 @@ done_dev() {
 	rmmod rmem
 }
 
-step "deltas on, full fingerprints"
-# a fingerprint table of one entry per slot, as the default gives a guest
-# with twice this RAM (the 256 MiB guest's default, half its pages, lets
-# too many entries be evicted for the halving asserted below)
+step "deltas on, the default table"
+# the default table: every page of RAM, at most one entry per slot
 # (under the debug kernel, slower and with about 60 MiB for user pages:
 # a smaller run, once, still well past that and within the 192M of swap)
-run "fp_entries=49152" "$(debug_scaled '288 2' '160 1') 5 3"
+run "" "$(debug_scaled '288 2' '160 1') 5 3"
 [ "$(cat $S/delta_lines)" = 48 ] || { echo "FAIL: default delta_lines"; exit 1; }
 [ "$(dcol 1)" -gt 20000 ] || { echo "FAIL: too few PATCHes: $(cat $S/delta)"; exit 1; }
-[ "$(dcol 3)" = 0 ] || { echo "FAIL: MISMATCH with 32-bit fingerprints: $(cat $S/delta)"; exit 1; }
+# 8-bit fingerprints: 3 changed lines hide one once in 85 PATCHes; a
+# twentieth would mean the fingerprints see less than they should
+echo "MISMATCH: $(dcol 3) of $(dcol 1) PATCHes ($(( $(dcol 3) * 10000 / $(dcol 1) )) in 10000)"
+[ $(( $(dcol 3) * 20 )) -lt "$(dcol 1)" ] ||
+	{ echo "FAIL: too many MISMATCHes with 8-bit fingerprints: $(cat $S/delta)"; exit 1; }
 # delta_adapt (on by default) must see that PATCHes pay here
 [ "$(cat $S/delta_adapt)" = 1 ] && [ "$(dcol 11)" = 0 ] ||
 	{ echo "FAIL: fingerprints sampled on an update-heavy load: $(cat $S/delta)"; exit 1; }
@@ -81,7 +83,7 @@ rmemctl status /dev/rmem0 | grep -q "deltas *off" || { echo "FAIL: status says d
 done_dev
 
 step "fingerprints cut to 2 bits: collisions forced"
-run "fp_entries=49152 fp_bits=2" "$(debug_scaled 256 160) 1 9 3"
+run "fp_bits=2" "$(debug_scaled 256 160) 1 9 3"
 [ "$(dcol 3)" -gt 100 ] || { echo "FAIL: too few MISMATCHes: $(cat $S/delta)"; exit 1; }
 [ "$(dcol 1)" -gt "$(dcol 3)" ] || { echo "FAIL: PATCHes: $(cat $S/delta)"; exit 1; }
 echo "RESULT: $(dcol 3) MISMATCHes caught and written again in full, 0 bad bytes"
@@ -93,4 +95,4 @@ vm_host_donor 600M
 # Debian's 6.1 alone (and the debug kernel): deltas are the driver's own
 # logic, the same on every kernel, and swap.sh covers 6.12's block and
 # swap paths; this is the slowest guest test.
-VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|MISMATCH|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
