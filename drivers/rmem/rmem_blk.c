@@ -306,6 +306,17 @@ static void rmem_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, pdu->status);
 }
 
+static void rmem_release_slots(struct rmem_dev *dev, u32 slot, u32 count);
+
+static bool rmem_page_is_zero(struct page *page)
+{
+	void *p = kmap_local_page(page);
+	bool zero = !memchr_inv(p, 0, PAGE_SIZE);
+
+	kunmap_local(p);
+	return zero;
+}
+
 /*
  * Slot i of a write: its frame, and whether it goes as a PATCH against
  * the base its page has (rmem_delta_write); max_lines 0: in full.
@@ -318,6 +329,17 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	u64 key = 0;
 	int ret;
 
+	/*
+	 * A page of zeros (the 6.1 swap core writes them as any page) goes
+	 * nowhere: its slot gives its frame back and reads as zeros, as
+	 * after a discard, with no byte on the wire.
+	 */
+	if (pdu->page[i] && rmem_page_is_zero(pdu->page[i])) {
+		rmem_release_slots(dev, slot, 1);
+		pdu->frame[i] = RMEM_NO_FRAME;
+		atomic64_inc(&dev->zero_writes);
+		return 0;
+	}
 	if (page && !rmem_delta_adapt_wants(&dev->adapt, rmem_page_key(page))) {
 		atomic64_inc(&dev->delta_unsampled);
 		page = NULL;	/* whole, and its table entry is not updated */
@@ -383,9 +405,12 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 				rmem_rq_frames_end(dev, rq, false);
 				return ret;
 			}
-			/* a PATCH has the page hash already */
-			pdu->sum[i] = rmem_slot_sum(pdu->patch >> i & 1 ? pdu->hash[i] :
-						    rmem_rq_slot_hash(rq, pdu, i));
+			/* a PATCH has the page hash already; zeros need none */
+			if (pdu->frame[i] == RMEM_NO_FRAME)
+				pdu->sum[i] = rmem_zero_sum;
+			else
+				pdu->sum[i] = rmem_slot_sum(pdu->patch >> i & 1 ? pdu->hash[i] :
+							    rmem_rq_slot_hash(rq, pdu, i));
 		}
 		/*
 		 * What reads of these slots must find from now on, set before
@@ -433,7 +458,9 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		spin_unlock(&dev->map_lock);
 	}
 	for (i = 0; i < pdu->nslots; i++) {
-		if (pdu->frame[i] == RMEM_NO_FRAME) {
+		/* a read's slot without a frame is zeros; a write's (its page
+		 * was zeros) is left alone: the page is the writer's */
+		if (pdu->frame[i] == RMEM_NO_FRAME && op == RMEM_OP_READ) {
 			rmem_rq_data(NULL, rq, i * RMEM_FRAME_SIZE, RMEM_FRAME_SIZE,
 				     false, 0);
 			zeros++;

@@ -246,6 +246,7 @@ struct rmem_dev {
 	atomic64_t reconnects;		/* sockets replaced by RECONFIGURE */
 	atomic64_t in_flight;		/* dispatched, not yet completed */
 	atomic64_t zero_reads;		/* slots read as zeros: no frame, no wire */
+	atomic64_t zero_writes;		/* pages of zeros written: no frame, no wire */
 	atomic64_t slot_frees;		/* swap slots freed (swap_slot_free_notify) */
 	atomic64_t frames_discarded;	/* frames the donor was told to drop */
 	atomic64_t read_check_errors;	/* pages read that failed their checksum */

@@ -125,7 +125,7 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 	rmem_lat_summary(dev, RMEM_LAT_READ, &rmean, &rp99);
 	rmem_lat_summary(dev, RMEM_LAT_WRITE, &wmean, &wp99);
 	return sysfs_emit(buf,
-		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu %8llu %8llu\n",
+		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu %8llu %8llu %8llu\n",
 		atomic64_read(&dev->reads), atomic64_read(&dev->writes),
 		atomic64_read(&dev->discards),
 		atomic64_read(&dev->read_bytes), atomic64_read(&dev->write_bytes),
@@ -136,7 +136,8 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 		atomic64_read(&dev->zero_reads), atomic64_read(&dev->slot_frees),
 		rmem_dev_frames_mapped(dev), atomic64_read(&dev->frames_discarded),
 		atomic64_read(&dev->read_check_errors),
-		atomic64_read(&dev->read_rereads));
+		atomic64_read(&dev->read_rereads),
+		atomic64_read(&dev->zero_writes));
 }
 static DEVICE_ATTR_RO(stat);
 

@@ -62,6 +62,15 @@ z0=$(col 16)
 dd if=/dev/rmem0 of=/tmp/z bs=4k count=16 skip=4096 iflag=direct 2>/dev/null
 [ "$(wc -c </tmp/z)" = 65536 ] && [ "$(tr -d '\000' </tmp/z | wc -c)" = 0 ] || { echo "FAIL: unwritten slots not zero"; exit 1; }
 [ $(( $(col 16) - z0 )) = 16 ] || { echo "FAIL: zero reads not counted: $(cat $S/stat)"; exit 1; }
+# pages of zeros written go nowhere: their slots give their frames back
+m0=$(col 18); w0=$(col 22); o0=$(col 6)
+dd if=/dev/zero of=/dev/rmem0 bs=4k count=16 seek=16 oflag=direct 2>/dev/null
+[ $(( $(col 22) - w0 )) = 16 ] && [ $(( m0 - $(col 18) )) = 16 ] ||
+	{ echo "FAIL: zero pages written: $(cat $S/stat)"; exit 1; }
+[ "$(col 6)" = "$o0" ] || { echo "FAIL: zero pages went on the wire: $(cat $S/stat)"; exit 1; }
+dd if=/dev/rmem0 of=/tmp/z bs=4k count=16 skip=16 iflag=direct 2>/dev/null
+[ "$(tr -d '\000' </tmp/z | wc -c)" = 0 ] || { echo "FAIL: zero pages read back wrong"; exit 1; }
+dd if=/tmp/a of=/dev/rmem0 bs=4k count=16 seek=16 skip=16 oflag=direct 2>/dev/null
 # discarded slots read back as zeros; their frames go back to the map
 m0=$(col 18)
 blkdiscard -o 1048576 -l 1048576 /dev/rmem0

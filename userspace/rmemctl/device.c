@@ -162,9 +162,9 @@ static void print_delta(uint32_t idx)
  */
 static void print_stats(uint32_t idx)
 {
-	unsigned long long c[22] = { 0 };
+	unsigned long long c[23] = { 0 };
 
-	if (read_columns(idx, "stat", c, 21) != 21)
+	if (read_columns(idx, "stat", c, 22) < 21)
 		return;
 	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
 	       c[1], c[4] >> 20, c[12], c[13]);
@@ -173,8 +173,8 @@ static void print_stats(uint32_t idx)
 	printf("  wire           %llu MiB out, %llu MiB in\n", c[6] >> 20, c[7] >> 20);
 	printf("  errors         %llu (timeouts %llu, reconnects %llu), in flight %llu\n",
 	       c[8], c[9], c[10], c[11]);
-	printf("  frames         %llu mapped, %llu discarded; %llu swap slots freed, %llu zero reads\n",
-	       c[18], c[19], c[17], c[16]);
+	printf("  frames         %llu mapped, %llu discarded; %llu swap slots freed, %llu zero reads, %llu zero pages written\n",
+	       c[18], c[19], c[17], c[16], c[22]);
 	printf("  read checks    %llu pages failed the end-to-end check, %llu reads sent again\n",
 	       c[20], c[21]);
 	print_delta(idx);
