@@ -239,8 +239,7 @@ bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key)
 /* One fingerprint pass (a read or a write), and whether it made a PATCH. */
 void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
 {
-	u32 window = a->sampling ? RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE :
-				   RMEM_ADAPT_WINDOW;
+	u32 window = a->sampling ? RMEM_ADAPT_SAMPLE_WINDOW : RMEM_ADAPT_WINDOW;
 	bool sample = a->sampling;
 
 	a->passes++;
@@ -250,8 +249,9 @@ void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
 		return;
 	if (!a->on)
 		sample = false;
-	else if (a->reads < a->passes / 4)
-		;		/* a fill: no evidence either way */
+	else if (a->reads < a->passes / 4 ||
+		 a->passes - a->reads < a->passes / 16)
+		;		/* a fill, or reads alone: no evidence */
 	else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV)
 		sample = true;
 	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV)

@@ -79,16 +79,21 @@ struct rmem_delta_plan {
  * (reads and writes fingerprinted), how many writes went as a PATCH.
  * Below RMEM_ADAPT_OFF_DIV (one PATCH per 32 passes) it samples: only
  * pages whose key falls in one of every RMEM_ADAPT_SAMPLE sets are
- * fingerprinted, and their PATCH rate keeps being measured; at
+ * fingerprinted, and their PATCH rate keeps being measured, over
+ * shorter windows (RMEM_ADAPT_SAMPLE_WINDOW: a return of PATCHes is
+ * seen within about a thousand pages); at
  * RMEM_ADAPT_ON_DIV (one per 16) or more it fingerprints every page
  * again. The gap between the two is the hysteresis that keeps a rate
  * near one threshold from flapping. A window with few reads (under a
- * quarter of its passes) keeps the mode: pages written for the first
- * time (a fill) cannot go as PATCHes yet, and are no evidence that later
- * ones will not. Sampling costs a sixteenth of the
+ * quarter of its passes) or few writes (under a sixteenth) keeps the
+ * mode: pages written for the first time (a fill) cannot go as PATCHes
+ * yet, and pages read back without being written (a program reading
+ * what it wrote) make none, and neither says whether the next writes
+ * of read pages will. Sampling costs a sixteenth of the
  * fingerprinting and keeps the deltas of sampled pages.
  */
 #define RMEM_ADAPT_WINDOW	4096u	/* passes per verdict, all pages */
+#define RMEM_ADAPT_SAMPLE_WINDOW 64u	/* passes per verdict, sampling */
 #define RMEM_ADAPT_SAMPLE	16u	/* 1 page key in this many, sampling */
 #define RMEM_ADAPT_ON_DIV	16u	/* patches >= passes / this: all */
 #define RMEM_ADAPT_OFF_DIV	32u	/* patches < passes / this: sample */

@@ -430,6 +430,10 @@ static inline const char *rmem_delta_case_adapt(void *mem)
 	for (k = 0; k < 2 * RMEM_ADAPT_WINDOW; k++)
 		rmem_delta_adapt_note(&a, false, false);
 	RMEM_T(!a.sampling && !a.switches);
+	/* reads alone (a program reading back what it wrote): no verdict */
+	for (k = 0; k < 2 * RMEM_ADAPT_WINDOW; k++)
+		rmem_delta_adapt_note(&a, true, false);
+	RMEM_T(!a.sampling && !a.switches);
 	/* one PATCH per 64 passes: below one in 32 */
 	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW, RMEM_ADAPT_WINDOW / 64);
 	RMEM_T(a.sampling && a.switches == 1);
@@ -439,12 +443,12 @@ static inline const char *rmem_delta_case_adapt(void *mem)
 	       in < 16000 / RMEM_ADAPT_SAMPLE * 12 / 10);
 	RMEM_T(rmem_delta_adapt_wants(&a, 77) == rmem_delta_adapt_wants(&a, 77));
 	/* one in 24: between the thresholds, still sampling */
-	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE,
-			    RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE / 24);
+	rmem_t_adapt_window(&a, RMEM_ADAPT_SAMPLE_WINDOW,
+			    RMEM_ADAPT_SAMPLE_WINDOW / 24);
 	RMEM_T(a.sampling && a.switches == 1);
 	/* one in 8 of the sampled pages: every page again */
-	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE,
-			    RMEM_ADAPT_WINDOW / RMEM_ADAPT_SAMPLE / 8);
+	rmem_t_adapt_window(&a, RMEM_ADAPT_SAMPLE_WINDOW,
+			    RMEM_ADAPT_SAMPLE_WINDOW / 8);
 	RMEM_T(!a.sampling && a.switches == 2);
 	RMEM_T(rmem_delta_adapt_wants(&a, 12345));
 	/* one in 24 with every page: between the thresholds, stays on */
