@@ -337,6 +337,7 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	if (pdu->page[i] && rmem_page_is_zero(pdu->page[i])) {
 		rmem_release_slots(dev, slot, 1);
 		pdu->frame[i] = RMEM_NO_FRAME;
+		pdu->zero_slots++;
 		atomic64_inc(&dev->zero_writes);
 		return 0;
 	}
@@ -392,6 +393,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 
 	pdu->nslots = blk_rq_bytes(rq) / RMEM_FRAME_SIZE;
 	pdu->patch = 0;
+	pdu->zero_slots = 0;
 	pdu->frames_busy = 0;
 	rmem_rq_slot_pages(rq, pdu);
 	if (op == RMEM_OP_WRITE) {
@@ -548,8 +550,11 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (!pdu->start_ns) {		/* not a requeued one */
 		pdu->start_ns = ktime_get_ns();
 		atomic64_inc(&dev->in_flight);
-		if (op == RMEM_OP_WRITE)	/* what whole pages would take */
-			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq),
+		/* what whole pages would take; pages of zeros, which go
+		 * nowhere, are no saving of deltas: not counted */
+		if (op == RMEM_OP_WRITE && nparts)
+			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq) -
+				     pdu->zero_slots * RMEM_FRAME_SIZE,
 				     &dev->write_page_bytes);
 	}
 	if (!nparts)			/* a read of slots without frames */

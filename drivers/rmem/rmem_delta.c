@@ -9,9 +9,14 @@
 
 /*
  * The fingerprint of one 64-byte line: its eight little-endian words
- * folded by multiply and xor-shift, so any change of any bit reaches the
- * 32 bits kept. Not cryptographic and it need not be: a collision costs
- * a MISMATCH and a full write, never wrong data.
+ * folded by multiply and xor-shift, then finalised by one more
+ * xor-shift and multiply, so that a change of any bit reaches every one
+ * of the 32 bits returned, the top ones included (the table keeps the
+ * top 8: without the finalisation, the high bytes of the last word
+ * reached them only through a multiply's carries, and a change of byte
+ * 62 alone went unseen 11 times too often). Not cryptographic and it
+ * need not be: a collision costs a MISMATCH and a full write, never
+ * wrong data.
  */
 u32 rmem_line_fp(const void *line)
 {
@@ -26,7 +31,9 @@ u32 rmem_line_fp(const void *line)
 		h = (h ^ le64_to_cpu(w)) * RMEM_FP_MUL;
 		h ^= h >> 32;
 	}
-	return (u32)h;
+	h ^= h >> 29;
+	h *= RMEM_FP_MUL;
+	return (u32)(h >> 32);
 }
 
 /* The fingerprints of a page's 64 lines, each the top fp_bits (1..8). */
@@ -217,10 +224,15 @@ void rmem_delta_forget(struct rmem_map *m, u32 frame)
 	rmem_map_disown(m, frame);
 }
 
+/* under the lock that note takes; on and sampling are read without it */
 void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on)
 {
-	memset(a, 0, sizeof(*a));
-	a->on = on;
+	WRITE_ONCE(a->on, on);
+	WRITE_ONCE(a->sampling, false);
+	a->passes = 0;
+	a->patches = 0;
+	a->reads = 0;
+	a->switches = 0;
 }
 
 /*

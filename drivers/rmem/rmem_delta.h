@@ -5,8 +5,8 @@
  * deltas"; design.md, "Cache-line-granular write-back in software").
  *
  * A bounded table keyed by the physical page (the caller's key: pfn + 1,
- * 0 for "no page") holds, for each page it knows, a frame and a 32-bit
- * fingerprint of each of the frame's 64 lines as they were when the page
+ * 0 for "no page") holds, for each page it knows, a frame and an 8-bit
+ * fingerprint (RMEM_FP_BITS) of each of the frame's 64 lines as they were when the page
  * was last read from it (swap-in) or written to it in full. The frame's
  * owner in the map (rmem_map_set_owner) is the entry's index, and an
  * entry is valid only while it still is: a frame reused by another slot
@@ -18,7 +18,9 @@
  * retained or is the slot's own, and at most max_lines lines differ, the
  * slot gets that frame and the lines go as a PATCH carrying the hash of
  * the whole new page; otherwise the page is written in full. Either way
- * the entry then describes the new contents. A fingerprint collision can
+ * the entry then describes the new contents (unless the page was not
+ * fingerprinted, delta_adapt sampling: key 0, no PATCH, and its old
+ * entry loses its frame when the frame is overwritten). A fingerprint collision can
  * only make a PATCH miss a line; the donor's hash check then answers
  * MISMATCH and the caller writes the page in full.
  *
@@ -37,7 +39,7 @@
 
 /*
  * A line's fingerprint as the table keeps it: the top RMEM_FP_BITS bits
- * of rmem_line_fp (the top ones: every input bit reaches them). Eight
+ * of rmem_line_fp (finalised so that every input bit reaches them). Eight
  * make an entry 80 bytes, so a table covering every page of RAM costs
  * 1.95% of it; an unchanged fingerprint hides a changed line once in 256,
  * which the donor's page hash turns into a MISMATCH and a full write.
@@ -105,7 +107,6 @@ struct rmem_delta_adapt {
 	u32 patches;		/* PATCHes planned in this window */
 	u32 reads;		/* of the passes, reads */
 	u64 switches;		/* verdicts that changed the mode */
-	u64 skipped;		/* pages not fingerprinted while sampling */
 };
 
 void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on);

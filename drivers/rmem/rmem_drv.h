@@ -138,6 +138,7 @@ struct rmem_pdu {
 					 * while the sender still held it */
 	u16 op;				/* the protocol op it goes as */
 	unsigned int nparts;		/* messages it goes out as */
+	u32 zero_slots;			/* of a write: pages of zeros, not sent */
 	u32 cookie;			/* bumped at each dispatch (24 bits used) */
 	int queue;			/* socket it is queued or in flight on, or -1 */
 	blk_status_t status;
@@ -164,7 +165,7 @@ struct rmem_pdu {
 	u64 mask[RMEM_RQ_MAX_FRAMES];
 	u64 hash[RMEM_RQ_MAX_FRAMES];
 	/* each slot's page if it is one whole page (rmem_rq_slot_pages),
-	 * set at dispatch when the device has a fingerprint table */
+	 * set at every dispatch: fingerprints, zero pages, checksums */
 	struct page *page[RMEM_RQ_MAX_FRAMES];
 	rmem_fp_t fp[RMEM_LINES_PER_FRAME];	/* scratch: one page's fingerprints */
 	/* end-to-end check: each slot's checksum, written or to be found */
