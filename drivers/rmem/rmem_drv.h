@@ -85,6 +85,9 @@ struct rmem_sock {
 	u32 gen;			/* bumped when a socket is installed */
 	unsigned long dead_since;	/* jiffies */
 	unsigned long up_since;		/* jiffies */
+	/* jiffies of the last byte sent or reply received on the socket
+	 * (WRITE_ONCE, read by the timeout handler without a lock) */
+	unsigned long progress;
 	struct list_head send_list;	/* rmem_tx_items, in wire order */
 	struct list_head sent_list;	/* requests sent on gen, unanswered */
 	/* tx_lock: how far the head of send_list got on the wire */

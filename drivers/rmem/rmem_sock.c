@@ -74,6 +74,8 @@
 
 /* Items one send slice takes from a send list before it lets others run. */
 #define RMEM_TX_BUDGET		16
+/* A request waiting this many timeouts drops its socket, moving or not. */
+#define RMEM_STUCK_TIMEOUTS	10
 /* A send that failed for want of memory is tried again after this. */
 #define RMEM_TX_RETRY		(HZ / 50 ?: 1)
 
@@ -459,6 +461,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 	ret = rmem_recv_buf(sock, &hdr, sizeof(hdr));
 	if (ret)
 		return ret;
+	WRITE_ONCE(rs->progress, jiffies);
 	if (rmem_reply_decode(&hdr, &reply)) {
 		dev_err_ratelimited(disk_to_dev(dev->disk), "malformed reply from the donor\n");
 		return -EPROTO;
@@ -591,6 +594,7 @@ static int rmem_tx_iter(struct rmem_sock *rs, struct socket *sock,
 			return n ? n : -EPIPE;
 		iov_iter_advance(iter, n);
 		rs->tx_off += n;
+		WRITE_ONCE(rs->progress, jiffies);
 	}
 	return 0;
 }
@@ -924,29 +928,37 @@ void rmem_sock_commit(struct rmem_sock *rs)
 
 /*
  * A request of this queue timed out: kill the socket it is waiting on,
- * if that is still the one (its generation) and the request is really
- * waiting on it: sent or being sent there, or queued behind others for
- * longer than a timeout on a socket up for that long (not one that has
- * just replaced a dead one). A parked request waits for dead_work
- * instead. True if it killed.
+ * if that is still the one (its generation), the request is really
+ * waiting on it (sent or being sent there, or queued behind others on a
+ * socket up for a timeout: not one that has just replaced a dead one),
+ * and the socket is stuck: nothing sent and no reply received on it for
+ * a timeout, or this request waiting RMEM_STUCK_TIMEOUTS timeouts. A
+ * request may wait long behind a deep send list on a slow link (queue_rq
+ * never makes the submitter wait, so every tag can be on the list) while
+ * the connection is healthy: that is no reason to drop it. A parked
+ * request waits for dead_work instead. True if it killed.
  */
 bool rmem_sock_timeout(struct rmem_sock *rs, struct request *rq)
 {
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
-	bool live, kill = false;
+	unsigned long timeout = READ_ONCE(rs->dev->timeout);
+	bool live, stuck, kill = false;
 	u32 gen;
 
+	stuck = time_after_eq(jiffies, READ_ONCE(rs->progress) + timeout) ||
+		(pdu->start_ns && ktime_get_ns() - pdu->start_ns >
+		 RMEM_STUCK_TIMEOUTS * (u64)jiffies_to_msecs(timeout) * NSEC_PER_MSEC);
 	spin_lock(&rs->lock);
 	live = rs->sock && !rs->dead;
 	gen = rs->gen;
 	switch (pdu->state) {
 	case RMEM_RQ_SENDING:
 	case RMEM_RQ_SENT:
-		kill = live && pdu->gen == gen;
+		kill = live && pdu->gen == gen && stuck;
 		break;
 	case RMEM_RQ_QUEUED:
-		kill = live && time_after_eq(jiffies, rs->up_since +
-					     READ_ONCE(rs->dev->timeout));
+		kill = live && stuck &&
+		       time_after_eq(jiffies, rs->up_since + timeout);
 		break;
 	default:
 		break;
@@ -1109,6 +1121,7 @@ void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
 	rs->expired = false;
 	rs->gen++;
 	rs->up_since = jiffies;
+	rs->progress = jiffies;
 	rs->tx_part = 0;
 	rs->tx_off = 0;
 	spin_unlock(&rs->lock);
