@@ -73,9 +73,9 @@ static unsigned int delta_lines = 48;
 module_param(delta_lines, uint, 0644);
 MODULE_PARM_DESC(delta_lines, "Send a written page as the 64-byte lines that changed when at most this many did, 0 to 63; 0 turns deltas off (default 48; per device: sysfs rmem/delta_lines)");
 
-static bool delta_adapt = true;
+static bool delta_adapt;
 module_param(delta_adapt, bool, 0644);
-MODULE_PARM_DESC(delta_adapt, "Fingerprint only a sample of pages while few writes go as PATCHes (default on; per device: sysfs rmem/delta_adapt)");
+MODULE_PARM_DESC(delta_adapt, "Fingerprint only a sample of pages while few writes go as PATCHes (default off: it flaps on update-heavy loads; per device: sysfs rmem/delta_adapt)");
 
 static unsigned int fp_entries;
 module_param(fp_entries, uint, 0444);

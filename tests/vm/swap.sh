@@ -50,6 +50,9 @@ if echo 5 >$S/timeout_ms 2>/dev/null; then echo "FAIL: took 5 ms"; exit 1; fi
 if echo x >$S/dead_timeout_ms 2>/dev/null; then echo "FAIL: took x"; exit 1; fi
 echo 30000 >$S/timeout_ms
 col() { column $S/stat "$1"; }
+# the fingerprinting policy, off by default, tried here: memhog's
+# passes rewrite every line, so it must switch to sampling
+echo 1 >$S/delta_adapt && [ "$(cat $S/delta_adapt)" = 1 ] || { echo "FAIL: delta_adapt"; exit 1; }
 step "attached"
 
 # the block device itself: 8 MiB of random bytes out and back
