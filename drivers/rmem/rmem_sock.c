@@ -336,6 +336,17 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 	}
 }
 
+/* I/O of this queue fails: no socket came within dead_timeout. */
+static void rmem_expired_err(struct rmem_sock *rs)
+{
+	struct rmem_dev *dev = rs->dev;
+
+	dev_err_ratelimited(disk_to_dev(dev->disk),
+			    "queue %u: no connection to %s for %u s: I/O fails\n",
+			    rs->index, dev->donor,
+			    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+}
+
 /*
  * dead_timeout after a socket was lost (at once when the device goes):
  * if no new one came, the requests parked for it fail, and so will new
@@ -379,10 +390,7 @@ static void rmem_dead_work(struct work_struct *work)
 	}
 	spin_unlock(&rs->lock);
 	if (!list_empty(&failed) && !removing)
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "queue %u: no connection to %s for %u s: I/O fails\n",
-				    rs->index, dev->donor,
-				    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+		rmem_expired_err(rs);
 	list_for_each_entry_safe(item, next, &failed, entry) {
 		struct request *rq = blk_mq_rq_from_pdu(container_of(item,
 						struct rmem_pdu, tx));
@@ -887,10 +895,7 @@ blk_status_t rmem_sock_queue_rq(struct rmem_sock *rs, struct request *rq,
 	if (!rs->sock && rs->expired) {
 		spin_unlock(&rs->lock);
 		if (!READ_ONCE(dev->removing))
-			dev_err_ratelimited(disk_to_dev(dev->disk),
-					    "queue %u: no connection to %s for %u s: I/O fails\n",
-					    rs->index, dev->donor,
-					    jiffies_to_msecs(READ_ONCE(dev->dead_timeout)) / 1000);
+			rmem_expired_err(rs);
 		return BLK_STS_IOERR;
 	}
 	pdu->queue = rs->index;
