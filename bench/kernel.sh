@@ -77,6 +77,9 @@ if [ -n "$QUICK" ]; then
 	BUDGET=100000
 	REPS=1
 	FIO_SIZE=16M FIO_RUNTIME=1 FIO_RAMP=0
+	# the smoke run: rmem both ways and the kernel nbd client; the
+	# other references (nbd-server, zram) only in a measurement
+	DEVICES="rmem-on rmem-off nbdkit"
 	MEMHOG="-10 1"		# past what it finds once a device is up
 	WAMP="kv=1000"
 	WAMP_MIB=12
@@ -271,7 +274,12 @@ for REP in $(seq $REPS); do
 			break 2
 		fi
 		step "rep $REP: $DEVN"
+		# what the device itself takes of the guest's memory: its
+		# driver's tables, its client process, its buffers
+		m0=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)
 		dev_up $DEVN
+		sleep 1
+		echo "MEM|$DEVN|$REP|$m0|$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 		# fill the device: a read of a slot never written would not go
 		# to the server on rmem, nor on a sparse nbdkit
 		fio --name=fill --filename=$DEV --rw=write --bs=1M --size=$FIO_SIZE \
@@ -314,7 +322,7 @@ VM_APPEND=no_timer_check VM_MEM=256M VM_CPUS=2 VM_TIMEOUT=$([ -n "$QUICK" ] && e
 }
 vm_check_log
 vm_guest_output | tr -d '\r' | grep -E "^T\+|FAIL" >&2
-vm_guest_output | tr -d '\r' | grep "^RUN|" >"$TMP/runs.txt"
+vm_guest_output | tr -d '\r' | grep -E "^(RUN|MEM)\|" >"$TMP/runs.txt"
 grep -aq "I/O error\|Read-error\|Write-error" "$TMP/console.log" && fail "I/O errors in the guest"
 mkdir -p "$(dirname "$OUT")"
 python3 bench/kernel_report.py "$TMP/runs.txt" --out "$OUT" \

@@ -8,6 +8,8 @@
 
 Each input line is one run of one workload on one device:
     RUN|device|rep|workload|before|after|check|stat0|stat1|delta0|delta1|extra
+or what setting a device up took of the guest's memory:
+    MEM|device|rep|MemAvailable kB before|after
 before/after: "uptime pswpin pswpout nic_bytes cpu_ticks" of the guest;
 stat and delta: /sys/block/rmem0/rmem/{stat,delta} ("-" off rmem,
 Documentation/ABI/testing/sysfs-block-rmem); extra: fio's JSON for fio
@@ -29,6 +31,19 @@ USER_HZ = 100      # /proc/stat ticks
 REF = "rmem-on"
 # ratios of the table: rmem with deltas on against each of these
 VERSUS = ["nbdkit", "nbd-server", "zram", "rmem-off"]
+
+
+def parse_mem(path):
+    """{device: [kB taken by setting it up, one per repetition]}"""
+    mem = {}
+    for line in open(path, errors="replace"):
+        f = line.rstrip("\n").split("|")
+        if len(f) == 5 and f[0] == "MEM":
+            try:
+                mem.setdefault(f[1], []).append(int(f[3]) - int(f[4]))
+            except ValueError:
+                pass
+    return mem
 
 
 def parse(path):
@@ -144,7 +159,24 @@ def fmt(v, digits=2, unit=""):
     return f"{v:.{digits}f}{unit}"
 
 
-def markdown(works, table, devices, a, runs):
+def memory_section(mem, devices):
+    if not mem:
+        return []
+    md = ["## Client memory", "",
+          "What setting the device up took of the guest's memory: MemAvailable just "
+          "before, less just after (median over the repetitions; rmem: the driver's "
+          "slot map, checksums and fingerprint table, and the `rmemctl --persist` "
+          "supervisor; nbd: `nbd-client -swap`, which locks its memory). The swap "
+          "workloads are sized on the memory found before any device, so every MiB "
+          "taken here is a MiB more that they swap.", "",
+          "| device | MiB taken |", "|---|---:|"]
+    for d in devices:
+        if d in mem:
+            md.append(f"| {d} | {statistics.median(mem[d]) / 1024:.1f} |")
+    return md + [""]
+
+
+def markdown(works, table, devices, a, runs, mem=None):
     md = [f"# The kernel path: rmem against the kernel nbd client and zram, {a.date}", "",
           f"Made by `bench/kernel.sh` in one guest boot: Debian's Linux {a.kernel} in "
           "QEMU **TCG** (no KVM: every instruction emulated), 256 MiB, 2 CPUs, an e1000 "
@@ -236,8 +268,9 @@ def markdown(works, table, devices, a, runs):
         md += [f"* {r['workload']} on {r['device']}, repetition {r['rep']}: "
                f"`{r.get('extra', '')[:160]}`" for r in failed]
     md += ["", "Time spread: (slowest − fastest) / median over the repetitions, the noise "
-           "against which a ratio near 1 must be read.", "",
-           "## Against the issue's targets", ""]
+           "against which a ratio near 1 must be read.", ""]
+    md += memory_section(mem, devices)
+    md += ["## Against the issue's targets", ""]
     md += targets(works, table)
     md += ["", f"![rmem-on's speed relative to the others]({os.path.basename(a.out)}.png)", ""]
     return "\n".join(md)
@@ -333,11 +366,13 @@ def main():
     if not runs:
         sys.exit("kernel_report: no runs")
     works, table = summarize(runs, devices)
+    mem = parse_mem(a.runs)
     with open(a.out + ".json", "w") as f:
         json.dump({"kernel": a.kernel, "reps": a.reps, "devices": devices,
                    "load_before": a.load_before, "load_after": a.load_after,
-                   "minutes": a.minutes, "runs": runs, "summary": table}, f, indent=1)
-    md = markdown(works, table, devices, a, runs)
+                   "minutes": a.minutes, "runs": runs, "summary": table,
+                   "client_memory_kb": mem}, f, indent=1)
+    md = markdown(works, table, devices, a, runs, mem)
     with open(a.out + ".md", "w") as f:
         f.write(md)
     others = [d for d in VERSUS if d in devices]
