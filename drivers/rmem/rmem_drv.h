@@ -41,6 +41,20 @@
 
 struct rmem_dev;
 
+/* A request's headers as they go on the wire (rmem_sock.tx_head). */
+struct rmem_tx_head {
+	struct rmem_req_hdr hdr;
+	struct rmem_patch patch;	/* a PATCH's only */
+};
+
+/*
+ * Pieces of a message one sendmsg takes: the header and a request's
+ * payload, which rq_for_each_segment gives as pieces no larger than a
+ * page (two per slot when a direct I/O buffer is not page-aligned); a
+ * message of more pieces goes in several.
+ */
+#define RMEM_TX_BVECS		(1 + 2 * RMEM_RQ_MAX_FRAMES)
+
 /*
  * An entry of a socket's send list: a request (its rmem_pdu) or a
  * control message (struct rmem_ctrl). The list is the order in which
@@ -93,8 +107,11 @@ struct rmem_sock {
 	/* tx_lock: how far the head of send_list got on the wire */
 	unsigned int tx_part;		/* part being sent (requests) */
 	u32 tx_off;			/* bytes of that part's message sent */
-	struct rmem_req_hdr tx_hdr;	/* that part's header ... */
-	struct rmem_patch tx_patch;	/* ... and PATCH header */
+	/* that part's header and PATCH header, in a page of their own so
+	 * that they go in the same bvec array as the payload */
+	struct rmem_tx_head *tx_head;
+	/* tx_lock: the message's pieces, sent by one sendmsg per batch */
+	struct bio_vec tx_bv[RMEM_TX_BVECS];
 	void (*saved_write_space)(struct sock *sk);	/* the socket's own */
 	/*
 	 * The DISCARD batch's message when it goes out on this socket. One
@@ -325,7 +342,8 @@ void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);
-void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index);
+int rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index);
+void rmem_sock_free(struct rmem_sock *rs);
 void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);
 void rmem_sock_kill(struct rmem_sock *rs, u32 gen);
 void rmem_stop_socks(struct rmem_dev *dev);

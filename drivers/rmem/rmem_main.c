@@ -98,9 +98,11 @@ static void rmem_dev_free(struct rmem_dev *dev)
 {
 	unsigned int i;
 
-	for (i = 0; i < dev->nsock; i++)
+	for (i = 0; i < dev->nsock; i++) {
 		if (dev->socks[i].sock)
 			sockfd_put(dev->socks[i].sock);
+		rmem_sock_free(&dev->socks[i]);
+	}
 	if (dev->disk)
 		put_disk(dev->disk);
 	if (dev->tag_set.tags)
@@ -208,9 +210,14 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 		return ERR_PTR(-ENOMEM);
 	}
 	dev->nsock = n;
+	err = 0;
 	for (i = 0; i < n; i++) {
-		rmem_sock_init(&dev->socks[i], dev, i);
+		err = rmem_sock_init(&dev->socks[i], dev, i) ?: err;
 		dev->socks[i].sock = socks[i];	/* owned; started below */
+	}
+	if (err) {
+		rmem_dev_free(dev);
+		return ERR_PTR(err);
 	}
 	/*
 	 * A frame for every slot, and spare ones that keep bases: one

@@ -607,23 +607,55 @@ static int rmem_tx_iter(struct rmem_sock *rs, struct socket *sock,
 	return 0;
 }
 
+/*
+ * A message going out: its pieces are batched in rs->tx_bv and sent by
+ * one sendmsg when the batch is full and at the end, so that a request
+ * of one part (a swap page: its header and its page; a PATCH: its
+ * headers and every run of lines) takes one call into TCP.
+ */
 struct rmem_tx_arg {
 	struct rmem_sock *rs;
 	struct socket *sock;
-	u32 pos;			/* of the piece in the message */
-	int flags;			/* of the last piece */
+	u32 pos;			/* of the batch in the message */
+	u32 len;			/* bytes batched */
+	unsigned int n;			/* pieces batched */
 };
 
-static int rmem_tx_piece(void *arg, struct bio_vec *piece, bool last)
+/* Send the batch; more: the message goes on after it. */
+static int rmem_tx_flush(struct rmem_tx_arg *a, bool more)
 {
-	struct rmem_tx_arg *a = arg;
 	struct iov_iter iter;
 	int ret;
 
-	iov_iter_bvec(&iter, WRITE, piece, 1, piece->bv_len);
-	ret = rmem_tx_iter(a->rs, a->sock, &iter, a->pos, last ? a->flags : MSG_MORE);
-	a->pos += piece->bv_len;
+	if (!a->n)
+		return 0;
+	iov_iter_bvec(&iter, WRITE, a->rs->tx_bv, a->n, a->len);
+	ret = rmem_tx_iter(a->rs, a->sock, &iter, a->pos, more ? MSG_MORE : 0);
+	a->pos += a->len;
+	a->len = 0;
+	a->n = 0;
 	return ret;
+}
+
+static int rmem_tx_add(struct rmem_tx_arg *a, struct page *page, u32 off, u32 len)
+{
+	if (a->n == RMEM_TX_BVECS) {
+		int ret = rmem_tx_flush(a, true);
+
+		if (ret)
+			return ret;
+	}
+	a->rs->tx_bv[a->n].bv_page = page;
+	a->rs->tx_bv[a->n].bv_offset = off;
+	a->rs->tx_bv[a->n].bv_len = len;
+	a->n++;
+	a->len += len;
+	return 0;
+}
+
+static int rmem_tx_piece(void *arg, struct bio_vec *piece, bool last)
+{
+	return rmem_tx_add(arg, piece->bv_page, piece->bv_offset, piece->bv_len);
 }
 
 /* The masked lines of a page, lowest first: runs of lines at once. */
@@ -631,36 +663,33 @@ static int rmem_tx_lines(struct rmem_tx_arg *a, struct page *page, u64 mask)
 {
 	while (mask) {
 		u32 line = __ffs64(mask), n = 0;
-		struct bio_vec bv;
 		int ret;
 
 		while (line + n < RMEM_LINES_PER_FRAME && mask >> (line + n) & 1)
 			mask &= ~(1ull << (line + n++));
-		bv.bv_page = page;
-		bv.bv_offset = line * RMEM_LINE_SIZE;
-		bv.bv_len = n * RMEM_LINE_SIZE;
-		ret = rmem_tx_piece(a, &bv, !mask);
+		ret = rmem_tx_add(a, page, line * RMEM_LINE_SIZE, n * RMEM_LINE_SIZE);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-/* Part rs->tx_part of the request at the head: its header and payload. */
+/*
+ * Part rs->tx_part of the request at the head: its header and payload,
+ * as one message built the same way at every slice until it is all on
+ * the wire (the pages are stable while the request is in flight, and the
+ * headers are encoded once, before its first byte goes).
+ */
 static int rmem_tx_part(struct rmem_sock *rs, struct socket *sock,
 			struct request *rq, struct rmem_pdu *pdu)
 {
 	struct rmem_dev *dev = rs->dev;
+	struct rmem_tx_head *head = rs->tx_head;
 	struct rmem_tx_arg a = { .rs = rs, .sock = sock };
 	unsigned int p = rs->tx_part;
-	struct kvec kv[2] = {
-		{ .iov_base = &rs->tx_hdr, .iov_len = sizeof(rs->tx_hdr) },
-		{ .iov_base = &rs->tx_patch, .iov_len = sizeof(rs->tx_patch) },
-	};
 	u32 first = 0, count = 0, hlen;
 	struct rmem_req req;
-	struct iov_iter iter;
-	bool is_patch, more;
+	bool is_patch;
 	u16 op = pdu->op;
 	int ret;
 
@@ -677,27 +706,26 @@ static int rmem_tx_part(struct rmem_sock *rs, struct socket *sock,
 	else
 		req.len = op == RMEM_OP_WRITE ? count * RMEM_FRAME_SIZE : 0;
 	if (!rs->tx_off) {		/* not begun: the same bytes each time */
-		rmem_req_encode(&rs->tx_hdr, &req);
+		rmem_req_encode(&head->hdr, &req);
 		if (is_patch) {
-			rs->tx_patch.mask = cpu_to_le64(pdu->mask[first]);
-			rs->tx_patch.hash = cpu_to_le64(pdu->hash[first]);
+			head->patch.mask = cpu_to_le64(pdu->mask[first]);
+			head->patch.hash = cpu_to_le64(pdu->hash[first]);
 		}
 	}
-	hlen = sizeof(rs->tx_hdr) + (is_patch ? sizeof(rs->tx_patch) : 0);
-	more = op == RMEM_OP_WRITE && (!is_patch || pdu->mask[first]);
-	iov_iter_kvec(&iter, WRITE, kv, is_patch ? 2 : 1, hlen);
-	ret = rmem_tx_iter(rs, sock, &iter, 0, more ? MSG_MORE : 0);
-	a.pos = hlen;
+	hlen = sizeof(head->hdr) + (is_patch ? sizeof(head->patch) : 0);
+	ret = rmem_tx_add(&a, virt_to_page(head), offset_in_page(head), hlen);
 	if (!ret && is_patch)
 		ret = rmem_tx_lines(&a, pdu->page[first], pdu->mask[first]);
 	else if (!ret && op == RMEM_OP_WRITE)
 		ret = rmem_rq_pieces(rq, first * RMEM_FRAME_SIZE,
 				     count * RMEM_FRAME_SIZE, rmem_tx_piece, &a);
+	if (!ret)
+		ret = rmem_tx_flush(&a, false);
 	if (ret)
 		return ret;
-	atomic64_add(sizeof(rs->tx_hdr) + req.len, &dev->bytes_out);
+	atomic64_add(sizeof(head->hdr) + req.len, &dev->bytes_out);
 	if (op == RMEM_OP_WRITE) {
-		atomic64_add(sizeof(rs->tx_hdr) + req.len, &dev->write_wire_bytes);
+		atomic64_add(sizeof(head->hdr) + req.len, &dev->write_wire_bytes);
 		if (is_patch)
 			atomic64_inc(&dev->delta_patches);
 		else
@@ -1001,8 +1029,13 @@ int __rmem_sock_send_ctrl(struct rmem_sock *rs, struct rmem_ctrl *ctrl)
 
 /* ---- setting up and tearing down ------------------------------------- */
 
-void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index)
+/* 0, or -ENOMEM with nothing to free but what rmem_sock_free frees. */
+int rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index)
 {
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	BUILD_BUG_ON(sizeof(struct rmem_tx_head) > PAGE_SIZE);
+	rs->tx_head = page ? page_address(page) : NULL;
 	rs->dev = dev;
 	rs->index = index;
 	mutex_init(&rs->tx_lock);
@@ -1013,6 +1046,14 @@ void rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int ind
 	INIT_DELAYED_WORK(&rs->tx_retry, rmem_tx_retry_work);
 	INIT_DELAYED_WORK(&rs->dead_work, rmem_dead_work);
 	INIT_WORK(&rs->recv_work, rmem_recv_work);
+	return page ? 0 : -ENOMEM;
+}
+
+void rmem_sock_free(struct rmem_sock *rs)
+{
+	if (rs->tx_head)
+		free_page((unsigned long)rs->tx_head);
+	rs->tx_head = NULL;
 }
 
 /* Shut every socket, wait for the workers to let go of them. */
