@@ -118,7 +118,7 @@ static void rmem_page_fps_of(struct rmem_dev *dev, struct rmem_pdu *pdu,
 {
 	void *p = kmap_local_page(page);
 
-	rmem_page_fps(p, pdu->fp, dev->fpt.fp_bits);
+	rmem_page_fps(p, pdu->fp, dev->fp_bits);
 	kunmap_local(p);
 }
 
@@ -141,6 +141,72 @@ bool rmem_pdu_part(const struct rmem_pdu *pdu, unsigned int p,
 }
 
 /*
+ * A fingerprint pass (under map_lock), for the sampling policy: a
+ * verdict that deltas pay while the table is still its start queues the
+ * work that grows it, once at a time, never on a device going away.
+ */
+static void rmem_delta_noted(struct rmem_dev *dev, bool read, bool patch)
+{
+	lockdep_assert_held(&dev->map_lock);
+	if (rmem_delta_adapt_note(&dev->adapt, read, patch) &&
+	    !dev->fpt_growing && !dev->removing &&
+	    time_after_eq(jiffies, dev->fpt_grow_next)) {
+		dev->fpt_growing = true;
+		queue_work(system_unbound_wq, &dev->fpt_grow_work);
+	}
+}
+
+/*
+ * The fingerprint table grows to hold every page (rmem_delta.h, "A table
+ * that grows"): allocated here, where nothing waits for it, without I/O
+ * (under memory pressure the table stays as it is, the device goes on
+ * sampling, and a later verdict tries again, after 1, 2, 4 .. 64 s);
+ * then the entries move into it under map_lock, which every user of the
+ * table holds, and every page is fingerprinted from then on. The move
+ * walks the start table once under that lock (a sixteenth of RAM's
+ * pages: a few ms per GiB of RAM), once in the device's life.
+ */
+void rmem_fpt_grow_work(struct work_struct *work)
+{
+	struct rmem_dev *dev = container_of(work, struct rmem_dev, fpt_grow_work);
+	u32 n = dev->fpt_most, was = 0;
+	struct rmem_fpt_entry *mem, *old = NULL;
+	struct rmem_fpt to;
+	unsigned int noio;
+	bool kick;
+
+	noio = memalloc_noio_save();
+	mem = kvmalloc_array(n, sizeof(*mem), GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	memalloc_noio_restore(noio);
+	if (mem)
+		rmem_fpt_init(&to, mem, n, dev->fp_bits);
+	spin_lock(&dev->map_lock);
+	if (mem && !dev->removing && dev->adapt.small) {
+		was = dev->fpt.nsets * RMEM_FPT_WAYS;
+		rmem_fpt_move(&dev->map, &dev->fpt, &to);
+		old = dev->fpt_mem;
+		dev->fpt = to;
+		WRITE_ONCE(dev->fpt_mem, mem);
+		mem = NULL;
+		rmem_delta_adapt_grown(&dev->adapt);
+	} else if (!mem) {
+		dev->fpt_grow_fails++;
+		dev->fpt_grow_next = jiffies + (HZ << min(dev->fpt_grow_fails - 1, 6u));
+	}
+	dev->fpt_growing = false;
+	kick = rmem_map_wants_discard(&dev->map);
+	spin_unlock(&dev->map_lock);
+	if (old)
+		dev_info(disk_to_dev(dev->disk),
+			 "deltas pay: line fingerprints of every page (%u, %u KiB), from %u sampled\n",
+			 n, (u32)(n * sizeof(*mem) >> 10), was);
+	kvfree(mem);
+	kvfree(old);
+	if (kick)
+		rmem_discard_kick(dev);
+}
+
+/*
  * A read filled slots [first, first + count) from the donor: each must
  * hash to the checksum its slot's last write left (rmem_slot_sum), or
  * the data is not what was written: a donor bug, memory corrupted on the
@@ -153,7 +219,7 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		    struct rmem_pdu *pdu, u32 first, u32 count)
 {
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME, i;
-	bool fps = dev->fpt_mem && READ_ONCE(dev->delta_lines);
+	bool fps = READ_ONCE(dev->fpt_mem) && READ_ONCE(dev->delta_lines);
 
 	for (i = first; i < first + count; i++) {
 		u64 key;
@@ -182,7 +248,7 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		spin_lock(&dev->map_lock);
 		rmem_delta_read(&dev->map, &dev->fpt, slot + i, pdu->frame[i],
 				key, pdu->fp);
-		rmem_delta_adapt_note(&dev->adapt, true, false);
+		rmem_delta_noted(dev, true, false);
 		spin_unlock(&dev->map_lock);
 	}
 }
@@ -324,7 +390,7 @@ static bool rmem_page_is_zero(struct page *page)
 static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			   u32 slot, u32 i, unsigned int max_lines)
 {
-	struct page *page = max_lines && dev->fpt_mem ? pdu->page[i] : NULL;
+	struct page *page = max_lines && READ_ONCE(dev->fpt_mem) ? pdu->page[i] : NULL;
 	struct rmem_delta_plan plan;
 	u64 key = 0;
 	int ret;
@@ -353,7 +419,7 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, pdu->fp,
 			       max_lines, &plan);
 	if (!ret && page)
-		rmem_delta_adapt_note(&dev->adapt, false, plan.patch);
+		rmem_delta_noted(dev, false, plan.patch);
 	/* under the same lock: a release from now on drains the frame */
 	if (!ret)
 		ret = rmem_map_rq_start(&dev->map, plan.frame);

@@ -158,6 +158,77 @@ static void rmem_fpt_record(struct rmem_map *m, struct rmem_fpt *t, u64 key,
 	rmem_map_set_owner(m, frame, idx);
 }
 
+/* entries a growing table of at most most entries starts with */
+u32 rmem_fpt_start(u32 most)
+{
+	u32 n = most / RMEM_FPT_START_DIV;
+
+	if (n < RMEM_FPT_START_MIN)
+		n = RMEM_FPT_START_MIN;
+	return rmem_fpt_size(n < most ? n : most);
+}
+
+/* how long ago an entry was used, on the table's clock */
+static u32 rmem_fpt_age(const struct rmem_fpt *t, const struct rmem_fpt_entry *e)
+{
+	return t->clock - e->stamp;
+}
+
+/*
+ * Move what t knows into to, a table just initialised (any size): each
+ * valid entry goes to its key's set there, and its frame's owner with
+ * it. Where a set of to is full already, the least recently used of the
+ * five loses, and its frame is disowned as an eviction's is. to takes
+ * over t's clock and counts; t's memory describes nothing afterwards
+ * (its stale entries lose their keys first: once owners start to name
+ * entries of to, an index of t could look valid again). The caller
+ * holds the lock for one walk of t.
+ */
+void rmem_fpt_move(struct rmem_map *m, struct rmem_fpt *t, struct rmem_fpt *to)
+{
+	u32 n = t->nsets * RMEM_FPT_WAYS, i;
+
+	to->clock = t->clock;
+	to->evictions = t->evictions;
+	for (i = 0; i < n; i++)
+		if (!rmem_fpt_valid(m, t, i))
+			t->e[i].key = 0;
+	for (i = 0; i < n; i++) {
+		struct rmem_fpt_entry *e = &t->e[i], *d;
+		u32 base, w, idx;
+
+		if (!e->key)
+			continue;
+		if (!to->nsets) {
+			rmem_map_disown(m, e->frame);
+			continue;
+		}
+		/* every entry of to was moved here, and is valid */
+		base = rmem_fpt_set(to, e->key) * RMEM_FPT_WAYS;
+		idx = base;
+		for (w = 0; w < RMEM_FPT_WAYS; w++) {
+			if (!to->e[base + w].key) {
+				idx = base + w;
+				break;
+			}
+			if (rmem_fpt_age(to, &to->e[base + w]) >
+			    rmem_fpt_age(to, &to->e[idx]))
+				idx = base + w;
+		}
+		d = &to->e[idx];
+		if (d->key) {
+			to->evictions++;
+			if (rmem_fpt_age(t, e) >= rmem_fpt_age(to, d)) {
+				rmem_map_disown(m, e->frame);
+				continue;
+			}
+			rmem_map_disown(m, d->frame);
+		}
+		*d = *e;
+		rmem_map_set_owner(m, d->frame, idx);
+	}
+}
+
 /*
  * Plan a write of the page key (0: not a whole page) to slot, whose
  * fingerprints are fp; max_lines 0 means no PATCH. Gives the slot its
@@ -224,11 +295,16 @@ void rmem_delta_forget(struct rmem_map *m, u32 frame)
 	rmem_map_disown(m, frame);
 }
 
-/* under the lock that note takes; on and sampling are read without it */
-void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on)
+/*
+ * Under the lock that note takes; on and sampling are read without it.
+ * small: the table is a growing one's start, so the device samples
+ * until its pages say deltas pay.
+ */
+void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on, bool small)
 {
 	WRITE_ONCE(a->on, on);
-	WRITE_ONCE(a->sampling, false);
+	WRITE_ONCE(a->sampling, small);
+	a->small = small;
 	a->passes = 0;
 	a->patches = 0;
 	a->reads = 0;
@@ -239,38 +315,56 @@ void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on)
  * Whether to fingerprint the page with this key (pfn + 1) now. Sampling
  * keeps whole page keys, so a sampled page is fingerprinted both when it
  * is read and when it is written again, and a PATCH can follow. The key
- * is mixed first: consecutive pfns are not all in or all out.
+ * is mixed first (consecutive pfns are not all in or all out), by
+ * another multiplier than the table's set index (rmem_fpt_set), so that
+ * sampled pages spread over every set of the table.
  */
 bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key)
 {
 	if (!READ_ONCE(a->sampling))
 		return true;
-	return ((key * 0x9e3779b97f4a7c15ull) >> 60) % RMEM_ADAPT_SAMPLE == 0;
+	return ((key * 0xc2b2ae3d27d4eb4full) >> 60) % RMEM_ADAPT_SAMPLE == 0;
 }
 
-/* One fingerprint pass (a read or a write), and whether it made a PATCH. */
-void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
+/*
+ * One fingerprint pass (a read or a write), and whether it made a PATCH.
+ * True when the verdict is every page but the table must grow first:
+ * the caller grows it and then calls rmem_delta_adapt_grown.
+ */
+bool rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
 {
 	u32 window = a->sampling ? RMEM_ADAPT_SAMPLE_WINDOW : RMEM_ADAPT_WINDOW;
-	bool sample = a->sampling;
+	bool sample = a->sampling, grow = false;
 
 	a->passes++;
 	a->patches += patch;
 	a->reads += read;
 	if (a->passes < window)
-		return;
-	if (!a->on)
-		sample = false;
-	else if (a->reads < a->passes / 4 ||
-		 a->passes - a->reads < a->passes / 16)
+		return false;
+	if (a->reads < a->passes / 4 || a->passes - a->reads < a->passes / 16)
 		;		/* a fill, or reads alone: no evidence */
-	else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV)
-		sample = true;
+	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV && a->small)
+		grow = a->sampling;	/* every page, once the table can hold them */
 	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV)
 		sample = false;
+	else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV && a->on)
+		sample = true;
 	if (sample != a->sampling)
 		a->switches++;
 	WRITE_ONCE(a->sampling, sample);
+	a->passes = 0;
+	a->patches = 0;
+	a->reads = 0;
+	return grow;
+}
+
+/* The table has grown to hold every page: fingerprint them all, for good. */
+void rmem_delta_adapt_grown(struct rmem_delta_adapt *a)
+{
+	if (a->sampling)
+		a->switches++;
+	a->small = false;
+	WRITE_ONCE(a->sampling, false);
 	a->passes = 0;
 	a->patches = 0;
 	a->reads = 0;

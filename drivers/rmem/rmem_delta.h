@@ -19,7 +19,7 @@
  * slot gets that frame and the lines go as a PATCH carrying the hash of
  * the whole new page; otherwise the page is written in full. Either way
  * the entry then describes the new contents (unless the page was not
- * fingerprinted, delta_adapt sampling: key 0, no PATCH, and its old
+ * fingerprinted, sampling, rmem_delta_adapt: key 0, no PATCH, and its old
  * entry loses its frame when the frame is overwritten). A fingerprint collision can
  * only make a PATCH miss a line; the donor's hash check then answers
  * MISMATCH and the caller writes the page in full.
@@ -54,6 +54,23 @@ struct rmem_fpt_entry {
 	rmem_fp_t fp[RMEM_LINES_PER_FRAME];
 };
 
+/*
+ * A table that grows with what it earns (rmem.rst, "When deltas pay",
+ * fp_entries). One that covers every page of RAM costs 2% of it, which a
+ * program whose pages never come back as PATCHes (memhog, redis) pays
+ * in swap: every MiB the driver holds is a MiB more swapped. So unless
+ * its size is fixed (the fp_entries parameter), a device starts with a
+ * sixteenth of that table (rmem_fpt_start: at least RMEM_FPT_START_MIN
+ * entries) and fingerprints only the pages it samples (one in
+ * RMEM_ADAPT_SAMPLE, below), whose entries that table holds as well as
+ * the whole one would hold every page's. When their PATCH rate says
+ * deltas pay here, the caller allocates the whole table outside its lock
+ * and moves the entries into it under the lock (rmem_fpt_move), and
+ * every page is fingerprinted from then on.
+ */
+#define RMEM_FPT_START_MIN	4096u
+#define RMEM_FPT_START_DIV	16u
+
 struct rmem_fpt {
 	struct rmem_fpt_entry *e;		/* [nsets * RMEM_FPT_WAYS] */
 	u32 nsets;
@@ -79,20 +96,25 @@ struct rmem_delta_plan {
  * a workload whose pages rarely come back with few changed lines that
  * is all cost. So the device counts, per window of fingerprint passes
  * (reads and writes fingerprinted), how many writes went as a PATCH.
- * Below RMEM_ADAPT_OFF_DIV (one PATCH per 32 passes) it samples: only
- * pages whose key falls in one of every RMEM_ADAPT_SAMPLE sets are
- * fingerprinted, and their PATCH rate keeps being measured, over
- * shorter windows (RMEM_ADAPT_SAMPLE_WINDOW: a return of PATCHes is
- * seen within about a thousand pages); at
- * RMEM_ADAPT_ON_DIV (one per 16) or more it fingerprints every page
- * again. The gap between the two is the hysteresis that keeps a rate
- * near one threshold from flapping. A window with few reads (under a
- * quarter of its passes) or few writes (under a sixteenth) keeps the
- * mode: pages written for the first time (a fill) cannot go as PATCHes
- * yet, and pages read back without being written (a program reading
- * what it wrote) make none, and neither says whether the next writes
- * of read pages will. Sampling costs a sixteenth of the
- * fingerprinting and keeps the deltas of sampled pages.
+ * While it samples, only pages whose key falls in one of every
+ * RMEM_ADAPT_SAMPLE buckets are fingerprinted, and their PATCH rate is
+ * measured over short windows (RMEM_ADAPT_SAMPLE_WINDOW: a rate that
+ * pays is seen within about a thousand pages); at RMEM_ADAPT_ON_DIV
+ * (one per 16) or more it fingerprints every page. A device starts
+ * sampling when its table starts small (rmem_fpt_start): that verdict
+ * then asks the caller to grow the table first (rmem_delta_adapt_note
+ * returns true until rmem_delta_adapt_grown), and it is for good. With
+ * delta_adapt on (a->on) the policy also goes the other way: below
+ * RMEM_ADAPT_OFF_DIV (one PATCH per 32 passes) over a window of every
+ * page (RMEM_ADAPT_WINDOW) it samples again; the gap between the two
+ * thresholds is the hysteresis that keeps a rate near one of them from
+ * flapping. A window with few reads (under a quarter of its passes) or
+ * few writes (under a sixteenth) keeps the mode: pages written for the
+ * first time (a fill) cannot go as PATCHes yet, and pages read back
+ * without being written (a program reading what it wrote) make none,
+ * and neither says whether the next writes of read pages will.
+ * Sampling costs a sixteenth of the fingerprinting and keeps the deltas
+ * of sampled pages.
  */
 #define RMEM_ADAPT_WINDOW	4096u	/* passes per verdict, all pages */
 #define RMEM_ADAPT_SAMPLE_WINDOW 64u	/* passes per verdict, sampling */
@@ -101,20 +123,23 @@ struct rmem_delta_plan {
 #define RMEM_ADAPT_OFF_DIV	32u	/* patches < passes / this: sample */
 
 struct rmem_delta_adapt {
-	bool on;		/* adapting at all; else every page, always */
+	bool on;		/* delta_adapt: back to sampling too */
 	bool sampling;		/* fingerprint sampled pages only */
+	bool small;		/* the table is a growing one's start */
 	u32 passes;		/* fingerprint passes in this window */
 	u32 patches;		/* PATCHes planned in this window */
 	u32 reads;		/* of the passes, reads */
 	u64 switches;		/* verdicts that changed the mode */
 };
 
-void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on);
+void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on, bool small);
 bool rmem_delta_adapt_wants(const struct rmem_delta_adapt *a, u64 key);
-void rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch);
+bool rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch);
+void rmem_delta_adapt_grown(struct rmem_delta_adapt *a);
 
 u32 rmem_line_fp(const void *line);
 void rmem_page_fps(const void *page, rmem_fp_t *fp, u32 fp_bits);
+
 u64 rmem_fps_diff(const rmem_fp_t *old_fp, const rmem_fp_t *new_fp);
 
 /* entries a table of at most want entries has: whole sets, or 0 */
@@ -122,6 +147,8 @@ u32 rmem_fpt_size(u32 want);
 void rmem_fpt_init(struct rmem_fpt *t, struct rmem_fpt_entry *mem,
 		   u32 nentries, u32 fp_bits);
 u32 rmem_fpt_find(const struct rmem_fpt *t, u64 key);
+u32 rmem_fpt_start(u32 most);
+void rmem_fpt_move(struct rmem_map *m, struct rmem_fpt *t, struct rmem_fpt *to);
 
 int rmem_delta_write(struct rmem_map *m, struct rmem_fpt *t, u32 slot,
 		     u64 key, const rmem_fp_t *fp, u32 max_lines,

@@ -311,21 +311,29 @@ static inline const char *rmem_delta_case_evict(void *mem)
  * against a model donor that applies PATCHes only when the page hash
  * matches: after every write the frame holds exactly the page, every
  * valid entry's fingerprints are its frame's, and the map stays
- * consistent. Run with full fingerprints (no MISMATCH expected) and with
- * 2-bit ones (MISMATCHes forced, each recovered by a full write).
+ * consistent, with fewer frames than the pages need (retained bases are
+ * reclaimed), some writes without a key, and the table moved into bigger
+ * and smaller ones every 500 steps. Run with full fingerprints (few
+ * MISMATCHes) and with 2-bit ones (MISMATCHes forced, each recovered by
+ * a full write).
  */
 static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 					    u32 *mismatches, u32 *patches)
 {
-	enum { SLOTS = 24, FRAMES = 24, PAGES = 12, ENTRIES = 8 };
+	enum { SLOTS = 24, FRAMES = 16, PAGES = 12, ENTRIES = 8, MOST = 32 };
 	struct rmem_delta_rig r;
 	u8 *frames = rmem_delta_rig_init(&r, mem, SLOTS, FRAMES, ENTRIES, fp_bits);
 	u8 *pages = frames + FRAMES * RMEM_FRAME_SIZE;
 	u32 *slot_of = (u32 *)(pages + PAGES * RMEM_FRAME_SIZE);	/* [PAGES] */
 	rmem_fp_t *fp = (rmem_fp_t *)(slot_of + PAGES), *ffp = fp + RMEM_LINES_PER_FRAME;
 	u8 *lines = (u8 *)(ffp + RMEM_LINES_PER_FRAME);	/* a PATCH's lines */
+	/* two tables the rig's moves into, in turn */
+	struct rmem_fpt_entry *tab[2] = {
+		(struct rmem_fpt_entry *)(lines + RMEM_FRAME_SIZE),
+		(struct rmem_fpt_entry *)(lines + RMEM_FRAME_SIZE) + MOST,
+	};
 	u64 x = 0x2545f4914f6cdd1dull + fp_bits;
-	u32 step, i;
+	u32 step, i, moves = 0;
 
 	*mismatches = *patches = 0;
 	for (i = 0; i < PAGES; i++)
@@ -351,7 +359,10 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 			     slot = (slot + 1) % SLOTS)
 				;
 			rmem_page_fps(page, fp, r.t.fp_bits);
-			RMEM_T(rmem_delta_write(&r.m, &r.t, slot, pg + 1, fp, 8, &p) == 0);
+			/* one write in 8 without a key (not fingerprinted):
+			 * it takes frames an entry may still name */
+			k = rmem_t_rand(&x) % 8 ? pg + 1 : 0;
+			RMEM_T(rmem_delta_write(&r.m, &r.t, slot, k, fp, 8, &p) == 0);
 			RMEM_T(p.frame < FRAMES && rmem_map_lookup(&r.m, slot) == p.frame);
 			if (p.patch) {
 				u8 *f = frames + p.frame * RMEM_FRAME_SIZE;
@@ -389,8 +400,18 @@ static inline const char *rmem_delta_random(void *mem, u32 fp_bits,
 
 			rmem_map_discarded(&r.m, taken, n);
 		}
+		if (step && !(step % 500)) {
+			/* the table moves, bigger or smaller (rmem_fpt_move) */
+			static const u32 size[] = { 16, 4, 32, 8, 12 };
+			struct rmem_fpt to;
+
+			rmem_fpt_init(&to, tab[moves % 2], size[moves % 5], r.t.fp_bits);
+			rmem_fpt_move(&r.m, &r.t, &to);
+			r.t = to;
+			moves++;
+		}
 		RMEM_T(rmem_map_check(&r.m) == 0);
-		for (i = 0; i < ENTRIES; i++) {
+		for (i = 0; i < r.t.nsets * RMEM_FPT_WAYS; i++) {
 			struct rmem_fpt_entry *e = &r.t.e[i];
 
 			if (!e->key || rmem_map_owner(&r.m, e->frame) != i)
@@ -450,7 +471,7 @@ static inline const char *rmem_delta_case_adapt(void *mem)
 	u32 k, in = 0;
 
 	(void)mem;
-	rmem_delta_adapt_init(&a, true);
+	rmem_delta_adapt_init(&a, true, false);
 	RMEM_T(rmem_delta_adapt_wants(&a, 12345));
 	/* a fill: writes only, no PATCH, and no verdict */
 	for (k = 0; k < 2 * RMEM_ADAPT_WINDOW; k++)
@@ -481,9 +502,140 @@ static inline const char *rmem_delta_case_adapt(void *mem)
 	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW, RMEM_ADAPT_WINDOW / 24);
 	RMEM_T(!a.sampling && a.switches == 2);
 	/* not adapting: no PATCH at all changes nothing */
-	rmem_delta_adapt_init(&a, false);
+	rmem_delta_adapt_init(&a, false, false);
 	rmem_t_adapt_window(&a, 4 * RMEM_ADAPT_WINDOW, 0);
 	RMEM_T(!a.sampling && !a.switches);
+
+	/*
+	 * A growing table's start: sampling, and staying so without
+	 * PATCHes; a window that pays asks for the table (true from note)
+	 * at every window until it has grown, and then every page, for good.
+	 */
+	rmem_delta_adapt_init(&a, false, true);
+	RMEM_T(a.sampling && a.small);
+	for (k = 0, in = 0; k < 8 * RMEM_ADAPT_SAMPLE_WINDOW; k++)
+		in += rmem_delta_adapt_note(&a, k % 2, false);
+	RMEM_T(a.sampling && !in && !a.switches);
+	for (k = 0, in = 0; k < 2 * RMEM_ADAPT_SAMPLE_WINDOW; k++)
+		in += rmem_delta_adapt_note(&a, k % 2, !(k % 2) && k % 8 < 4);
+	RMEM_T(in == 2 && a.sampling && a.small);
+	rmem_delta_adapt_grown(&a);
+	RMEM_T(!a.sampling && !a.small && a.switches == 1);
+	RMEM_T(rmem_delta_adapt_wants(&a, 77));
+	rmem_t_adapt_window(&a, 4 * RMEM_ADAPT_WINDOW, 0);
+	RMEM_T(!a.sampling && a.switches == 1);
+	/* ... unless it adapts both ways: then down, and up with no growth */
+	rmem_delta_adapt_init(&a, true, true);
+	for (k = 0, in = 0; k < RMEM_ADAPT_SAMPLE_WINDOW; k++)
+		in += rmem_delta_adapt_note(&a, k % 2, !(k % 2));
+	RMEM_T(in == 1 && a.sampling);
+	rmem_delta_adapt_grown(&a);
+	rmem_t_adapt_window(&a, RMEM_ADAPT_WINDOW, 0);
+	RMEM_T(a.sampling && a.switches == 2);
+	for (k = 0, in = 0; k < RMEM_ADAPT_SAMPLE_WINDOW; k++)
+		in += rmem_delta_adapt_note(&a, k % 2, !(k % 2));
+	RMEM_T(!in && !a.sampling && a.switches == 3);
+	return NULL;
+}
+
+/*
+ * A growing table: its start, and a move into a bigger table that keeps
+ * every valid entry, its fingerprints and its base, and into a smaller
+ * one that keeps the most recently used and lets the others' bases go.
+ */
+static inline const char *rmem_delta_case_grow(void *mem)
+{
+	struct rmem_delta_rig r;
+	struct rmem_delta_plan p;
+	struct rmem_fpt big, small;
+	u8 *rest = rmem_delta_rig_init(&r, mem, 16, 16, 4, 32);
+	struct rmem_fpt_entry *bige = (struct rmem_fpt_entry *)rest;
+	struct rmem_fpt_entry *smalle = bige + 64;
+	u32 i, k, idx;
+
+	RMEM_T(rmem_fpt_start(1000) == 1000);
+	RMEM_T(rmem_fpt_start(RMEM_FPT_START_MIN * 2) == RMEM_FPT_START_MIN);
+	RMEM_T(rmem_fpt_start(RMEM_FPT_START_MIN * 64) ==
+	       RMEM_FPT_START_MIN * 64 / RMEM_FPT_START_DIV);
+
+	/*
+	 * A stale entry naming a valid one's frame, at the index of the
+	 * bigger table where the valid one lands: it must not come back to
+	 * life when the owner names that index. Find a key that lands at
+	 * index 8 of an empty 64-entry table.
+	 */
+	RMEM_T(rmem_map_assign(&r.m, 0, &p.frame) == 0);
+	for (k = 1; k < 100000; k++) {
+		memset(r.t.e, 0, 4 * sizeof(*r.t.e));
+		r.t.e[0].key = k;
+		r.t.e[0].frame = p.frame;
+		rmem_map_set_owner(&r.m, p.frame, 0);
+		rmem_fpt_init(&big, bige, 64, r.t.fp_bits);
+		rmem_fpt_move(&r.m, &r.t, &big);
+		if (rmem_fpt_find(&big, k) == 8)
+			break;
+	}
+	RMEM_T(k < 100000);
+	{
+		struct rmem_fpt_entry st[16];
+		struct rmem_fpt t16 = r.t;
+
+		memset(st, 0, sizeof(st));
+		t16.e = st;
+		t16.nsets = 4;
+		st[0].key = k;
+		st[0].frame = p.frame;
+		st[0].fp[0] = 1;
+		st[8].key = 5000000;	/* stale: the frame's owner is entry 0 */
+		st[8].frame = p.frame;
+		st[8].fp[0] = 2;
+		rmem_map_set_owner(&r.m, p.frame, 0);
+		rmem_fpt_init(&big, bige, 64, r.t.fp_bits);
+		rmem_fpt_move(&r.m, &t16, &big);
+		idx = rmem_fpt_find(&big, k);
+		RMEM_T(idx == 8 && rmem_map_owner(&r.m, p.frame) == 8);
+		RMEM_T(big.e[8].fp[0] == 1);
+		idx = rmem_fpt_find(&big, 5000000);
+		RMEM_T(idx == RMEM_NO_OWNER || rmem_map_owner(&r.m, big.e[idx].frame) != idx);
+	}
+	RMEM_T(rmem_map_release(&r.m, 0));
+	rmem_delta_rig_init(&r, mem, 16, 16, 4, 32);
+	/* four pages read (their frames retained bases), fingerprints i */
+	for (i = 0; i < 4; i++) {
+		r.fp[0] = (rmem_fp_t)(i + 1);
+		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
+		rmem_delta_read(&r.m, &r.t, i, p.frame, 100 + i, r.fp);
+		RMEM_T(rmem_map_release(&r.m, i));
+	}
+	RMEM_T(r.m.nretained == 4 && rmem_map_check(&r.m) == 0);
+	rmem_fpt_init(&big, bige, 64, r.t.fp_bits);
+	rmem_fpt_move(&r.m, &r.t, &big);
+	RMEM_T(r.m.nretained == 4 && rmem_map_check(&r.m) == 0);
+	for (i = 0; i < 4; i++) {
+		idx = rmem_fpt_find(&big, 100 + i);
+		RMEM_T(idx != RMEM_NO_OWNER && big.e[idx].fp[0] == i + 1);
+		RMEM_T(rmem_map_owner(&r.m, big.e[idx].frame) == idx);
+	}
+	r.t = big;
+	/* a base still: one line changed is a PATCH */
+	r.fp[0] = 3;
+	r.fp[1] = 9;
+	RMEM_T(rmem_delta_write(&r.m, &r.t, 8, 102, r.fp, 32, &p) == 0);
+	RMEM_T(p.base && p.patch && p.mask == 2);
+	RMEM_T(rmem_map_release(&r.m, 8));
+	/* eight entries into a table of one set: the four newest stay */
+	for (i = 4; i < 8; i++) {
+		RMEM_T(rmem_delta_write(&r.m, &r.t, i, 100 + i, r.fp, 32, &p) == 0);
+		rmem_delta_read(&r.m, &r.t, i, p.frame, 100 + i, r.fp);
+		RMEM_T(rmem_map_release(&r.m, i));
+	}
+	RMEM_T(r.m.nretained == 8);
+	rmem_fpt_init(&small, smalle, 4, r.t.fp_bits);
+	rmem_fpt_move(&r.m, &r.t, &small);
+	RMEM_T(r.m.nretained == 4 && r.m.npending == 4 && small.evictions == 4);
+	for (i = 0; i < 8; i++)
+		RMEM_T((rmem_fpt_find(&small, 100 + i) != RMEM_NO_OWNER) == (i >= 4));
+	RMEM_T(rmem_map_check(&r.m) == 0);
 	return NULL;
 }
 
@@ -504,6 +656,7 @@ static const struct rmem_delta_case rmem_delta_cases[] = {
 	{ "random", rmem_delta_case_random },
 	{ "collisions", rmem_delta_case_collide },
 	{ "adapt", rmem_delta_case_adapt },
+	{ "grow", rmem_delta_case_grow },
 };
 
 #endif /* RMEM_DELTA_CASES_H */

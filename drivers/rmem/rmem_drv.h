@@ -239,7 +239,17 @@ struct rmem_dev {
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
 	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
-	struct rmem_fpt_entry *fpt_mem;	/* its entries (kvmalloc), or NULL */
+	/* its entries (kvmalloc), or NULL; replaced under map_lock by the
+	 * whole table (rmem_fpt_grow_work), so read without it only to
+	 * know whether there is one */
+	struct rmem_fpt_entry *fpt_mem;
+	u32 fpt_most;			/* entries of the whole table */
+	u32 fp_bits;			/* of each fingerprint kept; fixed */
+	bool fpt_growing;		/* map_lock; fpt_grow_work queued */
+	/* map_lock; growths that found no memory, and when to try again */
+	u32 fpt_grow_fails;
+	unsigned long fpt_grow_next;
+	struct work_struct fpt_grow_work;
 	unsigned int delta_lines;	/* PATCH up to this many lines; 0: off */
 	/* map_lock (sampling: read without it); whether fingerprinting
 	 * pays, rmem_delta.h */
@@ -339,6 +349,7 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		    struct rmem_pdu *pdu, u32 first, u32 count);
 void rmem_forget_frames(struct rmem_dev *dev, struct rmem_pdu *pdu, u32 n);
 void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost);
+void rmem_fpt_grow_work(struct work_struct *work);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);

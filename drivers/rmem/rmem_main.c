@@ -75,11 +75,11 @@ MODULE_PARM_DESC(delta_lines, "Send a written page as the 64-byte lines that cha
 
 static bool delta_adapt;
 module_param(delta_adapt, bool, 0644);
-MODULE_PARM_DESC(delta_adapt, "Fingerprint only a sample of pages while few writes go as PATCHes (default off: it flaps on update-heavy loads; per device: sysfs rmem/delta_adapt)");
+MODULE_PARM_DESC(delta_adapt, "Go back to fingerprinting a sample of pages when few writes go as PATCHes (default off: it flaps on update-heavy loads; a device samples anyway until deltas pay; per device: sysfs rmem/delta_adapt)");
 
 static unsigned int fp_entries;
 module_param(fp_entries, uint, 0444);
-MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 80 bytes each (default 0: every page of RAM, at most one per slot: under 2% of RAM)");
+MODULE_PARM_DESC(fp_entries, "Pages whose line fingerprints a device keeps, 80 bytes each, from attach (default 0: every page of RAM, at most one per slot, under 2% of RAM, once deltas pay; a sixteenth, for the pages sampled, until then)");
 
 static unsigned int fp_bits = RMEM_FP_BITS;
 module_param(fp_bits, uint, 0444);
@@ -138,7 +138,10 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 			want, want * sizeof(*dev->fpt_mem) >> 20, most);
 		want = most;
 	}
-	n = rmem_fpt_size(want);
+	/* a size the operator gave is the size; by default a sixteenth,
+	 * for the pages sampled until deltas pay (rmem_delta.h) */
+	dev->fpt_most = rmem_fpt_size(want);
+	n = fp_entries ? dev->fpt_most : rmem_fpt_start(dev->fpt_most);
 	dev->delta_lines = min(READ_ONCE(delta_lines), RMEM_LINES_PER_FRAME - 1);
 	if (n)	/* no memory is no error: deltas off, said below */
 		dev->fpt_mem = kvmalloc_array(n, sizeof(*dev->fpt_mem),
@@ -147,10 +150,13 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 		if (n)
 			pr_warn("no memory for %u line fingerprints: deltas off\n", n);
 		n = 0;
+		dev->fpt_most = 0;
 		dev->delta_lines = 0;
 	}
 	rmem_fpt_init(&dev->fpt, dev->fpt_mem, n, fp_bits);
-	rmem_delta_adapt_init(&dev->adapt, READ_ONCE(delta_adapt));
+	dev->fp_bits = dev->fpt.fp_bits;
+	dev->fpt_grow_next = jiffies;
+	rmem_delta_adapt_init(&dev->adapt, READ_ONCE(delta_adapt), n < dev->fpt_most);
 }
 
 static int rmem_alloc_disk(struct rmem_dev *dev)
@@ -201,6 +207,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	memcpy(dev->token, cfg->token, RMEM_TOKEN_SIZE);
 	spin_lock_init(&dev->map_lock);
 	INIT_DELAYED_WORK(&dev->discard_work, rmem_discard_work);
+	INIT_WORK(&dev->fpt_grow_work, rmem_fpt_grow_work);
 	dev->discard_queue = -1;
 	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
 	if (!dev->socks) {
@@ -304,6 +311,7 @@ out_stop:
 	spin_unlock(&dev->map_lock);
 	rmem_stop_socks(dev);
 	cancel_delayed_work_sync(&dev->discard_work);
+	cancel_work_sync(&dev->fpt_grow_work);
 out_idr:
 	idr_remove(&rmem_devs, dev->index);
 out_unlock:
@@ -363,6 +371,8 @@ void rmem_dev_remove(struct rmem_dev *dev)
 	rmem_fail_parked(dev);
 	cancel_delayed_work_sync(&dev->discard_work);
 	del_gendisk(dev->disk);		/* drains what is in flight */
+	/* queued only while !removing, and by I/O, which is over */
+	cancel_work_sync(&dev->fpt_grow_work);
 	rmem_release_region(dev);
 	rmem_stop_socks(dev);
 	rmem_dev_free(dev);

@@ -175,7 +175,7 @@ static ssize_t delta_lines_store(struct device *d, struct device_attribute *attr
 		return err;
 	if (k >= RMEM_LINES_PER_FRAME)
 		return -EINVAL;		/* 64 lines cost more than the page */
-	if (k && !dev->fpt_mem)
+	if (k && !READ_ONCE(dev->fpt_mem))
 		return -EOPNOTSUPP;	/* no fingerprint table (fp_entries=0) */
 	WRITE_ONCE(dev->delta_lines, k);
 	return len;
@@ -199,8 +199,9 @@ static ssize_t delta_adapt_store(struct device *d, struct device_attribute *attr
 	if (ret)
 		return ret;
 	spin_lock(&dev->map_lock);
-	/* a fresh window either way; off fingerprints every page at once */
-	rmem_delta_adapt_init(&dev->adapt, on);
+	/* a fresh window either way; off fingerprints every page at once,
+	 * unless the table is still a growing one's start */
+	rmem_delta_adapt_init(&dev->adapt, on, dev->adapt.small);
 	spin_unlock(&dev->map_lock);
 	return len;
 }
@@ -214,21 +215,23 @@ static ssize_t delta_show(struct device *d, struct device_attribute *attr,
 
 	u64 switches;
 	bool sampling;
+	u32 entries;
 
 	rmem_dev_delta_counts(dev, &retained, &reclaimed, &evictions);
 	spin_lock(&dev->map_lock);
 	switches = dev->adapt.switches;
 	sampling = dev->adapt.sampling;
+	entries = dev->fpt.nsets * RMEM_FPT_WAYS;
 	spin_unlock(&dev->map_lock);
 	return sysfs_emit(buf,
-		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u %d %8llu %10llu\n",
+		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u %d %8llu %10llu %8u\n",
 		atomic64_read(&dev->delta_patches), atomic64_read(&dev->delta_full),
 		atomic64_read(&dev->delta_mismatches), atomic64_read(&dev->delta_busy),
 		atomic64_read(&dev->write_wire_bytes),
 		atomic64_read(&dev->write_page_bytes),
 		retained, reclaimed, evictions,
-		dev->fpt.nsets * RMEM_FPT_WAYS, sampling, switches,
-		atomic64_read(&dev->delta_unsampled));
+		entries, sampling, switches,
+		atomic64_read(&dev->delta_unsampled), dev->fpt_most);
 }
 static DEVICE_ATTR_RO(delta);
 

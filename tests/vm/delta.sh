@@ -62,13 +62,20 @@ step "deltas on, the default table"
 # a smaller run, once, still well past that and within the 192M of swap)
 run "" "$(debug_scaled '288 2' '160 1') 5 3"
 [ "$(cat $S/delta_lines)" = 48 ] || { echo "FAIL: default delta_lines"; exit 1; }
+# the table starts at a sixteenth (at least 4096 pages) for the pages
+# sampled, and grows to its whole once their PATCHes say deltas pay, as
+# on this load they do (columns 10 and 14)
+echo "TABLE: $(dcol 10) pages of at most $(dcol 14)"
+[ "$(dcol 10)" = "$(dcol 14)" ] && [ "$(dcol 14)" -gt 4096 ] ||
+	{ echo "FAIL: the fingerprint table did not grow: $(cat $S/delta)"; exit 1; }
 [ "$(dcol 1)" -gt 20000 ] || { echo "FAIL: too few PATCHes: $(cat $S/delta)"; exit 1; }
 # 8-bit fingerprints: 3 changed lines hide one once in 85 PATCHes; a
 # twentieth would mean the fingerprints see less than they should
 echo "MISMATCH: $(dcol 3) of $(dcol 1) PATCHes ($(( $(dcol 3) * 10000 / $(dcol 1) )) in 10000)"
 [ $(( $(dcol 3) * 20 )) -lt "$(dcol 1)" ] ||
 	{ echo "FAIL: too many MISMATCHes with 8-bit fingerprints: $(cat $S/delta)"; exit 1; }
-# delta_adapt is off by default: every page fingerprinted (column 11)
+# delta_adapt is off by default: once deltas paid, every page is
+# fingerprinted for good (column 11)
 [ "$(cat $S/delta_adapt)" = 0 ] && [ "$(dcol 11)" = 0 ] ||
 	{ echo "FAIL: fingerprints sampled on an update-heavy load: $(cat $S/delta)"; exit 1; }
 echo "PASSES: $(pcol 1) pages patched, $(pcol 2) whole; $(pcol 5) bytes sent for $(pcol 6) bytes of pages"
@@ -95,4 +102,4 @@ vm_host_donor 600M
 # Debian's 6.1 alone (and the debug kernel): deltas are the driver's own
 # logic, the same on every kernel, and swap.sh covers 6.12's block and
 # swap paths; this is the slowest guest test.
-VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|MISMATCH|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|MISMATCH|TABLE|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors

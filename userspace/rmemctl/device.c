@@ -119,13 +119,13 @@ static int read_columns(uint32_t idx, const char *file, unsigned long long *c,
  */
 static void print_delta(uint32_t idx)
 {
-	unsigned long long c[14] = { 0 }, k[2] = { 0 }, a[2] = { 0 }, total = 0, seen = 0;
+	unsigned long long c[15] = { 0 }, k[2] = { 0 }, a[2] = { 0 }, total = 0, seen = 0;
 	unsigned long long h[2 * (RMEM_LINES_PER_FRAME + 1) + 1] = { 0 };
 	unsigned int i, median = 0;
 	int n;
 
 	if (read_columns(idx, "delta_lines", k, 1) != 1 ||
-	    read_columns(idx, "delta", c, 13) < 10)
+	    read_columns(idx, "delta", c, 14) < 10)
 		return;
 	read_columns(idx, "delta_adapt", a, 1);
 	n = read_columns(idx, "dirty_lines", h, 2 * (RMEM_LINES_PER_FRAME + 1));
@@ -148,12 +148,16 @@ static void print_delta(uint32_t idx)
 	if (total)
 		printf("  dirty lines    median %u of 64, over %llu pages written with a base\n",
 		       median, total);
-	printf("  bases          %llu retained, %llu reclaimed; table of %llu pages, %llu evicted\n",
-	       c[7], c[8], c[10], c[9]);
+	printf("  bases          %llu retained, %llu reclaimed; table of %llu pages",
+	       c[7], c[8], c[10]);
+	if (c[14] > c[10])
+		printf(" (%llu once deltas pay)", c[14]);
+	printf(", %llu evicted\n", c[9]);
 	if (k[1])
 		printf("  fingerprints   %s%s; %llu pages skipped, mode changed %llu times\n",
-		       c[11] ? "1 page in 16 (few PATCHes pay)" : "every page",
-		       a[1] ? ", adaptive" : ", always", c[13], c[12]);
+		       !c[11] ? "every page" : c[14] > c[10] ? "1 page in 16 (until PATCHes pay)" :
+		       "1 page in 16 (few PATCHes pay)",
+		       a[1] ? ", adaptive" : "", c[13], c[12]);
 }
 
 /*
