@@ -683,12 +683,38 @@ static int rmem_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	return 0;
 }
 
+/*
+ * Which hardware queue, and so which socket, a CPU's requests go to:
+ * with read queues, reads to the last nread sockets and everything else
+ * to the others, each group spread over the CPUs as blk-mq spreads any
+ * queues, as nvme-tcp does with its nr_write_queues. A swap-in then
+ * waits behind other reads only, not behind a swap-out burst's pages on
+ * the same stream.
+ */
+static void rmem_map_queues(struct blk_mq_tag_set *set)
+{
+	struct rmem_dev *dev = set->driver_data;
+	struct blk_mq_queue_map *def = &set->map[HCTX_TYPE_DEFAULT];
+
+	def->nr_queues = dev->nsock - dev->nread;
+	def->queue_offset = 0;
+	blk_mq_map_queues(def);
+	if (set->nr_maps > HCTX_TYPE_READ) {
+		struct blk_mq_queue_map *rd = &set->map[HCTX_TYPE_READ];
+
+		rd->nr_queues = dev->nread;
+		rd->queue_offset = dev->nsock - dev->nread;
+		blk_mq_map_queues(rd);
+	}
+}
+
 const struct blk_mq_ops rmem_mq_ops = {
 	.queue_rq	= rmem_queue_rq,
 	.commit_rqs	= rmem_commit_rqs,
 	.complete	= rmem_complete_rq,
 	.timeout	= rmem_timeout,
 	.init_request	= rmem_init_request,
+	.map_queues	= rmem_map_queues,
 };
 
 /*

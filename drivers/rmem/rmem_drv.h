@@ -202,6 +202,10 @@ struct rmem_dev {
 	u64 size;
 	u64 nframes;			/* of the region: slots plus spare ones */
 	unsigned int nsock;
+	/* of the sockets, the last nread serve reads (HCTX_TYPE_READ), so
+	 * that a swap-in does not queue behind a swap-out burst; 0: all
+	 * serve everything */
+	unsigned int nread;
 	struct rmem_sock *socks;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -311,6 +315,7 @@ extern struct idr rmem_devs;		/* rmem_devs_lock; index -> device */
 struct rmem_dev_cfg {
 	u64 size;			/* bytes, a multiple of the frame size */
 	u64 nframes;			/* of the region: slots plus spare ones */
+	unsigned int nread;		/* read queues, < the sockets */
 	unsigned int timeout_ms;
 	unsigned int dead_timeout_ms;
 	char donor[128];

@@ -158,9 +158,18 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 		err = -EMSGSIZE;
 		goto out_free;
 	}
+	if (info->attrs[RMEM_ATTR_READ_QUEUES])
+		cfg.nread = nla_get_u32(info->attrs[RMEM_ATTR_READ_QUEUES]);
 	err = rmem_get_socks(info, socks, &n);
 	if (err)
 		goto out_free;
+	if (cfg.nread >= n) {
+		while (n)
+			sockfd_put(socks[--n]);
+		GENL_SET_ERR_MSG(info, "read queues must leave at least one queue for the rest");
+		err = -EINVAL;
+		goto out_free;
+	}
 	dev = rmem_dev_create(&cfg, socks, n);	/* owns the sockets now */
 	if (IS_ERR(dev)) {
 		err = PTR_ERR(dev);
@@ -322,6 +331,7 @@ static int rmem_fill_status(struct sk_buff *skb, struct rmem_dev *dev,
 	    nla_put_u64_64bit(skb, RMEM_ATTR_FRAMES, dev->nframes, RMEM_ATTR_UNSPEC) ||
 	    nla_put_string(skb, RMEM_ATTR_DONOR, dev->donor) ||
 	    nla_put_u32(skb, RMEM_ATTR_QUEUES, dev->nsock) ||
+	    nla_put_u32(skb, RMEM_ATTR_READ_QUEUES, dev->nread) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_DEAD_MASK, dead, RMEM_ATTR_UNSPEC) ||
 	    nla_put_u64_64bit(skb, RMEM_ATTR_REGION_ID, dev->region_id, RMEM_ATTR_UNSPEC) ||
 	    (admin &&
@@ -393,6 +403,7 @@ static const struct nla_policy rmem_attr_policy[RMEM_ATTR_MAX + 1] = {
 	[RMEM_ATTR_QUEUE]		= { .type = NLA_U32 },
 	[RMEM_ATTR_STATE]		= { .type = NLA_NUL_STRING },
 	[RMEM_ATTR_QUEUES]		= { .type = NLA_U32 },
+	[RMEM_ATTR_READ_QUEUES]		= { .type = NLA_U32 },
 	[RMEM_ATTR_DEAD_MASK]		= { .type = NLA_U64 },
 	[RMEM_ATTR_FRAMES]		= { .type = NLA_U64 },
 	[RMEM_ATTR_QUEUE_MASK]		= { .type = NLA_U64 },

@@ -200,6 +200,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	}
 	dev->size = cfg->size;
 	dev->nframes = cfg->nframes;
+	dev->nread = cfg->nread;
 	dev->timeout = msecs_to_jiffies(cfg->timeout_ms);
 	dev->dead_timeout = msecs_to_jiffies(cfg->dead_timeout_ms);
 	strscpy(dev->donor, cfg->donor, sizeof(dev->donor));
@@ -279,6 +280,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	}
 	dev->tag_set.ops = &rmem_mq_ops;
 	dev->tag_set.nr_hw_queues = n;
+	dev->tag_set.nr_maps = dev->nread ? HCTX_TYPE_READ + 1 : 1;
 	dev->tag_set.queue_depth = clamp(queue_depth, 1u, 4096u);
 	dev->tag_set.numa_node = NUMA_NO_NODE;
 	dev->tag_set.cmd_size = sizeof(struct rmem_pdu);
@@ -299,8 +301,8 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	if (err)
 		goto out_stop;
 	mutex_unlock(&rmem_devs_lock);
-	dev_info(disk_to_dev(dev->disk), "%llu MiB on donor %s, %u queue%s\n",
-		 dev->size >> 20, dev->donor, n, n == 1 ? "" : "s");
+	dev_info(disk_to_dev(dev->disk), "%llu MiB on donor %s, %u queue%s (%u for reads)\n",
+		 dev->size >> 20, dev->donor, n, n == 1 ? "" : "s", dev->nread);
 	return dev;
 
 out_stop:

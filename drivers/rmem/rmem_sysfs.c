@@ -48,6 +48,13 @@ static ssize_t queues_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(queues);
 
+static ssize_t read_queues_show(struct device *d, struct device_attribute *attr,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rmem_sysfs_dev(d)->nread);
+}
+static DEVICE_ATTR_RO(read_queues);
+
 static ssize_t timeout_ms_show(struct device *d, struct device_attribute *attr,
 			       char *buf)
 {
@@ -254,6 +261,7 @@ static struct attribute *rmem_attrs[] = {
 	&dev_attr_donor.attr,
 	&dev_attr_region.attr,
 	&dev_attr_queues.attr,
+	&dev_attr_read_queues.attr,
 	&dev_attr_timeout_ms.attr,
 	&dev_attr_dead_timeout_ms.attr,
 	&dev_attr_stat.attr,

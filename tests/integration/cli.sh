@@ -52,6 +52,10 @@ expect_exit 5 "$RMEMCTL" -k "$TMP/short" ping "127.0.0.1:$PORT"
 expect_exit 2 "$RMEMCTL" -k "$TMP/key" ping "127.0.0.1:99999"
 expect_in "$TMP/err" "bad port"
 expect_exit 2 "$RMEMCTL" -k "$TMP/key" ping -c 0 "127.0.0.1:$PORT"
+# attach's queues, refused before anything is opened (no module needed)
+expect_exit 2 "$RMEMCTL" -k "$TMP/key" attach "127.0.0.1:$PORT" --size 16M --queues 16 --read-queues 1
+expect_exit 2 "$RMEMCTL" -k "$TMP/key" attach "127.0.0.1:$PORT" --size 16M --read-queues 16
+expect_exit 2 "$RMEMCTL" -k "$TMP/key" attach "127.0.0.1:$PORT" --size 16M --read-queues x
 expect_exit 2 "$RMEMCTL" -k "$TMP/key" ping
 expect_exit 3 "$RMEMCTL" -k "$TMP/key" -t 2000 ping "no-such-host.invalid"
 expect_in "$TMP/err" "cannot resolve donor"

@@ -19,7 +19,8 @@
  *   nlprobe badconnect DONOR   with the key in /tmp/key: open a region,
  *                              hand its socket to CONNECT with a bad
  *                              size, then with a second socket that is
- *                              not TCP, then twice, then for 1 TiB (a
+ *                              not TCP, then twice, then as its only
+ *                              queue and a read queue, then for 1 TiB (a
  *                              map too large); all must fail, and the socket
  *                              must still carry a WRITE and a READ
  *                              before it gives the region back (CLOSE)
@@ -179,6 +180,7 @@ struct connect_args {
 	uint64_t frames;
 	int fds[2];
 	unsigned int nfds;
+	uint32_t nread;			/* RMEM_ATTR_READ_QUEUES, if not 0 */
 };
 
 static int fill_connect(struct nl_msg *msg, const void *arg)
@@ -188,7 +190,8 @@ static int fill_connect(struct nl_msg *msg, const void *arg)
 	unsigned int i;
 
 	if (nla_put_u64(msg, RMEM_ATTR_SIZE_BYTES, c->size) ||
-	    nla_put_u64(msg, RMEM_ATTR_FRAMES, c->frames))
+	    nla_put_u64(msg, RMEM_ATTR_FRAMES, c->frames) ||
+	    (c->nread && nla_put_u32(msg, RMEM_ATTR_READ_QUEUES, c->nread)))
 		return -1;
 	nest = nla_nest_start(msg, RMEM_ATTR_SOCKETS);
 	if (!nest)
@@ -257,6 +260,16 @@ static int badconnect(const char *donor)
 		printf("FAIL: CONNECT with one socket twice was not refused (EINVAL)\n");
 		return 1;
 	}
+	/* every queue for reads: nothing left for writes */
+	ca.nfds = 1;
+	ca.nread = 1;
+	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
+	printf("CONNECT with one socket, a read queue: %s\n", strerror(-ret));
+	if (ret != -EINVAL) {
+		printf("FAIL: CONNECT with only read queues was not refused (EINVAL)\n");
+		return 1;
+	}
+	ca.nread = 0;
 	/* 1 TiB: a slot map of 6 GiB, over what kvmalloc may give; a clear
 	 * refusal, not a WARN (the test fails on a kernel warning) */
 	ca.size = 1ull << 40;

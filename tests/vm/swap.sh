@@ -28,7 +28,8 @@ guest_host_donor
 # replaced instead of failing swap I/O
 # (its messages go to the kernel log: a file on tmpfs could be swapped
 # out to the very device it is reconnecting)
-rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --persist 2>/dev/kmsg &
+# two queues for writes and a third for reads only (--read-queues)
+rmemctl -k /tmp/key attach "$D" --size 256M --queues 2 --read-queues 1 --persist 2>/dev/kmsg &
 SUP=$!
 while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
 # the supervisor keeps off the I/O path it serves: an I/O flusher (its
@@ -42,7 +43,10 @@ rmemctl list
 [ "$(cat /sys/block/rmem0/queue/logical_block_size)" = 4096 ] || exit 1
 S=/sys/block/rmem0/rmem
 [ "$(cat $S/state)" = up ] && [ "$(cat $S/donor)" = "$D" ] &&
-	[ "$(cat $S/queues)" = 2 ] || { echo "FAIL: sysfs state"; exit 1; }
+	[ "$(cat $S/queues)" = 3 ] && [ "$(cat $S/read_queues)" = 1 ] ||
+	{ echo "FAIL: sysfs state"; exit 1; }
+rmemctl status /dev/rmem0 | grep -q "queues *3, the last 1 for reads" ||
+	{ rmemctl status /dev/rmem0; echo "FAIL: status of the read queue"; exit 1; }
 # timeouts can be changed in place, and nonsense is refused
 echo 20000 >$S/timeout_ms && [ "$(cat $S/timeout_ms)" = 20000 ] || exit 1
 [ "$(cat /sys/block/rmem0/queue/io_timeout)" = 20000 ] || exit 1
@@ -117,6 +121,20 @@ out=$(( $(sed -n 's/^pswpout //p' /proc/vmstat) - out0 ))
 in=$(( $(sed -n 's/^pswpin //p' /proc/vmstat) - in0 ))
 echo "RESULT: $out pages swapped out to rmem, $in swapped back in"
 [ "$out" -gt 20000 ] && [ "$in" -gt 20000 ] || { echo "FAIL: too little swapping"; exit 1; }
+# blk-mq's own view (debugfs, in Debian's kernels; the debug kernel has
+# none): the third queue is the read map's, and every queue carried
+# requests; a swap-in is a read, so it went there
+if grep -qw debugfs /proc/filesystems; then
+	[ -d /sys/kernel/debug/block ] || mount -t debugfs none /sys/kernel/debug
+	Q=/sys/kernel/debug/block/rmem0
+	echo "HCTX: $(for h in 0 1 2; do echo "hctx$h $(cat $Q/hctx$h/type) queued $(cat $Q/hctx$h/queued);"; done)"
+	[ "$(cat $Q/hctx0/type)" = default ] && [ "$(cat $Q/hctx1/type)" = default ] &&
+		[ "$(cat $Q/hctx2/type)" = read ] ||
+		{ echo "FAIL: hardware queue types"; exit 1; }
+	for h in 0 1 2; do
+		[ "$(cat $Q/hctx$h/queued)" -gt 0 ] || { echo "FAIL: hctx$h carried nothing"; exit 1; }
+	done
+fi
 swapoff /dev/rmem0
 step "swapoff"
 echo "STAT: $(cat $S/stat)"
@@ -164,4 +182,4 @@ EOF
 vm_host_donor 600M
 
 # the guest's RAM as it was with the donor inside: a hard squeeze
-VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:|DELTA:|TABLE:" no-io-errors
+VM_MEM=256M VM_TIMEOUT=1200 vm_run_module_kernels "$TMP/guest.sh" "RESULT|memhog:|DELTA:|TABLE:|HCTX:" no-io-errors

@@ -204,10 +204,13 @@ static void print_device(struct nlattr **tb, struct nl_ctx *ctx)
 		printf("  spare frames   %" PRIu64 " MiB (retained bases)\n",
 		       (nla_get_u64(tb[RMEM_ATTR_FRAMES]) - size / RMEM_FRAME_SIZE) *
 		       RMEM_FRAME_SIZE >> 20);
-	if (tb[RMEM_ATTR_QUEUES])
-		printf("  queues         %u (dead mask %#" PRIx64 ")\n",
-		       nla_get_u32(tb[RMEM_ATTR_QUEUES]),
+	if (tb[RMEM_ATTR_QUEUES]) {
+		printf("  queues         %u", nla_get_u32(tb[RMEM_ATTR_QUEUES]));
+		if (tb[RMEM_ATTR_READ_QUEUES] && nla_get_u32(tb[RMEM_ATTR_READ_QUEUES]))
+			printf(", the last %u for reads", nla_get_u32(tb[RMEM_ATTR_READ_QUEUES]));
+		printf(" (dead mask %#" PRIx64 ")\n",
 		       tb[RMEM_ATTR_DEAD_MASK] ? nla_get_u64(tb[RMEM_ATTR_DEAD_MASK]) : 0);
+	}
 	if (tb[RMEM_ATTR_REGION_ID])
 		printf("  region         %" PRIu64 "\n", nla_get_u64(tb[RMEM_ATTR_REGION_ID]));
 	if (tb[RMEM_ATTR_TIMEOUT_MS] && tb[RMEM_ATTR_DEAD_TIMEOUT_MS])
@@ -486,11 +489,12 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		{ "reconnect-ms", required_argument, NULL, 'R' },
 		{ "persist", no_argument, NULL, 'p' },
 		{ "spare", required_argument, NULL, 'S' },
+		{ "read-queues", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
 	int fds[RMEM_MAX_QUEUES];
-	unsigned int queues = 1, i;
+	unsigned int queues = 1, nread = 0, i;
 	uint32_t timeout_ms = 30000, reconnect_ms = 60000;
 	uint64_t size = 0, spare = 0;
 	bool persist = false, asked = false;
@@ -503,7 +507,7 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	int opt, ret;
 
 	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
-	while ((opt = getopt_long(argc, argv, "s:n:T:R:pS:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:n:T:R:pS:r:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 		case 'S':
@@ -520,6 +524,14 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 			if (*end || !queues || queues > RMEM_MAX_QUEUES) {
 				fprintf(stderr, "rmemctl: --queues takes 1..%u\n",
 					RMEM_MAX_QUEUES);
+				return EX_USAGE;
+			}
+			break;
+		case 'r':
+			nread = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || nread >= RMEM_MAX_QUEUES) {
+				fprintf(stderr, "rmemctl: --read-queues takes 0..%u\n",
+					RMEM_MAX_QUEUES - 1);
 				return EX_USAGE;
 			}
 			break;
@@ -541,9 +553,17 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !size) {
-		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
+		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
 		return EX_USAGE;
 	}
+	if (queues + nread > RMEM_MAX_QUEUES) {
+		fprintf(stderr, "rmemctl: --queues %u and --read-queues %u make more than %u connections\n",
+			queues, nread, RMEM_MAX_QUEUES);
+		return EX_USAGE;
+	}
+	/* --queues counts the queues for everything but reads, then the
+	 * read queues come after them: the kernel's last nread */
+	queues += nread;
 	donor = argv[optind];
 	ret = genl_open(&g);		/* before the donor: fail fast */
 	if (ret)
@@ -575,6 +595,7 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	    !nla_put_string(msg, RMEM_ATTR_DONOR, donor) &&
 	    !nla_put_u64(msg, RMEM_ATTR_REGION_ID, region.id) &&
 	    !nla_put(msg, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, region.token) &&
+	    (!nread || !nla_put_u32(msg, RMEM_ATTR_READ_QUEUES, nread)) &&
 	    !put_sockets(msg, fds, queues)) {
 		ret = genl_call(&g, msg, &ctx);
 		asked = ctx.sent;	/* not sent: the kernel has nothing */
@@ -599,15 +620,16 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		ret = ret == -EPERM ? EX_USAGE : EX_KERNEL;
 		goto out;
 	}
-	if (!ctl->quiet && spare)
-		printf("/dev/rmem%u: %" PRIu64 " MiB (and %" PRIu64 " MiB for bases) on %s, region %" PRIu64 ", %u queue%s\n",
-		       ctx.index, size >> 20, spare >> 20, donor, region.id, queues,
-		       queues == 1 ? "" : "s");
-	else if (!ctl->quiet)
-		printf("/dev/rmem%u: %" PRIu64 " MiB on %s, region %" PRIu64 ", %u queue%s\n",
-		       ctx.index, size >> 20, donor, region.id, queues,
-		       queues == 1 ? "" : "s");
-	else
+	if (!ctl->quiet) {
+		printf("/dev/rmem%u: %" PRIu64 " MiB", ctx.index, size >> 20);
+		if (spare)
+			printf(" (and %" PRIu64 " MiB for bases)", spare >> 20);
+		printf(" on %s, region %" PRIu64 ", %u queue%s", donor, region.id,
+		       queues, queues == 1 ? "" : "s");
+		if (nread)
+			printf(" (%u for reads)", nread);
+		printf("\n");
+	} else
 		printf("/dev/rmem%u\n", ctx.index);
 	fflush(stdout);
 	/* the kernel holds the sockets now; our descriptors just close */

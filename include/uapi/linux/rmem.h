@@ -324,6 +324,10 @@ enum rmem_genl_attr {
 				 * are for, one bit each, the i-th socket for
 				 * the i-th lowest; each must be dead, or
 				 * nothing is replaced (-EBUSY) */
+	RMEM_ATTR_READ_QUEUES,	/* u32: of the queues, the last this many
+				 * carry reads only and the others the rest
+				 * (CONNECT, STATUS; default 0: every queue
+				 * carries everything) */
 	__RMEM_ATTR_MAX,
 };
 #define RMEM_ATTR_MAX	(__RMEM_ATTR_MAX - 1)
