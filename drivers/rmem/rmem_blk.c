@@ -309,6 +309,10 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 	case REQ_OP_WRITE:
 		atomic64_inc(&dev->writes);
 		atomic64_add(blk_rq_bytes(rq), &dev->write_bytes);
+		/* here, once: a write that waited for frames planned (and
+		 * found its pages of zeros) more than once */
+		if (status == BLK_STS_OK)
+			atomic64_add(pdu->zero_slots, &dev->zero_writes);
 		kind = RMEM_LAT_WRITE;
 		break;
 	case REQ_OP_DISCARD:
@@ -404,7 +408,6 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 		rmem_release_slots(dev, slot, 1);
 		pdu->frame[i] = RMEM_NO_FRAME;
 		pdu->zero_slots++;
-		atomic64_inc(&dev->zero_writes);
 		return 0;
 	}
 	if (page && !rmem_delta_adapt_wants(&dev->adapt, rmem_page_key(page))) {
