@@ -205,6 +205,19 @@ static int fill_connect(struct nl_msg *msg, const void *arg)
 
 #define BAD_FRAMES 16
 
+/* CONNECT as ca says must fail with want; nonzero (said) if it does not */
+static int refused(const char *what, const struct connect_args *ca, int want)
+{
+	struct answer a;
+	int ret = call(RMEM_CMD_CONNECT, fill_connect, ca, &a);
+
+	printf("CONNECT %s: %s\n", what, strerror(-ret));
+	if (ret == want)
+		return 0;
+	printf("FAIL: CONNECT %s was not refused (%s)\n", what, strerror(-want));
+	return 1;
+}
+
 static int badconnect(const char *donor)
 {
 	struct rmem_client_opts o = { .name = "nlprobe", .depth = 4 };
@@ -213,9 +226,7 @@ static int badconnect(const char *donor)
 	struct rmem_region region;
 	struct connect_args ca;
 	struct rmem_key key;
-	struct answer a;
 	char host[256], err[512];
-	int ret;
 
 	if (!c || rmem_key_load("/tmp/key", &key, err, sizeof(err)) ||
 	    rmem_parse_hostport(donor, RMEM_DEFAULT_PORT, host, sizeof(host),
@@ -233,54 +244,33 @@ static int badconnect(const char *donor)
 	/* a size that is not a multiple of the frame size */
 	ca = (struct connect_args){ .size = 4095, .frames = BAD_FRAMES,
 				    .fds = { rmem_fd(c) }, .nfds = 1 };
-	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
-	printf("CONNECT with a bad size: %s\n", strerror(-ret));
-	if (ret != -EINVAL) {
-		printf("FAIL: CONNECT with a bad size was not refused (EINVAL)\n");
+	if (refused("with a bad size", &ca, -EINVAL))
 		return 1;
-	}
 	/* a good socket, then one that is not TCP: the kernel took the
 	 * first before it saw the second */
 	ca.size = BAD_FRAMES * RMEM_FRAME_SIZE;
 	ca.fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
 	ca.nfds = 2;
-	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
-	printf("CONNECT with a UDP socket: %s\n", strerror(-ret));
-	if (ret != -EINVAL) {
-		printf("FAIL: CONNECT with a UDP socket was not refused (EINVAL)\n");
+	if (refused("with a UDP socket", &ca, -EINVAL))
 		return 1;
-	}
 	close(ca.fds[1]);
 	/* the same socket twice: hooking it twice would make its write
 	 * space callback call itself */
 	ca.fds[1] = ca.fds[0];
-	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
-	printf("CONNECT with one socket twice: %s\n", strerror(-ret));
-	if (ret != -EINVAL) {
-		printf("FAIL: CONNECT with one socket twice was not refused (EINVAL)\n");
+	if (refused("with one socket twice", &ca, -EINVAL))
 		return 1;
-	}
 	/* every queue for reads: nothing left for writes */
 	ca.nfds = 1;
 	ca.nread = 1;
-	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
-	printf("CONNECT with one socket, a read queue: %s\n", strerror(-ret));
-	if (ret != -EINVAL) {
-		printf("FAIL: CONNECT with only read queues was not refused (EINVAL)\n");
+	if (refused("with only a read queue", &ca, -EINVAL))
 		return 1;
-	}
 	ca.nread = 0;
 	/* 1 TiB: a slot map of 6 GiB, over what kvmalloc may give; a clear
 	 * refusal, not a WARN (the test fails on a kernel warning) */
 	ca.size = 1ull << 40;
 	ca.frames = ca.size / RMEM_FRAME_SIZE;
-	ca.nfds = 1;
-	ret = call(RMEM_CMD_CONNECT, fill_connect, &ca, &a);
-	printf("CONNECT of 1 TiB: %s\n", strerror(-ret));
-	if (ret != -EFBIG) {
-		printf("FAIL: CONNECT of 1 TiB was not refused (EFBIG)\n");
+	if (refused("of 1 TiB", &ca, -EFBIG))
 		return 1;
-	}
 	memset(page, 0x5a, sizeof(page));
 	if (rmem_write(c, 3, 1, page) || rmem_read(c, 3, 1, back) ||
 	    memcmp(page, back, sizeof(page))) {
