@@ -534,8 +534,17 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	ctl.key_file = rmem_default_key_file();
-	/* the key passes through our memory: keep it out of swap */
-	mlockall(MCL_CURRENT | MCL_FUTURE);
+	/*
+	 * The key passes through our memory, and the supervisor (attach
+	 * --persist) must reconnect while swap waits for it: keep what we
+	 * touch out of swap. On fault only: locking every page of every
+	 * library mapped (libcrypto's alone are megabytes) took 7 MiB of the
+	 * memory the client is short of; what is never touched need not be
+	 * resident, and a file page touched later is read from its file,
+	 * not from swap.
+	 */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
+		mlockall(MCL_CURRENT | MCL_FUTURE);
 
 	while ((opt = getopt_long(argc, argv, "+k:t:qhV", opts, NULL)) != -1) {
 		switch (opt) {
