@@ -176,7 +176,7 @@ void rmem_fpt_grow_work(struct work_struct *work)
 	bool kick;
 
 	noio = memalloc_noio_save();
-	mem = kvmalloc_array(n, sizeof(*mem), GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	mem = rmem_alloc_array(n, sizeof(*mem), GFP_KERNEL | __GFP_NORETRY);
 	memalloc_noio_restore(noio);
 	if (mem)
 		rmem_fpt_init(&to, mem, n, dev->fp_bits);

@@ -222,7 +222,7 @@ struct rmem_dev {
 
 	spinlock_t map_lock;		/* map */
 	struct rmem_map map;		/* slot -> frame, and the free frames */
-	u32 *map_mem;			/* the map's words (kvmalloc) */
+	u32 *map_mem;			/* the map's words (rmem_alloc_array) */
 	/*
 	 * map_lock; per slot, the checksum of what its last write sent
 	 * (rmem_slot_sum), which every read of the slot from the donor
@@ -243,7 +243,7 @@ struct rmem_dev {
 	struct rmem_extent *discard_ext;	/* [RMEM_MAX_DISCARD_EXTENTS] */
 	bool discard_busy;		/* map_lock; a batch is being sent or answered */
 	struct rmem_fpt fpt;		/* map_lock; line fingerprints of pages */
-	/* its entries (kvmalloc), or NULL; replaced under map_lock by the
+	/* its entries (rmem_alloc_array), or NULL; replaced under map_lock by the
 	 * whole table (rmem_fpt_grow_work), so read without it only to
 	 * know whether there is one */
 	struct rmem_fpt_entry *fpt_mem;
@@ -336,6 +336,7 @@ void rmem_dev_set_timeouts(struct rmem_dev *dev, unsigned int timeout_ms,
 extern const struct attribute_group *rmem_attr_groups[];
 
 /* rmem_main.c: device lifecycle, module init/exit */
+void *rmem_alloc_array(size_t n, size_t size, gfp_t gfp);
 extern struct workqueue_struct *rmem_recv_wq;
 extern u32 rmem_zero_sum;
 extern struct workqueue_struct *rmem_send_wq;

@@ -50,6 +50,7 @@
 #include <linux/idr.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
@@ -117,11 +118,24 @@ static void rmem_dev_free(struct rmem_dev *dev)
 }
 
 /*
- * The most one kvmalloc gives: above INT_MAX bytes it WARNs and fails.
+ * The most one of the device's arrays may take: what kvmalloc gives at
+ * most (above INT_MAX bytes it WARNs and fails), kept for vmalloc too.
  * The map and the fingerprint table are sized against it in u64, so
  * nothing is truncated on the way (size_t is 32 bits on 32-bit hosts).
  */
 #define RMEM_KVMALLOC_MAX	((u64)INT_MAX)
+
+/*
+ * The device's big arrays (the map, the checksums, the fingerprint
+ * table) come from vmalloc, page by page: kvmalloc takes them from
+ * kmalloc while memory is unfragmented, rounded up to a power of two
+ * (the 3 MiB map of a 448 MiB device took 4 MiB), of the memory the
+ * client is short of. kvfree frees them.
+ */
+void *rmem_alloc_array(size_t n, size_t size, gfp_t gfp)
+{
+	return __vmalloc_array(n, size, gfp | __GFP_NOWARN);
+}
 
 /* The fingerprint table; without the memory, the device runs without deltas. */
 static void rmem_alloc_fpt(struct rmem_dev *dev)
@@ -144,8 +158,7 @@ static void rmem_alloc_fpt(struct rmem_dev *dev)
 	n = fp_entries ? dev->fpt_most : rmem_fpt_start(dev->fpt_most);
 	dev->delta_lines = min(READ_ONCE(delta_lines), RMEM_LINES_PER_FRAME - 1);
 	if (n)	/* no memory is no error: deltas off, said below */
-		dev->fpt_mem = kvmalloc_array(n, sizeof(*dev->fpt_mem),
-					      GFP_KERNEL | __GFP_NOWARN);
+		dev->fpt_mem = rmem_alloc_array(n, sizeof(*dev->fpt_mem), GFP_KERNEL);
 	if (!dev->fpt_mem) {
 		if (n)
 			pr_warn("no memory for %u line fingerprints: deltas off\n", n);
@@ -242,14 +255,14 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 		rmem_dev_free(dev);
 		return ERR_PTR(-EFBIG);
 	}
-	dev->map_mem = kvmalloc(map_bytes, GFP_KERNEL | __GFP_NOWARN);
+	dev->map_mem = rmem_alloc_array(map_bytes, 1, GFP_KERNEL);
 	dev->discard_frames = kvmalloc_array(RMEM_DISCARD_MAX_FRAMES, sizeof(u32),
 					     GFP_KERNEL);
 	dev->discard_ext = kcalloc(RMEM_MAX_DISCARD_EXTENTS,
 				   sizeof(struct rmem_extent), GFP_KERNEL);
 	/* a word a slot: smaller than the map, which fits */
-	dev->slot_sum = kvmalloc_array(dev->size / RMEM_FRAME_SIZE, sizeof(u32),
-				       GFP_KERNEL | __GFP_NOWARN);
+	dev->slot_sum = rmem_alloc_array(dev->size / RMEM_FRAME_SIZE, sizeof(u32),
+					 GFP_KERNEL);
 	if (dev->slot_sum) {
 		u64 s, nslots = dev->size / RMEM_FRAME_SIZE;
 
