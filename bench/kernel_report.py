@@ -166,7 +166,8 @@ def memory_section(mem, devices):
           "What setting the device up took of the guest's memory: MemAvailable just "
           "before, less just after (median over the repetitions; rmem: the driver's "
           "slot map, checksums and fingerprint table, and the `rmemctl --persist` "
-          "supervisor; nbd: `nbd-client -swap`, which locks its memory). The swap "
+          "supervisor; nbd: the driver's tags, as `nbd-client` exits once the kernel "
+          "has its socket). The swap "
           "workloads are sized on the memory found before any device, so every MiB "
           "taken here is a MiB more that they swap.", "",
           "| device | MiB taken |", "|---|---:|"]
