@@ -81,8 +81,14 @@ echo "MISMATCH: $(dcol 3) of $(dcol 1) PATCHes ($(( $(dcol 3) * 10000 / $(dcol 1
 echo "PASSES: $(pcol 1) pages patched, $(pcol 2) whole; $(pcol 5) bytes sent for $(pcol 6) bytes of pages"
 [ $(( $(pcol 5) * 2 )) -lt "$(pcol 6)" ] ||
 	{ echo "FAIL: write bytes of the passes not halved"; exit 1; }
-awk '$2 > 0 { n += $2; if ($1 >= 1 && $1 <= 3) s += $2 } END { exit !(n > 0 && s * 2 > n) }' \
-	$S/dirty_lines || { echo "FAIL: dirty lines not mostly 1..3:"; cat $S/dirty_lines; exit 1; }
+# pages written with a base: the 3 lines a pass changes, or none (memhog
+# reads every page at the end, and 6.1 frees the slot of a page read
+# back and dirties it: it goes out again unchanged); a page whose pfn
+# now holds another page shows all 64
+awk '{ n += $2; if ($1 == 0) z += $2; else if ($1 <= 3) s += $2 }
+	END { printf "DIRTY: %d pages with a base: %d with no line changed, %d with 1..3, %d more\n", n, z, s, n - z - s }' $S/dirty_lines
+awk '$2 > 0 { n += $2; if ($1 <= 3) s += $2 } END { exit !(n > 0 && s * 2 > n) }' \
+	$S/dirty_lines || { echo "FAIL: dirty lines not mostly 0..3:"; cat $S/dirty_lines; exit 1; }
 # per device: 0 turns deltas off, 64 lines would cost more than the page
 if echo 64 >$S/delta_lines 2>/dev/null; then echo "FAIL: took 64"; exit 1; fi
 echo 0 >$S/delta_lines && [ "$(cat $S/delta_lines)" = 0 ] || exit 1
@@ -102,4 +108,4 @@ vm_host_donor 600M
 # Debian's 6.1 alone (and the debug kernel): deltas are the driver's own
 # logic, the same on every kernel, and swap.sh covers 6.12's block and
 # swap paths; this is the slowest guest test.
-VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|MISMATCH|TABLE|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|PASSES|MISMATCH|TABLE|DIRTY|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
