@@ -105,6 +105,12 @@ static bool rmem_fpt_valid(const struct rmem_map *m, const struct rmem_fpt *t,
 	return t->e[idx].key && rmem_map_owner(m, t->e[idx].frame) == idx;
 }
 
+/* how long ago an entry was used, on the table's clock */
+static u32 rmem_fpt_age(const struct rmem_fpt *t, const struct rmem_fpt_entry *e)
+{
+	return t->clock - e->stamp;
+}
+
 /*
  * Where key goes: its entry, else an empty or stale one, else the least
  * recently used. A read's entry is what a write of the page will want;
@@ -123,7 +129,7 @@ static u32 rmem_fpt_place(const struct rmem_map *m, const struct rmem_fpt *t,
 	for (w = 0; w < RMEM_FPT_WAYS; w++) {
 		if (!rmem_fpt_valid(m, t, base + w))
 			return base + w;
-		if (t->clock - t->e[base + w].stamp > t->clock - t->e[oldest].stamp)
+		if (rmem_fpt_age(t, &t->e[base + w]) > rmem_fpt_age(t, &t->e[oldest]))
 			oldest = base + w;
 	}
 	return oldest;
@@ -168,12 +174,6 @@ u32 rmem_fpt_start(u32 most)
 	return rmem_fpt_size(n < most ? n : most);
 }
 
-/* how long ago an entry was used, on the table's clock */
-static u32 rmem_fpt_age(const struct rmem_fpt *t, const struct rmem_fpt_entry *e)
-{
-	return t->clock - e->stamp;
-}
-
 /*
  * Move what t knows into to, a table just initialised (any size): each
  * valid entry goes to its key's set there, and its frame's owner with
@@ -195,7 +195,7 @@ void rmem_fpt_move(struct rmem_map *m, struct rmem_fpt *t, struct rmem_fpt *to)
 			t->e[i].key = 0;
 	for (i = 0; i < n; i++) {
 		struct rmem_fpt_entry *e = &t->e[i], *d;
-		u32 base, w, idx;
+		u32 idx;
 
 		if (!e->key)
 			continue;
@@ -203,18 +203,10 @@ void rmem_fpt_move(struct rmem_map *m, struct rmem_fpt *t, struct rmem_fpt *to)
 			rmem_map_disown(m, e->frame);
 			continue;
 		}
-		/* every entry of to was moved here, and is valid */
-		base = rmem_fpt_set(to, e->key) * RMEM_FPT_WAYS;
-		idx = base;
-		for (w = 0; w < RMEM_FPT_WAYS; w++) {
-			if (!to->e[base + w].key) {
-				idx = base + w;
-				break;
-			}
-			if (rmem_fpt_age(to, &to->e[base + w]) >
-			    rmem_fpt_age(to, &to->e[idx]))
-				idx = base + w;
-		}
+		/* an empty way of the key's set, else its least recently
+		 * used: every entry of to was moved here and is valid, and
+		 * no key is in it yet (keys are unique in t) */
+		idx = rmem_fpt_place(m, to, e->key);
 		d = &to->e[idx];
 		if (d->key) {
 			to->evictions++;
