@@ -287,6 +287,14 @@ void rmem_delta_forget(struct rmem_map *m, u32 frame)
 	rmem_map_disown(m, frame);
 }
 
+/* a new window of passes for the next verdict */
+static void rmem_adapt_window(struct rmem_delta_adapt *a)
+{
+	a->passes = 0;
+	a->patches = 0;
+	a->reads = 0;
+}
+
 /*
  * Under the lock that note takes; on and sampling are read without it.
  * small: the table is a growing one's start, so the device samples
@@ -297,9 +305,7 @@ void rmem_delta_adapt_init(struct rmem_delta_adapt *a, bool on, bool small)
 	WRITE_ONCE(a->on, on);
 	WRITE_ONCE(a->sampling, small);
 	a->small = small;
-	a->passes = 0;
-	a->patches = 0;
-	a->reads = 0;
+	rmem_adapt_window(a);
 	a->switches = 0;
 }
 
@@ -335,18 +341,19 @@ bool rmem_delta_adapt_note(struct rmem_delta_adapt *a, bool read, bool patch)
 		return false;
 	if (a->reads < a->passes / 4 || a->passes - a->reads < a->passes / 16)
 		;		/* a fill, or reads alone: no evidence */
-	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV && a->small)
-		grow = a->sampling;	/* every page, once the table can hold them */
-	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV)
-		sample = false;
-	else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV && a->on)
+	else if (a->patches >= a->passes / RMEM_ADAPT_ON_DIV) {
+		/* every page, once the table can hold them */
+		if (a->small)
+			grow = a->sampling;
+		else
+			sample = false;
+	} else if (a->patches < a->passes / RMEM_ADAPT_OFF_DIV && a->on) {
 		sample = true;
+	}
 	if (sample != a->sampling)
 		a->switches++;
 	WRITE_ONCE(a->sampling, sample);
-	a->passes = 0;
-	a->patches = 0;
-	a->reads = 0;
+	rmem_adapt_window(a);
 	return grow;
 }
 
@@ -357,7 +364,5 @@ void rmem_delta_adapt_grown(struct rmem_delta_adapt *a)
 		a->switches++;
 	a->small = false;
 	WRITE_ONCE(a->sampling, false);
-	a->passes = 0;
-	a->patches = 0;
-	a->reads = 0;
+	rmem_adapt_window(a);
 }
