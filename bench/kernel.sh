@@ -139,7 +139,8 @@ insmod /rmem/rmem.ko
 # no guest_swap_tuning: its reserves are for a donor inside the guest.
 # The swap workloads are sized on what is available now, before any
 # device: the same sizes for every device, each some MiB past the memory
-AVAIL=$(( $(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024 ))
+avail_kb() { sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo; }
+AVAIL=$(( $(avail_kb) / 1024 ))
 set -- $MEMHOG; MEMHOG="$(( AVAIL + $1 )) $2"
 set -- $REDIS; REDIS="$(( (AVAIL + $1) * 1048576 / ($2 + 100) )) $2 $3"
 step "MemAvailable $AVAIL MiB: memhog $MEMHOG, redis $REDIS (keys, bytes, requests)"
@@ -276,10 +277,10 @@ for REP in $(seq $REPS); do
 		step "rep $REP: $DEVN"
 		# what the device itself takes of the guest's memory: its
 		# driver's tables, its client process, its buffers
-		m0=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)
+		m0=$(avail_kb)
 		dev_up $DEVN
 		sleep 1
-		echo "MEM|$DEVN|$REP|$m0|$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+		echo "MEM|$DEVN|$REP|$m0|$(avail_kb)"
 		# fill the device: a read of a slot never written would not go
 		# to the server on rmem, nor on a sparse nbdkit
 		fio --name=fill --filename=$DEV --rw=write --bs=1M --size=$FIO_SIZE \
