@@ -359,6 +359,7 @@ void rmem_fpt_grow_work(struct work_struct *work);
 
 /* rmem_sock.c: the transport */
 struct socket *rmem_take_sock(int fd, int *err);
+void rmem_put_socks(struct socket **socks, unsigned int n);
 int rmem_sock_init(struct rmem_sock *rs, struct rmem_dev *dev, unsigned int index);
 void rmem_sock_free(struct rmem_sock *rs);
 void rmem_start_sock(struct rmem_sock *rs, struct socket *sock);

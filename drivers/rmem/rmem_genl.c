@@ -94,8 +94,8 @@ static int rmem_get_socks(struct genl_info *info, struct socket **socks,
 		GENL_SET_ERR_MSG(info, "no sockets given");
 	}
 	if (err) {
-		while (*n)
-			sockfd_put(socks[--(*n)]);
+		rmem_put_socks(socks, *n);
+		*n = 0;
 	}
 	return err;
 }
@@ -164,8 +164,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out_free;
 	if (cfg.nread >= n) {
-		while (n)
-			sockfd_put(socks[--n]);
+		rmem_put_socks(socks, n);
 		GENL_SET_ERR_MSG(info, "read queues must leave at least one queue for the rest");
 		err = -EINVAL;
 		goto out_free;
@@ -274,8 +273,7 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 		if (hweight64(want) != n || want >> dev->nsock ||
 		    (want & ~rmem_dead_mask(dev))) {
 			GENL_SET_ERR_MSG(info, "the queues named are not the dead ones the sockets are for");
-			while (n)
-				sockfd_put(socks[--n]);
+			rmem_put_socks(socks, n);
 			err = -EBUSY;
 			goto out;
 		}

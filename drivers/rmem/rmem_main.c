@@ -207,8 +207,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev) {
-		while (n)
-			sockfd_put(socks[--n]);
+		rmem_put_socks(socks, n);
 		return ERR_PTR(-ENOMEM);
 	}
 	dev->size = cfg->size;
@@ -225,8 +224,7 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	dev->discard_queue = -1;
 	dev->socks = kcalloc(n, sizeof(*dev->socks), GFP_KERNEL);
 	if (!dev->socks) {
-		while (n)
-			sockfd_put(socks[--n]);
+		rmem_put_socks(socks, n);
 		rmem_dev_free(dev);
 		return ERR_PTR(-ENOMEM);
 	}

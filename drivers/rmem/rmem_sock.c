@@ -1141,6 +1141,13 @@ struct socket *rmem_take_sock(int fd, int *err)
 	return sock;
 }
 
+/* Give back sockets rmem_take_sock took, none installed. */
+void rmem_put_socks(struct socket **socks, unsigned int n)
+{
+	while (n)
+		sockfd_put(socks[--n]);
+}
+
 /*
  * Install a socket (CONNECT, or RECONFIGURE once the old one's worker let
  * go of it): a new generation, and what was parked goes out on it.
