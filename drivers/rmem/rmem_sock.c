@@ -288,19 +288,6 @@ static void rmem_sock_release(struct rmem_sock *rs, int err)
 			sk->sk_write_space = rs->saved_write_space;
 		}
 		write_unlock_bh(&sk->sk_callback_lock);
-		/*
-		 * Undo rmem_start_sock's memalloc, as sunrpc does at close:
-		 * the socket may live on in userspace (rmemctl holds its fd)
-		 * and must not dip into the reserves there, and every socket
-		 * left memalloc would keep the kernel-wide memalloc_socks
-		 * key on after rmem is gone. GFP_NOIO stays: the last put
-		 * below may close it in a worker while swap still waits on
-		 * this device. Under the socket lock: it reclaims the
-		 * socket's forward allocation.
-		 */
-		lock_sock(sk);
-		sk_clear_memalloc(sk);
-		release_sock(sk);
 	}
 	/* ours alone now: nothing else can reach them off the lists */
 	list_for_each_entry_safe(item, next, &dropped, entry) {
