@@ -1160,6 +1160,10 @@ void rmem_start_sock(struct rmem_sock *rs, struct socket *sock)
 	 * Swap-out must not wait for memory that only swap-out can free.
 	 * Set only now that the socket is the driver's for good: a CONNECT
 	 * refused after rmem_take_sock leaves its owner's socket as it was.
+	 * Never cleared, as nbd never clears it: sk_clear_memalloc while
+	 * anyone owns the socket with pfmemalloc skbs on its backlog makes
+	 * release_sock hit __sk_backlog_rcv's BUG_ON, so a clear must first
+	 * drain the backlog under the socket's spinlock.
 	 */
 	sk->sk_allocation = GFP_NOIO | __GFP_MEMALLOC;
 	sk_set_memalloc(sk);
