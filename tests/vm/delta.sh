@@ -37,6 +37,7 @@ run() {
 	HOG=$!
 	while ! grep -q filled /tmp/memhog.out; do sleep 0.2; done
 	cat $S/delta >/tmp/d0
+	step "memhog: filled"
 	wait $HOG || { cat /tmp/memhog.out; echo "FAIL: memhog found bad bytes (insmod $1)"; exit 1; }
 	cat $S/delta >/tmp/d1
 	kill $MON
@@ -44,6 +45,8 @@ run() {
 	swapoff /dev/rmem0
 	step "memhog $2 done"
 	echo "DELTA: $(cat $S/delta)"
+	# when the table grew, against the steps' times (the same clock)
+	echo "GROWN: $(dmesg | grep 'deltas pay' | tail -n 1)"
 	# swap-ins, swap-outs and page moves (a moved page leaves its base: its key is its pfn)
 	echo "VMSTAT: $(grep -E '^(pswpin|pswpout|pgmigrate_success) ' /proc/vmstat | tr '\n' ' ')"
 	rmemctl status /dev/rmem0 | grep -E "deltas|write bytes|dirty lines|bases|errors"
@@ -84,10 +87,11 @@ echo "MISMATCH: $(dcol 3) of $(dcol 1) PATCHes ($(( $(dcol 3) * 10000 / $(dcol 1
 	{ echo "FAIL: fingerprints sampled on an update-heavy load: $(cat $S/delta)"; exit 1; }
 echo "PASSES: $(pcol 1) pages patched, $(pcol 2) whole; $(pcol 5) bytes sent for $(pcol 6) bytes of pages"
 # at most half the pages' bytes; at most two thirds under the debug
-# kernel: with its ~60 MiB for user pages, more of the passes' pages go
-# out with no base (those the fill left resident, on their first way
-# out, and others: 31k whole for 47k PATCHes), 0.47-0.52 of the bytes
-# in its last runs against 0.2-0.4 on Debian's kernel
+# kernel. The table grows only once sampled pages come back as PATCHes,
+# about a guest memory's worth of pages into the first pass (GROWN);
+# until then 15 pages in 16 are read without fingerprints and go out
+# whole, and the debug kernel's 128 MiB run makes that a larger share:
+# 0.45-0.52 of the bytes in its last runs, 0.2-0.4 on Debian's kernel
 cut=$(debug_scaled "2 1" "3 2")	# sent * ${cut% *} < pages * ${cut#* }
 [ $(( $(pcol 5) * ${cut% *} )) -lt $(( $(pcol 6) * ${cut#* } )) ] ||
 	{ echo "FAIL: write bytes of the passes not cut to $(debug_scaled half 'two thirds')"; exit 1; }
@@ -118,4 +122,4 @@ vm_host_donor 600M
 # Debian's 6.1 alone (and the debug kernel): deltas are the driver's own
 # logic, the same on every kernel, and swap.sh covers 6.12's block and
 # swap paths; this is the slowest guest test.
-VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|VMSTAT|PASSES|MISMATCH|TABLE|DIRTY|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
+VM_ONLY=${VM_ONLY:-/boot/} VM_MEM=256M VM_TIMEOUT=1500 vm_run_module_kernels "$TMP/guest.sh" "RESULT|DELTA|GROWN|VMSTAT|PASSES|MISMATCH|TABLE|DIRTY|memhog:|deltas|write bytes|dirty lines|bases" no-io-errors
