@@ -2,7 +2,7 @@
 # The kernel path measured: swap and block I/O through /dev/rmem0 against
 # the kernel's own nbd client and zram, side by side in one guest boot.
 #
-#   bench/kernel.sh [--quick] [--reps N] [--out PREFIX]
+#   bench/kernel.sh [--quick] [--reps N] [--devices "LIST"] [--out PREFIX]
 #                   (make first: rmem.ko, rmem-poold, rmemctl, memhog,
 #                    wamp-work; scripts/install-deps.sh: nbd-client,
 #                    nbd-server, redis, fio, nbdkit)
@@ -16,6 +16,9 @@
 #
 #   rmem-on    /dev/rmem0, rmemctl attach to the host's donor, deltas on
 #   rmem-off   the same, delta_lines=0 (every page whole)
+#   rmem-rq    rmem-on with its second queue a read queue (--read-queues
+#              1): swap-ins do not wait behind swap-outs (not in the
+#              default list: --devices)
 #   nbdkit     /dev/nbd0, nbd-client -swap to nbdkit memory
 #   nbd-server /dev/nbd0, nbd-client -swap to nbd-server
 #   zram       /dev/zram0, the local reference (no network)
@@ -46,13 +49,15 @@ done
 
 QUICK=
 REPS=3
+DEVICES_ARG=
 OUT=bench/results/kernel
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--reps) REPS=$2; shift ;;
+	--devices) DEVICES_ARG=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	*) echo "usage: bench/kernel.sh [--quick] [--reps N] [--out PREFIX]" >&2; exit 2 ;;
+	*) echo "usage: bench/kernel.sh [--quick] [--reps N] [--devices \"LIST\"] [--out PREFIX]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -85,6 +90,16 @@ if [ -n "$QUICK" ]; then
 	WAMP_MIB=12
 	REDIS="-5 1000 1000"	# its keys take more than their values
 	OUT=$TMP/kernel
+fi
+
+if [ -n "$DEVICES_ARG" ]; then
+	for d in $DEVICES_ARG; do
+		case $d in
+		rmem-on|rmem-off|rmem-rq|nbdkit|nbd-server|zram) ;;
+		*) echo "bench/kernel.sh: unknown device '$d' (rmem-on rmem-off rmem-rq nbdkit nbd-server zram)" >&2; exit 2 ;;
+		esac
+	done
+	DEVICES=$DEVICES_ARG
 fi
 
 kernel=$(vm_module_kernels | grep -m1 "/boot/vmlinuz-6\.1\.") ||
@@ -166,7 +181,8 @@ dev_up() {
 		# connection QEMU's user network resets under load is replaced
 		# (stat column 10 counts it) instead of failing swap I/O; its
 		# messages go to the kernel log
-		rmemctl -k /tmp/key attach "$D" --size $SIZE --spare 64M --queues 2 \
+		rq=; [ $1 = rmem-rq ] && rq="--read-queues 1"
+		rmemctl -k /tmp/key attach "$D" --size $SIZE --spare 64M --queues 2 $rq \
 			--persist 2>/dev/kmsg &
 		SUP=$!
 		while [ ! -b /dev/rmem0 ] || [ ! -f $R/delta_lines ]; do
@@ -174,6 +190,8 @@ dev_up() {
 			sleep 0.1
 		done
 		if [ $1 = rmem-off ]; then echo 0 >$R/delta_lines; fi
+		[ $1 != rmem-rq ] || [ "$(cat $R/read_queues)" = 1 ] ||
+			{ echo "FAIL: rmem-rq has no read queue"; exit 1; }
 		DEV=/dev/rmem0 ;;
 	nbdkit|nbd-server)
 		p=$NBDKIT; [ $1 = nbd-server ] && p=$NBDSRV

@@ -30,7 +30,7 @@ from plot import bars
 USER_HZ = 100      # /proc/stat ticks
 REF = "rmem-on"
 # ratios of the table: rmem with deltas on against each of these
-VERSUS = ["nbdkit", "nbd-server", "zram", "rmem-off"]
+VERSUS = ["nbdkit", "nbd-server", "zram", "rmem-off", "rmem-rq"]
 
 
 def parse_mem(path):
@@ -191,6 +191,7 @@ def markdown(works, table, devices, a, runs, mem=None):
           "builds and guests). How to read it: `bench/README.md`, \"The kernel path\".", "",
           "Devices: **rmem-on** `/dev/rmem0` to `rmem-poold` on the host (cache-line "
           "deltas on, delta_lines 48); **rmem-off** the same with delta_lines 0; "
+          "**rmem-rq** (when run) rmem-on with its second of two queues a read queue; "
           "**nbdkit** `/dev/nbd0` by `nbd-client -swap` to `nbdkit memory`; "
           "**nbd-server** the same to `nbd-server` exporting a file on /dev/shm; "
           "**zram** the local reference (lzo-rle, no network). NVMe/TCP: not run "
@@ -340,7 +341,7 @@ def check(runs, works, table, devices):
             bad.append(f"{where}: did not swap "
                        f"{'both ways' if r['workload'] == 'memhog' else 'out'} "
                        f"(pswpin {r['pswpin']}, pswpout {r['pswpout']})")
-        if r["device"] in ("nbdkit", "nbd-server", "rmem-on", "rmem-off") and \
+        if r["device"] in ("nbdkit", "nbd-server", "rmem-on", "rmem-off", "rmem-rq") and \
                 r["nic_bytes"] <= 0:
             bad.append(f"{where}: no bytes on the NIC")
         if r["device"].startswith("rmem") and not r.get("rmem_wire_bytes"):
