@@ -110,7 +110,9 @@ rmemctl status /dev/rmem0 | grep -q "deltas *off" || { echo "FAIL: status says d
 done_dev
 
 step "fingerprints cut to 2 bits: collisions forced"
-run "fp_bits=2" "$(debug_scaled 256 160) 1 9 3"
+# (under the debug kernel 96 MiB: 160 made 13,432 MISMATCHes, the check
+# needs 100, and it was the slowest debug case)
+run "fp_bits=2" "$(debug_scaled 256 96) 1 9 3"
 [ "$(dcol 3)" -gt 100 ] || { echo "FAIL: too few MISMATCHes: $(cat $S/delta)"; exit 1; }
 [ "$(dcol 1)" -gt "$(dcol 3)" ] || { echo "FAIL: PATCHes: $(cat $S/delta)"; exit 1; }
 echo "RESULT: $(dcol 3) MISMATCHes caught and written again in full, 0 bad bytes"
