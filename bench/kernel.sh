@@ -92,11 +92,12 @@ if [ -n "$QUICK" ]; then
 	OUT=$TMP/kernel
 fi
 
+KNOWN="rmem-on rmem-off rmem-rq nbdkit nbd-server zram"	# dev_up's
 if [ -n "$DEVICES_ARG" ]; then
 	for d in $DEVICES_ARG; do
-		case $d in
-		rmem-on|rmem-off|rmem-rq|nbdkit|nbd-server|zram) ;;
-		*) echo "bench/kernel.sh: unknown device '$d' (rmem-on rmem-off rmem-rq nbdkit nbd-server zram)" >&2; exit 2 ;;
+		case " $KNOWN " in
+		*" $d "*) ;;
+		*) echo "bench/kernel.sh: unknown device '$d' ($KNOWN)" >&2; exit 2 ;;
 		esac
 	done
 	DEVICES=$DEVICES_ARG
