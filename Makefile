@@ -23,6 +23,8 @@ RMEM_CFLAGS   := -std=gnu11 -fPIC $(WARN) $(CFLAGS)
 LDLIBS_LIB    := -lcrypto -lxxhash
 NL_CFLAGS     := -I/usr/include/libnl3
 NL_LIBS       := -lnl-genl-3 -lnl-3
+# the donor: its INI config, and sd_notify under systemd (rmem-poold.service)
+POOLD_LIBS    := -linih -lsystemd
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -83,7 +85,7 @@ $(LIBRMEM_SO): $(call obj,$(LIB_SRCS))
 	$(CC) -shared -Wl,-soname,librmem.so.0 $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
 
 $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
-	$(CC) $(LDFLAGS) $^ -o $@ -linih $(LDLIBS_LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(POOLD_LIBS) $(LDLIBS_LIB)
 
 $(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
@@ -175,7 +177,7 @@ $(BUILD)/tests/test_pool: $(call obj,tests/unit/test_pool.c $(POOLD_CORE)) $(LIB
 $(BUILD)/tests/test_donor: $(call obj,tests/integration/test_donor.c) $(LIBRMEM_A)
 $(TEST_BINS):
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -linih -lpthread $(LDLIBS_LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(POOLD_LIBS) -lpthread $(LDLIBS_LIB)
 
 tests: all $(TEST_BINS)
 

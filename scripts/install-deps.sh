@@ -13,6 +13,7 @@ pkgs=(
 	libssl-dev        # HMAC-SHA256 for the handshake (libcrypto)
 	libxxhash-dev     # XXH64, the page hash shared with the kernel's lib/xxhash
 	libinih-dev       # rmem-poold's INI config
+	libsystemd-dev    # rmem-poold's sd_notify (Type=notify, watchdog)
 	libnl-genl-3-dev  # rmemctl's generic netlink to the driver
 	# fio engine: built against the installed fio's own source package
 	fio               # the engine's host, and the tests' load generator

@@ -12,7 +12,7 @@ expect_in "$TMP/out" "configuration OK (pool 256 MiB, quota 256 MiB, port 7609)"
 sed 's/^size = 256M/size = 256Q/' "$TMP/example.conf" >"$TMP/bad.conf"
 line=$(grep -n '^size = 256Q' "$TMP/bad.conf" | cut -d: -f1)
 expect_exit 2 "$POOLD" -t -c "$TMP/bad.conf"
-expect_in "$TMP/err" "rmem-poold: $TMP/bad.conf:$line: [pool] size: '256Q' is not a size"
+expect_in "$TMP/err" "rmem-poold: error: $TMP/bad.conf:$line: [pool] size: '256Q' is not a size"
 
 printf '[pool]\nsize = 8M\nsise = 1\n[auth]\nkey_file = %s\n' "$TMP/key" >"$TMP/typo.conf"
 expect_exit 2 "$POOLD" -t -c "$TMP/typo.conf"

@@ -1,14 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* rmem-poold logging: stderr (foreground, tests) or syslog (daemon). */
+/*
+ * rmem-poold logging: stderr (foreground, tests) or syslog (daemon).
+ * Under systemd (rmem-poold.service runs it in the foreground) stderr is
+ * the journal's stream: each line then starts with its syslog priority,
+ * "<3>" and so on, which journald takes as the entry's PRIORITY and
+ * strips (sd-daemon(3)), and drops the name, which the journal records.
+ */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int poold_level = POOLD_LOG_INFO;
 static bool poold_syslog;
+static int poold_journal = -1;	/* -1: not looked at yet */
+
+/* systemd sets JOURNAL_STREAM=DEVICE:INODE of the stream it connected */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+	       !fstat(STDERR_FILENO, &st) &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 static const struct {
 	const char *name;
@@ -43,8 +66,13 @@ void poold_log(int level, const char *fmt, ...)
 		char line[1024];
 
 		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "rmem-poold: %s: %s\n",
-			poold_log_level_name(level), line);
+		if (poold_journal < 0)
+			poold_journal = stderr_is_journal();
+		if (poold_journal)
+			fprintf(stderr, "<%d>%s\n", level, line);
+		else
+			fprintf(stderr, "rmem-poold: %s: %s\n",
+				poold_log_level_name(level), line);
 	}
 	va_end(ap);
 }

@@ -187,18 +187,18 @@ int main(int argc, char **argv)
 	}
 
 	srv.config_path = config;
+	/* until the configuration is read: stderr (the journal's, under systemd) */
 	if (poold_config_load(config, &srv.cfg, err, sizeof(err))) {
-		fprintf(stderr, "rmem-poold: %s\n", err);
+		log_err("%s", err);
 		return EXIT_USAGE;
 	}
 	if (rmem_key_load(srv.cfg.key_file, &srv.key, err, sizeof(err))) {
-		fprintf(stderr, "rmem-poold: %s: %s\n", config, err);
+		log_err("%s: %s", config, err);
 		return EXIT_USAGE;
 	}
 	if (stat(srv.cfg.key_file, &st) == 0 && (st.st_mode & 0077))
-		fprintf(stderr,
-			"rmem-poold: warning: key file %s is readable by other users (chmod 600 it)\n",
-			srv.cfg.key_file);
+		log_warn("key file %s is readable by other users (chmod 600 it)",
+			 srv.cfg.key_file);
 	if (test) {
 		printf("%s: configuration OK (pool %llu MiB, quota %llu MiB, port %u)\n",
 		       config, (unsigned long long)(srv.cfg.pool_size >> 20),

@@ -34,6 +34,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "log.h"
 #include "rmem_proto.h"
 #include "server.h"
@@ -1090,7 +1092,54 @@ static void server_accept(struct server *s)
 	}
 }
 
-static void server_reload(struct server *s)
+/*
+ * systemd (rmem-poold.service, Type=notify): READY=1 once the event loop
+ * runs, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 when the
+ * drain starts, and WATCHDOG=1 from the one-second tick, so a loop that
+ * stops turning is killed and restarted (WatchdogSec=). STATUS= says what
+ * is lent, for `systemctl status`. Without NOTIFY_SOCKET (not started by
+ * systemd) every sd_notify is a getenv and nothing else.
+ */
+static void server_notify_status(struct server *s, bool force)
+{
+	char status[sizeof(s->status)];
+	uint64_t used = s->pool.nframes - s->pool.nfree;
+
+	snprintf(status, sizeof(status),
+		 "%s%u clients, %llu of %llu MiB lent",
+		 s->draining ? "draining: " : "", s->nconns,
+		 (unsigned long long)(used * RMEM_FRAME_SIZE >> 20),
+		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20));
+	if (!force && !strcmp(status, s->status))
+		return;
+	memcpy(s->status, status, sizeof(status));
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
+static void server_notify_ready(struct server *s)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0) {
+		s->watchdog = true;
+		if (usec < 2 * 1000000ULL)
+			log_warn("systemd watchdog every %llu ms is not twice the one-second tick: pings may come late; set WatchdogSec= to 2 s or more",
+				 (unsigned long long)(usec / 1000));
+	}
+	server_notify_status(s, true);
+	sd_notify(0, "READY=1");
+}
+
+/* CLOCK_MONOTONIC, as systemd's Type=notify-reload wants with RELOADING=1 */
+static unsigned long long monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+static void server_load(struct server *s)
 {
 	struct poold_config cfg;
 	struct rmem_key key;
@@ -1125,6 +1174,15 @@ static void server_reload(struct server *s)
 		 s->cfg.max_clients, s->cfg.idle_timeout);
 }
 
+/* A reload that fails keeps serving: READY=1 either way. */
+static void server_reload(struct server *s)
+{
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
+	server_load(s);
+	server_notify_status(s, true);
+	sd_notify(0, "READY=1");
+}
+
 static void server_start_drain(struct server *s)
 {
 	struct conn *c, *next;
@@ -1134,6 +1192,8 @@ static void server_start_drain(struct server *s)
 	s->draining = true;
 	s->drain_deadline = time(NULL) + SERVER_DRAIN_SEC;
 	log_info("shutting down: draining %u connections", s->nsockets);
+	sd_notify(0, "STOPPING=1");
+	server_notify_status(s, true);
 	if (s->listen_fd >= 0) {
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
 		close(s->listen_fd);
@@ -1184,6 +1244,9 @@ static void server_tick(struct server *s)
 		}
 	}
 	pool_expire(&s->pool, now, s->cfg.idle_timeout);
+	if (s->watchdog)
+		sd_notify(0, "WATCHDOG=1");
+	server_notify_status(s, false);
 }
 
 int server_listen(struct server *s, char *err, size_t errlen)
@@ -1287,6 +1350,7 @@ int server_run(struct server *s)
 		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
 		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
 		 s->cfg.max_clients);
+	server_notify_ready(s);
 
 	while (!s->draining || s->conns) {
 		n = epoll_wait(s->epfd, events, 64, s->restage ? 0 : -1);

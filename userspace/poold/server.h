@@ -33,6 +33,8 @@ struct server {
 	bool reap;		/* a connection was fenced: free it */
 	time_t drain_deadline;
 	time_t start;
+	bool watchdog;		/* systemd's WatchdogSec=: ping every tick */
+	char status[128];	/* the last STATUS= sent to systemd */
 
 	uint64_t auth_failures;
 	uint64_t proto_errors;
