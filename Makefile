@@ -5,6 +5,7 @@
 #   make check        build with ASan+UBSan into build/san/ and run every
 #                     test suite; ends with "N passed, N failed"
 #   make install      install programs, library, header and docs (PREFIX)
+#   make deb          the Debian packages, into build/deb/ (debian/)
 #   make fpga-synth   the FPGA's yosys report, into fpga/README.md
 #
 # Both targets first run scripts/install-deps.sh, which installs missing
@@ -13,12 +14,25 @@
 BUILD	?= build
 SAN	?= 0
 PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR	?= $(PREFIX)/share/man
+# the daemon's default configuration is /etc/rmem/rmem-poold.conf
+SYSCONFDIR ?= /etc
+# systemd also reads units from /usr/local/lib/systemd/system
+UNITDIR	?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
 CC	?= gcc
+
+# rmem's version: one definition, dkms.conf's (debian/changelog, the
+# man pages and the programs' --version must agree: tests/integration/packages.sh)
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers
-RMEM_CPPFLAGS := -D_GNU_SOURCE -Iinclude/uapi -Idrivers/rmem -Iuserspace/lib
+RMEM_CPPFLAGS := -D_GNU_SOURCE -Iinclude/uapi -Idrivers/rmem -Iuserspace/lib \
+		 -DRMEM_VERSION='"$(VERSION)"'
 RMEM_CFLAGS   := -std=gnu11 -fPIC $(WARN) $(CFLAGS)
 LDLIBS_LIB    := -lcrypto -lxxhash
 NL_CFLAGS     := -I/usr/include/libnl3
@@ -62,7 +76,8 @@ FIO_CFLAGS  := -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
 	       -DRMEM_FIO_VERSION='"fio-$(FIO_VERSION)"' \
 	       -include $(FIO_SRC)/config-host.h -isystem $(FIO_SRC)
 
-.PHONY: all deps vm-kernels debug-kernel check tests demo bench module install dkms-install clean FORCE
+.PHONY: all userspace deps vm-kernels debug-kernel check tests unit-tests demo bench module \
+	install install-userspace dkms-install deb clean FORCE
 all: deps $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BENCH_BINS)
 ifeq ($(SAN),0)
 # fio does not start with the sanitizer runtime, so no SAN=1 engine;
@@ -73,9 +88,17 @@ endif
 deps:
 	@scripts/install-deps.sh
 
+# what the Debian packages build (debian/rules): no apt-get, no fio
+# source, no kernel; the library's pkg-config file names the install paths
+userspace: $(LIBRMEM_A) $(LIBRMEM_SO) $(PROGRAMS) $(BUILD)/librmem.pc
+$(BUILD)/librmem.pc: userspace/lib/librmem.pc.in dkms.conf
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< >$@
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(RMEM_CPPFLAGS) $(RMEM_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(RMEM_CPPFLAGS) $(CPPFLAGS) $(RMEM_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBRMEM_A): $(call obj,$(LIB_SRCS))
 	@rm -f $@
@@ -181,6 +204,10 @@ $(TEST_BINS):
 
 tests: all $(TEST_BINS)
 
+# the cmocka unit tests alone, on the plain build (debian/rules runs them)
+unit-tests: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "$$t"; $$t || exit 1; done
+
 # the guests' kernels and headers, fetched before 'all' builds rmem.ko
 vm-kernels: deps
 	@for s in $(VM_SUITES); do \
@@ -202,33 +229,60 @@ demo: vm-kernels
 bench: all
 	bench/run.py
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
-		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/doc/rmem
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIBRMEM_SO) $(FIO_ENGINE) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf librmem.so.0 $(DESTDIR)$(PREFIX)/lib/librmem.so
-	install -m 644 userspace/lib/librmem.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 include/uapi/linux/rmem.h $(DESTDIR)$(PREFIX)/include/linux/
+# The library's header includes <linux/rmem.h>, the protocol's UAPI
+# header; it goes under INCLUDEDIR/rmem, which librmem.pc puts on the
+# include path, so that it never shadows a kernel's own linux/ headers.
+install-userspace: userspace
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/rmem/linux $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/rmem $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIBRMEM_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf librmem.so.0 $(DESTDIR)$(LIBDIR)/librmem.so
+	install -m 644 $(BUILD)/librmem.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 userspace/lib/librmem.h $(DESTDIR)$(INCLUDEDIR)/rmem/
+	install -m 644 include/uapi/linux/rmem.h $(DESTDIR)$(INCLUDEDIR)/rmem/linux/
 	install -m 644 Documentation/man/rmem-poold.8 Documentation/man/rmemctl.8 \
-		$(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 etc/rmem-poold.conf $(DESTDIR)$(PREFIX)/share/doc/rmem/rmem-poold.conf.example
+		$(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' \
+		etc/systemd/rmem-poold.service >$(DESTDIR)$(UNITDIR)/rmem-poold.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/rmem-poold.service
+	@# an operator's configuration is never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rmem/rmem-poold.conf ] || \
+		install -m 644 etc/rmem-poold.conf $(DESTDIR)$(SYSCONFDIR)/rmem/
+
+# The Debian packages (debian/), from a copy of the tree's files (git's
+# list when it is a checkout, so nothing built or cached goes in): the
+# .debs, the source package and the .changes land in build/deb/.
+deb: deps
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/rmem-$(VERSION)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 cp --parents -t $(BUILD)/deb/rmem-$(VERSION); \
+	else \
+		tar -c --exclude=./build . | tar -x -C $(BUILD)/deb/rmem-$(VERSION); \
+	fi
+	cd $(BUILD)/deb/rmem-$(VERSION) && dpkg-buildpackage -us -uc
+	@ls $(BUILD)/deb/*.deb
+
+# everything: the above, and the fio engine
+install: all install-userspace
+	install -m 755 $(FIO_ENGINE) $(DESTDIR)$(LIBDIR)/
 
 # the module through DKMS (Debian: apt-get install dkms), for every kernel
-DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 dkms-install:
-	rm -rf $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)
-	install -d $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/drivers/rmem \
-		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/include/uapi/linux
-	install -m 644 dkms.conf $(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/
+	rm -rf $(DESTDIR)/usr/src/rmem-$(VERSION)
+	install -d $(DESTDIR)/usr/src/rmem-$(VERSION)/drivers/rmem \
+		$(DESTDIR)/usr/src/rmem-$(VERSION)/include/uapi/linux
+	install -m 644 dkms.conf $(DESTDIR)/usr/src/rmem-$(VERSION)/
 	install -m 644 drivers/rmem/*.[ch] drivers/rmem/Kbuild \
-		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/drivers/rmem/
+		$(DESTDIR)/usr/src/rmem-$(VERSION)/drivers/rmem/
 	install -m 644 include/uapi/linux/rmem.h \
-		$(DESTDIR)/usr/src/rmem-$(DKMS_VERSION)/include/uapi/linux/
-	[ -n "$(DESTDIR)" ] || { dkms add rmem/$(DKMS_VERSION) && \
-		dkms build rmem/$(DKMS_VERSION) && dkms install rmem/$(DKMS_VERSION); }
+		$(DESTDIR)/usr/src/rmem-$(VERSION)/include/uapi/linux/
+	[ -n "$(DESTDIR)" ] || { dkms add rmem/$(VERSION) && \
+		dkms build rmem/$(VERSION) && dkms install rmem/$(VERSION); }
 
 clean:
 	rm -rf build

@@ -19,6 +19,9 @@ pkgs=(
 	fio               # the engine's host, and the tests' load generator
 	dpkg-dev          # dpkg-source, to unpack 'apt-get source fio'
 	libaio-dev libnuma-dev  # so fio's configure sees what Debian's build saw
+	# Debian packages (make deb, debian/): built, linted, and the module's
+	# DKMS package built against the installed headers
+	debhelper dh-dkms lintian dkms
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks

@@ -20,7 +20,6 @@
 #include "server.h"
 
 #define POOLD_DEFAULT_CONFIG	"/etc/rmem/rmem-poold.conf"
-#define POOLD_VERSION		"0.1.0"
 
 /* Exit codes (rmem-poold(8)). */
 #define EXIT_RUNTIME	1	/* could not start, or failed while serving */
@@ -171,7 +170,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("rmem-poold %s, protocol %u..%u\n", POOLD_VERSION,
+			printf("rmem-poold %s, protocol %u..%u\n", RMEM_VERSION,
 			       RMEM_PROTO_VERSION_MIN, RMEM_PROTO_VERSION);
 			return 0;
 		default:

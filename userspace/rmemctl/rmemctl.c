@@ -21,7 +21,6 @@
 #include "rmem_proto.h"
 #include "rmemctl.h"
 
-#define RMEMCTL_VERSION		"0.1.0"
 
 static void usage(FILE *f)
 {
@@ -566,7 +565,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK;
 		case 'V':
-			printf("rmemctl %s, protocol %u..%u\n", RMEMCTL_VERSION,
+			printf("rmemctl %s, protocol %u..%u\n", RMEM_VERSION,
 			       RMEM_PROTO_VERSION_MIN, RMEM_PROTO_VERSION);
 			return EX_OK;
 		default:
