@@ -22,6 +22,9 @@ start_donor
 
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" ping -c 3 "127.0.0.1:$PORT"
 expect_in "$TMP/out" "3 pings to 127.0.0.1:$PORT (protocol 2)"
+# options after DONOR, as the usage writes them (GNU getopt permutes)
+expect_exit 0 "$RMEMCTL" -k "$TMP/key" ping "127.0.0.1:$PORT" -c 2
+expect_in "$TMP/out" "2 pings to 127.0.0.1:$PORT"
 RMEM_KEY_FILE=$TMP/key expect_exit 0 "$RMEMCTL" -q ping "localhost:$PORT"
 [ -s "$TMP/out" ] && fail "-q printed: $(cat "$TMP/out")"
 

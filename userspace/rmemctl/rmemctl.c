@@ -168,7 +168,7 @@ static int cmd_ping(struct rmemctl *ctl, int argc, char **argv)
 	char *end;
 	int opt, ret, i;
 
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
 	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (opt != 'c') {
 			usage(stderr);
@@ -248,7 +248,7 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	bool json = false;
 	int opt, ret;
 
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
 	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (opt != 'j') {
 			usage(stderr);
@@ -368,7 +368,7 @@ static int cmd_check(struct rmemctl *ctl, int argc, char **argv)
 	double t0, tw, tr;
 	int opt, ret;
 
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
 	while ((opt = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
 		if (opt != 's' || rmem_parse_size(optarg, &size) ||
 		    size < RMEM_FRAME_SIZE || size % RMEM_FRAME_SIZE) {
