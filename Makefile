@@ -52,7 +52,8 @@ LIB_SRCS     := drivers/rmem/rmem_proto.c userspace/lib/common.c \
 POOLD_CORE   := userspace/poold/server.c userspace/poold/pool.c \
 		userspace/poold/config.c userspace/poold/log.c
 POOLD_SRCS   := userspace/poold/main.c $(POOLD_CORE)
-RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c userspace/rmemctl/device.c
+RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c userspace/rmemctl/device.c \
+		userspace/rmemctl/prom.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

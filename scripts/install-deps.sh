@@ -25,6 +25,7 @@ pkgs=(
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	python3-prometheus-client  # its parser checks rmemctl's --prometheus output
 	# the kernel module, out of tree
 	linux-headers-amd64 pahole
 	# KUnit (tests/kernel/): drivers/rmem staged into Debian's 6.1 tree, UML

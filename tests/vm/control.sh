@@ -1,7 +1,8 @@
 #!/bin/bash
 # The control plane against local users and races, in a booted kernel:
 #  1. who may do what: a user without CAP_NET_ADMIN sees STATUS (rmemctl
-#     status, list) without the region token, while root gets it, and is
+#     status, list, and status --prometheus, parsed here as a scraper
+#     would) without the region token, while root gets it, and is
 #     refused attach, detach and RECONFIGURE (EPERM) and the writable
 #     sysfs files; the attach it tried gives its region back (the donor
 #     counts only root's);
@@ -59,6 +60,17 @@ as_user rmemctl status /dev/rmem0 >/tmp/st 2>&1 ||
 grep -q "state *up" /tmp/st && grep -q "region" /tmp/st && grep -q "writes" /tmp/st ||
 	{ cat /tmp/st; fail "a user's rmemctl status lacks state, region or counters"; }
 as_user rmemctl list | grep -q "^/dev/rmem0 " || fail "a user's rmemctl list lacks /dev/rmem0"
+# metrics for node_exporter's textfile collector, which runs as a user:
+# the host parses them as a scraper would (tests/lib/prom-check.py)
+dd if=/dev/urandom of=/dev/rmem0 bs=4096 count=64 2>/dev/null
+sync
+as_user rmemctl status --prometheus >/tmp/prom 2>&1 ||
+	{ cat /tmp/prom; fail "a user's rmemctl status --prometheus"; }
+sed 's/^/PROM: /' /tmp/prom
+grep -q '^rmem_device_info{device="rmem0",donor="[^"]*",state="up"} 1$' /tmp/prom ||
+	fail "no rmem_device_info of rmem0, up"
+w=$(sed -n 's/^rmem_device_written_bytes_total{device="rmem0"} //p' /tmp/prom)
+[ "${w:-0}" -ge 262144 ] || fail "rmem_device_written_bytes_total is '$w' after 256 KiB written"
 as_user rmemctl detach /dev/rmem0 >/tmp/out 2>&1 && fail "a user detached /dev/rmem0"
 grep -q CAP_NET_ADMIN /tmp/out || { cat /tmp/out; fail "a user's detach: not EPERM"; }
 [ -b /dev/rmem0 ] || fail "/dev/rmem0 went at a user's detach"
@@ -154,3 +166,12 @@ echo "RESULT: all checks passed"
 EOF
 
 vm_run_module_kernels "$TMP/guest.sh" "---|RESULT|FAIL"
+# the last kernel's metrics, as a scraper parses them
+if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	vm_guest_output | tr -d '\r' | sed -n 's/^PROM: //p' >"$TMP/prom"
+	/usr/bin/python3 tests/lib/prom-check.py <"$TMP/prom" >"$TMP/samples" 2>"$TMP/perr" ||
+		fail "rmemctl status --prometheus: $(cat "$TMP/perr")"
+	grep -q '^rmem_device_reads_total{device="rmem0"} ' "$TMP/samples" ||
+		fail "no rmem_device_reads_total in: $(cat "$TMP/prom")"
+	echo "RESULT: rmemctl status --prometheus: $(grep -c . "$TMP/samples") samples parsed"
+fi

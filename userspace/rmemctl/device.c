@@ -36,6 +36,7 @@ struct nl_ctx {
 	uint32_t index;
 	bool all;			/* status: print every device */
 	bool brief;			/* list: one line each */
+	bool prom;			/* status --prometheus: collect */
 	unsigned int found;
 	uint64_t dead_mask;
 	bool gone;			/* STATUS: no such device */
@@ -96,8 +97,8 @@ static int on_ack(struct nl_msg *msg, void *arg)
  * The numbers in /sys/block/rmemN/rmem/FILE, into c[1], c[2], ... (the
  * ABI file numbers columns from 1), at most max of them: how many.
  */
-static int read_columns(uint32_t idx, const char *file, unsigned long long *c,
-			int max)
+int rmem_sysfs_columns(uint32_t idx, const char *file, unsigned long long *c,
+		       int max)
 {
 	char path[96];
 	FILE *f;
@@ -124,11 +125,11 @@ static void print_delta(uint32_t idx)
 	unsigned int i, median = 0;
 	int n;
 
-	if (read_columns(idx, "delta_lines", k, 1) != 1 ||
-	    read_columns(idx, "delta", c, 14) < 10)
+	if (rmem_sysfs_columns(idx, "delta_lines", k, 1) != 1 ||
+	    rmem_sysfs_columns(idx, "delta", c, 14) < 10)
 		return;
-	read_columns(idx, "delta_adapt", a, 1);
-	n = read_columns(idx, "dirty_lines", h, 2 * (RMEM_LINES_PER_FRAME + 1));
+	rmem_sysfs_columns(idx, "delta_adapt", a, 1);
+	n = rmem_sysfs_columns(idx, "dirty_lines", h, 2 * (RMEM_LINES_PER_FRAME + 1));
 	for (i = 2; i <= (unsigned int)n; i += 2)
 		total += h[i];
 	for (i = 2; i <= (unsigned int)n && total; i += 2) {
@@ -168,7 +169,7 @@ static void print_stats(uint32_t idx)
 {
 	unsigned long long c[23] = { 0 };
 
-	if (read_columns(idx, "stat", c, 22) < 21)
+	if (rmem_sysfs_columns(idx, "stat", c, 22) < 21)
 		return;
 	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
 	       c[1], c[4] >> 20, c[12], c[13]);
@@ -235,7 +236,14 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		ctx->found++;
 		ctx->dead_mask = tb[RMEM_ATTR_DEAD_MASK] ?
 				 nla_get_u64(tb[RMEM_ATTR_DEAD_MASK]) : 0;
-		if (ctx->all || ctx->brief)
+		if (ctx->prom)
+			prom_add_device(ctx->index,
+					tb[RMEM_ATTR_DONOR] ? nla_get_string(tb[RMEM_ATTR_DONOR]) : "",
+					tb[RMEM_ATTR_STATE] ? nla_get_string(tb[RMEM_ATTR_STATE]) : "",
+					tb[RMEM_ATTR_SIZE_BYTES] ? nla_get_u64(tb[RMEM_ATTR_SIZE_BYTES]) : 0,
+					tb[RMEM_ATTR_QUEUES] ? nla_get_u32(tb[RMEM_ATTR_QUEUES]) : 0,
+					ctx->dead_mask);
+		else if (ctx->all || ctx->brief)
 			print_device(tb, ctx);
 	}
 	return NL_OK;
@@ -646,16 +654,18 @@ out:
 	return ret;
 }
 
-static int device_cmd(struct rmemctl *ctl, int argc, char **argv, uint8_t cmd)
+static int device_cmd(struct rmemctl *ctl, int argc, char **argv, uint8_t cmd,
+		      bool prom)
 {
-	struct nl_ctx ctx = { 0 };
+	struct nl_ctx ctx = { .prom = prom };
 	struct genl g = { 0 };
 	struct nl_msg *msg;
 	uint32_t index;
 	int ret;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: rmemctl %s /dev/rmemN\n", argv[0]);
+		fprintf(stderr, "usage: rmemctl %s /dev/rmemN%s\n", argv[0],
+			cmd == RMEM_CMD_STATUS ? " [--prometheus]" : "");
 		return EX_USAGE;
 	}
 	if (parse_dev(argv[1], &index))
@@ -693,12 +703,12 @@ static int device_cmd(struct rmemctl *ctl, int argc, char **argv, uint8_t cmd)
 
 int cmd_detach(struct rmemctl *ctl, int argc, char **argv)
 {
-	return device_cmd(ctl, argc, argv, RMEM_CMD_DISCONNECT);
+	return device_cmd(ctl, argc, argv, RMEM_CMD_DISCONNECT, false);
 }
 
-static int dump_devices(bool brief)
+static int dump_devices(bool brief, bool prom)
 {
-	struct nl_ctx ctx = { .all = !brief, .brief = brief };
+	struct nl_ctx ctx = { .all = !brief, .brief = brief, .prom = prom };
 	struct genl g = { 0 };
 	struct nl_msg *msg;
 	int ret = genl_open(&g);
@@ -717,9 +727,25 @@ static int dump_devices(bool brief)
 
 int cmd_status(struct rmemctl *ctl, int argc, char **argv)
 {
-	if (argc == 1)
-		return dump_devices(false);
-	return device_cmd(ctl, argc, argv, RMEM_CMD_STATUS);
+	char *args[3] = { argv[0] };
+	bool prom = false;
+	int i, n = 1, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--prometheus")) {
+			prom = true;
+		} else if (n < 2) {
+			args[n++] = argv[i];
+		} else {
+			fprintf(stderr, "usage: rmemctl status [/dev/rmemN] [--prometheus]\n");
+			return EX_USAGE;
+		}
+	}
+	ret = n == 1 ? dump_devices(false, prom) :
+		       device_cmd(ctl, n, args, RMEM_CMD_STATUS, prom);
+	if (!ret && prom)
+		prom_print_devices();
+	return ret;
 }
 
 int cmd_list(struct rmemctl *ctl, int argc, char **argv)
@@ -730,5 +756,5 @@ int cmd_list(struct rmemctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: rmemctl list\n");
 		return EX_USAGE;
 	}
-	return dump_devices(true);
+	return dump_devices(true, false);
 }

@@ -32,8 +32,10 @@ static void usage(FILE *f)
 "  ping DONOR[:PORT] [-c COUNT]\n"
 "        Connect, authenticate with the key, and time COUNT (default 4)\n"
 "        PING round trips. Exit 0 if the donor answered every one.\n"
-"  stats DONOR[:PORT] [--json]\n"
-"        Print the donor's pool, clients and request counters.\n"
+"  stats DONOR[:PORT] [--json | --prometheus]\n"
+"        Print the donor's pool, clients and request counters (as JSON,\n"
+"        or in the Prometheus text format for node_exporter's textfile\n"
+"        collector).\n"
 "  check DONOR[:PORT] [--size SIZE]\n"
 "        End-to-end self-test: open a region of SIZE (default 16M), write\n"
 "        every frame with many requests in flight, read it all back and\n"
@@ -54,8 +56,9 @@ static void usage(FILE *f)
 "        and fails. --persist stays and reconnects lost connections.\n"
 "  detach /dev/rmemN\n"
 "        Remove the device (refused while it is swapped to or mounted).\n"
-"  status [/dev/rmemN]\n"
-"        State, donor, size and connections of one device, or of all.\n"
+"  status [/dev/rmemN] [--prometheus]\n"
+"        State, donor, size and connections of one device, or of all;\n"
+"        with --prometheus, their counters in the Prometheus text format.\n"
 "  list\n"
 "        One line per device.\n"
 "\n"
@@ -241,20 +244,28 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rmem_stats_info st;
 	struct rmem_client *c;
-	bool json = false;
+	bool json = false, prom = false;
 	int opt, ret;
 
 	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
 	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (opt != 'j') {
+		if (opt == 'j') {
+			json = true;
+		} else if (opt == 'P') {
+			prom = true;
+		} else {
 			usage(stderr);
 			return EX_USAGE;
 		}
-		json = true;
+	}
+	if (json && prom) {
+		fprintf(stderr, "rmemctl: stats takes --json or --prometheus, not both\n");
+		return EX_USAGE;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "rmemctl: stats takes one DONOR[:PORT]\n");
@@ -272,6 +283,10 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	rmem_close(c, false);
 	rmem_client_free(c);
 
+	if (prom) {
+		prom_print_donor(argv[optind], &st);
+		return EX_OK;
+	}
 	if (json) {
 		printf("{\n  \"donor\": \"%s\",\n", argv[optind]);
 		printf("  \"pool_frames\": %" PRIu64 ",\n  \"free_frames\": %" PRIu64

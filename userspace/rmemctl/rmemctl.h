@@ -4,6 +4,7 @@
 #define RMEMCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "librmem.h"
 #include "rmem_common.h"
 
@@ -36,5 +37,14 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv);
 int cmd_detach(struct rmemctl *ctl, int argc, char **argv);
 int cmd_status(struct rmemctl *ctl, int argc, char **argv);
 int cmd_list(struct rmemctl *ctl, int argc, char **argv);
+int rmem_sysfs_columns(uint32_t idx, const char *file, unsigned long long *c,
+		       int max);
+
+/* prom.c: the Prometheus text format, for node_exporter's textfile collector */
+#define RMEM_PROM_MAX_DEVICES	256
+void prom_print_donor(const char *donor, const struct rmem_stats_info *st);
+int prom_add_device(uint32_t idx, const char *donor, const char *state,
+		    uint64_t size, uint32_t queues, uint64_t dead_mask);
+void prom_print_devices(void);
 
 #endif /* RMEMCTL_H */

@@ -1,0 +1,34 @@
+#!/usr/bin/python3
+# Parse Prometheus text exposition on stdin with prometheus_client's own
+# parser (python3-prometheus-client) and check what a scraper relies on:
+# every family has HELP and a TYPE, is printed as one group, counters end
+# in _total, and every value is a number. Prints "NAME{LABELS} VALUE" per
+# sample, for the caller's assertions; exits 1 with the reason otherwise.
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+
+text = sys.stdin.read()
+seen, last = set(), None
+for line in text.splitlines():
+    if line.startswith("# TYPE "):
+        name, kind = line.split()[2:4]
+        if name in seen:
+            sys.exit(f"family {name} printed in two groups")
+        seen.add(name)
+        if kind == "counter" and not name.endswith("_total"):
+            sys.exit(f"counter {name} does not end in _total")
+        if kind not in ("counter", "gauge"):
+            sys.exit(f"family {name} has type {kind}")
+    elif line and not line.startswith("#"):
+        name = line.split("{")[0].split()[0]
+        if name not in seen:
+            sys.exit(f"sample of {name} before its TYPE line")
+try:
+    for fam in text_string_to_metric_families(text):
+        if not fam.documentation:
+            sys.exit(f"family {fam.name} has no HELP")
+        for s in fam.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            print(f"{s.name}{{{labels}}} {s.value:g}")
+except ValueError as e:
+    sys.exit(f"not the Prometheus text format: {e}")
