@@ -313,6 +313,7 @@ extern struct idr rmem_devs;		/* rmem_devs_lock; index -> device */
 
 /* What CONNECT asks a new device to be. */
 struct rmem_dev_cfg {
+	int index;			/* N of /dev/rmemN asked for, or -1: any */
 	u64 size;			/* bytes, a multiple of the frame size */
 	u64 nframes;			/* of the region: slots plus spare ones */
 	unsigned int nread;		/* read queues, < the sockets */

@@ -104,6 +104,7 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 {
 	struct socket *socks[RMEM_MAX_QUEUES];
 	struct rmem_dev_cfg cfg = {
+		.index = -1,
 		.timeout_ms = 30000,
 		.dead_timeout_ms = 60000,
 	};
@@ -129,6 +130,15 @@ static int rmem_genl_connect(struct sk_buff *skb, struct genl_info *info)
 	if (cfg.nframes < cfg.size / RMEM_FRAME_SIZE || cfg.nframes >= RMEM_NO_FRAME) {
 		GENL_SET_ERR_MSG(info, "the region must have a frame for every slot, and under 2^32");
 		return -EINVAL;
+	}
+	if (info->attrs[RMEM_ATTR_INDEX]) {
+		u32 i = nla_get_u32(info->attrs[RMEM_ATTR_INDEX]);
+
+		if (i >= 1U << MINORBITS) {
+			GENL_SET_ERR_MSG(info, "device index out of range");
+			return -EINVAL;
+		}
+		cfg.index = i;
 	}
 	if (info->attrs[RMEM_ATTR_TIMEOUT_MS])
 		cfg.timeout_ms = nla_get_u32(info->attrs[RMEM_ATTR_TIMEOUT_MS]);

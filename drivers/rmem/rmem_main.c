@@ -284,9 +284,16 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	rmem_alloc_fpt(dev);
 
 	mutex_lock(&rmem_devs_lock);
-	dev->index = idr_alloc(&rmem_devs, dev, 0, 1 << MINORBITS, GFP_KERNEL);
+	/* a name asked for (rmemtab's rmemN) is that one or none: EEXIST */
+	if (cfg->index >= 0)
+		dev->index = idr_alloc(&rmem_devs, dev, cfg->index,
+				       cfg->index + 1, GFP_KERNEL);
+	else
+		dev->index = idr_alloc(&rmem_devs, dev, 0, 1 << MINORBITS,
+				       GFP_KERNEL);
 	if (dev->index < 0) {
-		err = dev->index;
+		err = dev->index == -ENOSPC && cfg->index >= 0 ? -EEXIST :
+		      dev->index;
 		goto out_unlock;
 	}
 	dev->tag_set.ops = &rmem_mq_ops;

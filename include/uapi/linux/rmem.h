@@ -293,7 +293,9 @@ RMEM_WIRE_SIZE(struct rmem_fence_stats, 32);
 
 enum rmem_genl_cmd {
 	RMEM_CMD_UNSPEC,
-	RMEM_CMD_CONNECT,	/* sockets + geometry -> new device; replies INDEX */
+	RMEM_CMD_CONNECT,	/* sockets + geometry [+ INDEX asked for, else
+				 * any free; EEXIST if taken] -> new device;
+				 * replies INDEX */
 	RMEM_CMD_DISCONNECT,	/* INDEX: tear the device down */
 	RMEM_CMD_RECONFIGURE,	/* INDEX + SOCKETS: replace dead connections */
 	RMEM_CMD_STATUS,	/* [INDEX]: one reply per device */
