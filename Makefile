@@ -20,8 +20,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 # the daemon's default configuration is /etc/rmem/rmem-poold.conf
 SYSCONFDIR ?= /etc
-# systemd also reads units from /usr/local/lib/systemd/system
+# systemd also reads units and generators from /usr/local/lib/systemd
 UNITDIR	?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+GENERATORDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system-generators
 CC	?= gcc
 
 # rmem's version: one definition, dkms.conf's (debian/changelog, the
@@ -53,7 +54,7 @@ POOLD_CORE   := userspace/poold/server.c userspace/poold/pool.c \
 		userspace/poold/config.c userspace/poold/log.c
 POOLD_SRCS   := userspace/poold/main.c $(POOLD_CORE)
 RMEMCTL_SRCS := userspace/rmemctl/rmemctl.c userspace/rmemctl/device.c \
-		userspace/rmemctl/prom.c
+		userspace/rmemctl/prom.c userspace/rmemctl/tab.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -112,8 +113,10 @@ $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(POOLD_LIBS) $(LDLIBS_LIB)
 
 $(BUILD)/obj/userspace/rmemctl/%.o: RMEM_CPPFLAGS += $(NL_CFLAGS)
+# the generator's links name the template where install-userspace puts it
+$(BUILD)/obj/userspace/rmemctl/tab.o: RMEM_CPPFLAGS += -DRMEM_UNITDIR='"$(UNITDIR)"'
 $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS) -lsystemd
 
 include fpga/fpga.mk
 
@@ -236,7 +239,8 @@ bench: all
 install-userspace: userspace
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(INCLUDEDIR)/rmem/linux $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/rmem $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/rmem \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR)
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
 	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIBRMEM_SO) $(DESTDIR)$(LIBDIR)/
@@ -246,12 +250,18 @@ install-userspace: userspace
 	install -m 644 include/uapi/linux/rmem.h $(DESTDIR)$(INCLUDEDIR)/rmem/linux/
 	install -m 644 Documentation/man/rmem-poold.8 Documentation/man/rmemctl.8 \
 		$(DESTDIR)$(MANDIR)/man8/
-	sed 's|/usr/sbin/|$(SBINDIR)/|g' \
-		etc/systemd/rmem-poold.service >$(DESTDIR)$(UNITDIR)/rmem-poold.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/rmem-poold.service
+	install -m 644 Documentation/man/rmemtab.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in rmem-poold.service rmem@.service; do \
+		sed 's|/usr/sbin/|$(SBINDIR)/|g' etc/systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' etc/systemd/rmem-generator \
+		>$(DESTDIR)$(GENERATORDIR)/rmem-generator
+	chmod 755 $(DESTDIR)$(GENERATORDIR)/rmem-generator
 	@# an operator's configuration is never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/rmem/rmem-poold.conf ] || \
 		install -m 644 etc/rmem-poold.conf $(DESTDIR)$(SYSCONFDIR)/rmem/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rmem/rmemtab ] || \
+		install -m 644 etc/rmemtab $(DESTDIR)$(SYSCONFDIR)/rmem/
 
 # The Debian packages (debian/), from a copy of the tree's files (git's
 # list when it is a checkout, so nothing built or cached goes in): the

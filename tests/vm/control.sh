@@ -5,7 +5,8 @@
 #     would) without the region token, while root gets it, and is
 #     refused attach, detach and RECONFIGURE (EPERM) and the writable
 #     sysfs files; the attach it tried gives its region back (the donor
-#     counts only root's);
+#     counts only root's); a device named by rmemtab(5) gets its name, and
+#     a second of that name is refused (EEXIST);
 #  2. a CONNECT the kernel refuses, with a bad size or after it took a
 #     first socket, leaves that socket to its owner: WRITE, READ and
 #     CLOSE still go through on it;
@@ -84,6 +85,21 @@ grep -q "Operation not permitted" /tmp/out || { cat /tmp/out; fail "a user's att
 n=$(wait_regions 1)
 echo "RESULT: the donor holds $n region(s) after a user's refused attach"
 [ "$n" = 1 ] || fail "the donor holds $n regions: the refused attach kept one"
+# a named device, as rmemtab(5) names it: made under that name; a second
+# of the name is refused (EEXIST, exit 9) and gives its region back
+printf 'rmem5 %s size=8M,queues=2,key=/tmp/key\n' "$D" >/tmp/rmemtab
+rmemctl attach /dev/rmem5 --tab /tmp/rmemtab >/tmp/out 2>&1 ||
+	{ cat /tmp/out; fail "attach /dev/rmem5 from rmemtab"; }
+[ -b /dev/rmem5 ] && [ "$(cat /sys/block/rmem5/rmem/queues)" = 2 ] ||
+	{ cat /tmp/out; fail "no /dev/rmem5 of 2 queues from rmemtab"; }
+rc=0
+rmemctl -k /tmp/key attach "$D" --size 8M --device /dev/rmem5 >/tmp/out 2>&1 || rc=$?
+[ "$rc" = 9 ] && grep -q "/dev/rmem5 exists already" /tmp/out ||
+	{ cat /tmp/out; fail "a second /dev/rmem5: exit $rc"; }
+rmemctl -q detach /dev/rmem5 || fail "detach /dev/rmem5"
+n=$(wait_regions 1)
+echo "RESULT: /dev/rmem5 from rmemtab, a second refused; the donor holds $n region(s)"
+[ "$n" = 1 ] || fail "the donor holds $n regions after /dev/rmem5"
 for f in /sys/block/rmem0/rmem/*; do
 	m=$(stat -c %a "$f")
 	case $(basename "$f") in

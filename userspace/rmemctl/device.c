@@ -26,6 +26,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
+#include <systemd/sd-daemon.h>
 
 #include "rmem_proto.h"
 #include "rmemctl.h"
@@ -308,7 +309,8 @@ static int put_sockets(struct nl_msg *msg, const int *fds, unsigned int n)
 	return 0;
 }
 
-static int parse_dev(const char *s, uint32_t *index)
+/* /dev/rmemN, rmemN or N: N (below 2^20, the kernel's MINORBITS), or -1 */
+int rmem_parse_dev(const char *s, uint32_t *index)
 {
 	char *end;
 	unsigned long v;
@@ -317,12 +319,21 @@ static int parse_dev(const char *s, uint32_t *index)
 		s += 5;
 	if (!strncmp(s, "rmem", 4))
 		s += 4;
+	if (*s < '0' || *s > '9')
+		return -1;
 	v = strtoul(s, &end, 10);
-	if (!*s || *end || v > 0xfffff) {
+	if (*end || v > 0xfffff)
+		return -1;
+	*index = (uint32_t)v;
+	return 0;
+}
+
+static int parse_dev(const char *s, uint32_t *index)
+{
+	if (rmem_parse_dev(s, index)) {
 		fprintf(stderr, "rmemctl: '%s' is not an rmem device (/dev/rmemN)\n", s);
 		return -1;
 	}
-	*index = (uint32_t)v;
 	return 0;
 }
 
@@ -385,6 +396,7 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 		     const char *donor, struct rmem_region *region)
 {
 	struct nl_sock *ev = nl_socket_alloc();
+	bool reconnecting = false;
 	int grp, ret;
 
 	if (!ev || genl_connect(ev)) {
@@ -424,13 +436,23 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 			nl_recvmsgs_default(ev);	/* LINK_DEAD: just wakes us */
 		ret = query_status(g, index, &ctx);
 		if (ret == -ENODEV) {
+			sd_notify(0, "STOPPING=1");
 			if (!ctl->quiet)
 				printf("/dev/rmem%u is gone; rmemctl stops\n", index);
 			nl_socket_free(ev);
 			return EX_OK;
 		}
-		if (ret || !ctx.dead_mask)
+		if (ret || !ctx.dead_mask) {
+			if (!ret && reconnecting) {
+				sd_notifyf(0, "STATUS=/dev/rmem%u: up on %s", index, donor);
+				reconnecting = false;
+			}
 			continue;
+		}
+		if (!reconnecting)
+			sd_notifyf(0, "STATUS=/dev/rmem%u: reconnecting lost connections (dead mask %#" PRIx64 ")",
+				   index, ctx.dead_mask);
+		reconnecting = true;
 		/*
 		 * RECONFIGURE puts the i-th socket in the i-th lowest dead
 		 * queue, so the sockets go in ascending queue order and each
@@ -488,6 +510,61 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 	}
 }
 
+static int attach(struct rmemctl *ctl, const struct attach_opts *o);
+
+/*
+ * One attach option, by its long name, from the command line or from a
+ * line of rmemtab (tab.c): the one place each is checked. 0, or -1 with
+ * the reason in err.
+ */
+int attach_option(struct attach_opts *o, const char *name, const char *val,
+		  char *err, size_t errlen)
+{
+	unsigned long v;
+	uint64_t bytes;
+	char *end;
+
+	if (!strcmp(name, "size") || !strcmp(name, "spare")) {
+		if (rmem_parse_size(val, &bytes) || bytes % RMEM_FRAME_SIZE ||
+		    (!bytes && name[1] == 'i')) {
+			snprintf(err, errlen, "bad %s '%s' (a multiple of 4K: 512M, 8G)",
+				 name, val);
+			return -1;
+		}
+		*(name[1] == 'i' ? &o->size : &o->spare) = bytes;
+	} else if (!strcmp(name, "queues") || !strcmp(name, "read-queues")) {
+		bool rq = name[0] == 'r';
+
+		v = strtoul(val, &end, 10);
+		if (!*val || *end || (!rq && !v) || v >= (unsigned long)RMEM_MAX_QUEUES + !rq) {
+			snprintf(err, errlen, "%s takes %u..%u, not '%s'", name,
+				 rq ? 0 : 1, RMEM_MAX_QUEUES - rq, val);
+			return -1;
+		}
+		*(rq ? &o->nread : &o->queues) = (unsigned int)v;
+	} else if (!strcmp(name, "timeout-ms") || !strcmp(name, "reconnect-ms")) {
+		v = strtoul(val, &end, 10);
+		if (!*val || *end || v < 100 || v > UINT32_MAX) {
+			snprintf(err, errlen, "bad %s '%s' (milliseconds, at least 100)",
+				 name, val);
+			return -1;
+		}
+		*(name[0] == 't' ? &o->timeout_ms : &o->reconnect_ms) = (uint32_t)v;
+	} else if (!strcmp(name, "device")) {
+		uint32_t idx;
+
+		if (rmem_parse_dev(val, &idx)) {
+			snprintf(err, errlen, "bad device '%s' (/dev/rmemN or rmemN)", val);
+			return -1;
+		}
+		o->index = (int)idx;
+	} else {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -498,72 +575,80 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		{ "persist", no_argument, NULL, 'p' },
 		{ "spare", required_argument, NULL, 'S' },
 		{ "read-queues", required_argument, NULL, 'r' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "tab", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct attach_opts o = ATTACH_OPTS_INIT;
+	const char *tab = RMEMTAB_DEFAULT;
+	bool persist = false;
+	char err[512];
+	int opt, ret;
+	size_t i;
+
+	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
+	while ((opt = getopt_long(argc, argv, "s:n:T:R:pS:r:d:f:", opts, NULL)) != -1) {
+		if (opt == 'p') {
+			persist = true;
+			continue;
+		}
+		if (opt == 'f') {
+			tab = optarg;
+			continue;
+		}
+		for (i = 0; opts[i].name && opts[i].val != opt; i++)
+			;
+		if (!opts[i].name)
+			return EX_USAGE;
+		if (attach_option(&o, opts[i].name, optarg, err, sizeof(err))) {
+			fprintf(stderr, "rmemctl: %s\n", err);
+			return EX_USAGE;
+		}
+	}
+	/* attach /dev/rmemN, alone: its line of rmemtab(5) */
+	if (optind == argc - 1 && !o.size && !strncmp(argv[optind], "/dev/", 5)) {
+		struct rmemtab_entry e;
+
+		ret = rmemtab_find(tab, argv[optind], &e, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "rmemctl: %s\n", err);
+			return ret;
+		}
+		if (o.index >= 0 && o.index != e.opts.index) {
+			fprintf(stderr, "rmemctl: --device and %s name two devices\n",
+				argv[optind]);
+			return EX_USAGE;
+		}
+		if (e.key_file[0])
+			ctl->key_file = strdup(e.key_file);
+		e.opts.persist = persist;
+		return attach(ctl, &e.opts);
+	}
+	if (optind != argc - 1 || !o.size) {
+		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS] [--device /dev/rmemN] [--persist]\n"
+				"   or: rmemctl attach /dev/rmemN [--tab FILE] [--persist]   (its line of " RMEMTAB_DEFAULT ")\n");
+		return EX_USAGE;
+	}
+	o.donor = argv[optind];
+	o.persist = persist;
+	return attach(ctl, &o);
+}
+
+/* Make the device o describes; with o->persist, stay and supervise it. */
+static int attach(struct rmemctl *ctl, const struct attach_opts *o)
+{
 	struct rmem_client *c[RMEM_MAX_QUEUES] = { 0 };
 	int fds[RMEM_MAX_QUEUES];
-	unsigned int queues = 1, nread = 0, i;
-	uint32_t timeout_ms = 30000, reconnect_ms = 60000;
-	uint64_t size = 0, spare = 0;
-	bool persist = false, asked = false;
+	unsigned int queues = o->queues, nread = o->nread, i;
+	uint64_t size = o->size, spare = o->spare;
+	bool asked = false;
 	struct rmem_region region;
 	struct nl_ctx ctx = { 0 };
 	struct genl g = { 0 };
 	struct nl_msg *msg;
-	const char *donor;
-	char *end;
-	int opt, ret;
+	const char *donor = o->donor;
+	int ret;
 
-	optind = 0;	/* 0: GNU getopt restarts and permutes DONOR past options */
-	while ((opt = getopt_long(argc, argv, "s:n:T:R:pS:r:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-		case 'S':
-			if (rmem_parse_size(optarg, opt == 's' ? &size : &spare) ||
-			    (opt == 's' && !size) ||
-			    (opt == 's' ? size : spare) % RMEM_FRAME_SIZE) {
-				fprintf(stderr, "rmemctl: bad size '%s' (a multiple of 4K: 512M, 8G)\n",
-					optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'n':
-			queues = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !queues || queues > RMEM_MAX_QUEUES) {
-				fprintf(stderr, "rmemctl: --queues takes 1..%u\n",
-					RMEM_MAX_QUEUES);
-				return EX_USAGE;
-			}
-			break;
-		case 'r':
-			nread = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || nread >= RMEM_MAX_QUEUES) {
-				fprintf(stderr, "rmemctl: --read-queues takes 0..%u\n",
-					RMEM_MAX_QUEUES - 1);
-				return EX_USAGE;
-			}
-			break;
-		case 'T':
-		case 'R':
-			i = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || i < 100) {
-				fprintf(stderr, "rmemctl: bad time '%s' (milliseconds, at least 100)\n",
-					optarg);
-				return EX_USAGE;
-			}
-			*(opt == 'T' ? &timeout_ms : &reconnect_ms) = i;
-			break;
-		case 'p':
-			persist = true;
-			break;
-		default:
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc - 1 || !size) {
-		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n");
-		return EX_USAGE;
-	}
 	if (queues + nread > RMEM_MAX_QUEUES) {
 		fprintf(stderr, "rmemctl: --queues %u and --read-queues %u make more than %u connections\n",
 			queues, nread, RMEM_MAX_QUEUES);
@@ -572,7 +657,6 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	/* --queues counts the queues for everything but reads, then the
 	 * read queues come after them: the kernel's last nread */
 	queues += nread;
-	donor = argv[optind];
 	ret = genl_open(&g);		/* before the donor: fail fast */
 	if (ret)
 		return ret;
@@ -598,12 +682,13 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 	ret = -ENOMEM;
 	if (msg && !nla_put_u64(msg, RMEM_ATTR_SIZE_BYTES, size) &&
 	    !nla_put_u64(msg, RMEM_ATTR_FRAMES, (size + spare) / RMEM_FRAME_SIZE) &&
-	    !nla_put_u32(msg, RMEM_ATTR_TIMEOUT_MS, timeout_ms) &&
-	    !nla_put_u32(msg, RMEM_ATTR_DEAD_TIMEOUT_MS, reconnect_ms) &&
+	    !nla_put_u32(msg, RMEM_ATTR_TIMEOUT_MS, o->timeout_ms) &&
+	    !nla_put_u32(msg, RMEM_ATTR_DEAD_TIMEOUT_MS, o->reconnect_ms) &&
 	    !nla_put_string(msg, RMEM_ATTR_DONOR, donor) &&
 	    !nla_put_u64(msg, RMEM_ATTR_REGION_ID, region.id) &&
 	    !nla_put(msg, RMEM_ATTR_REGION_TOKEN, RMEM_TOKEN_SIZE, region.token) &&
 	    (!nread || !nla_put_u32(msg, RMEM_ATTR_READ_QUEUES, nread)) &&
+	    (o->index < 0 || !nla_put_u32(msg, RMEM_ATTR_INDEX, (uint32_t)o->index)) &&
 	    !put_sockets(msg, fds, queues)) {
 		ret = genl_call(&g, msg, &ctx);
 		asked = ctx.sent;	/* not sent: the kernel has nothing */
@@ -621,11 +706,29 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (ret || !ctx.have_index) {
-		fprintf(stderr, "rmemctl: the kernel refused the device: %s\n",
-			strerror(ret ? -ret : EIO));
+		if (ret == -EEXIST)
+			fprintf(stderr, "rmemctl: /dev/rmem%d exists already\n",
+				o->index);
+		else
+			fprintf(stderr, "rmemctl: the kernel refused the device: %s\n",
+				strerror(ret ? -ret : EIO));
 		/* give the region back; the kernel kept nothing */
 		rmem_close(c[0], true);
-		ret = ret == -EPERM ? EX_USAGE : EX_KERNEL;
+		ret = ret == -EPERM ? EX_USAGE : ret == -EEXIST ? EX_INUSE : EX_KERNEL;
+		goto out;
+	}
+	if (o->index >= 0 && ctx.index != (uint32_t)o->index) {
+		/* a module from before CONNECT took an index: not the one named */
+		fprintf(stderr, "rmemctl: the rmem module made /dev/rmem%u, not /dev/rmem%d (it is older than named devices: upgrade it); detaching it\n",
+			ctx.index, o->index);
+		for (i = 0; i < queues; i++) {
+			rmem_client_free(c[i]);	/* the kernel holds the sockets */
+			c[i] = NULL;
+		}
+		msg = genl_msg(&g, RMEM_CMD_DISCONNECT, 0);
+		if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, ctx.index))
+			genl_call(&g, msg, &(struct nl_ctx){ 0 });
+		ret = EX_KERNEL;
 		goto out;
 	}
 	if (!ctl->quiet) {
@@ -645,7 +748,10 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		rmem_client_free(c[i]);
 		c[i] = NULL;
 	}
-	ret = persist ? supervise(ctl, &g, ctx.index, donor, &region) : EX_OK;
+	/* under systemd (rmem@.service, Type=notify): the device is there */
+	sd_notifyf(0, "READY=1\nSTATUS=/dev/rmem%u: %" PRIu64 " MiB on %s, region %" PRIu64,
+		   ctx.index, size >> 20, donor, region.id);
+	ret = o->persist ? supervise(ctl, &g, ctx.index, donor, &region) : EX_OK;
 out:
 	for (i = 0; i < queues; i++)
 		rmem_client_free(c[i]);

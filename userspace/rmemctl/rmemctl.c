@@ -45,7 +45,8 @@ static void usage(FILE *f)
 "        Write a new random 256-bit key, as hex, to FILE (mode 0600).\n"
 "        Copy the same file to the donor and to every client.\n"
 "  attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N]\n"
-"         [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS] [--persist]\n"
+"         [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS]\n"
+"         [--device /dev/rmemN] [--persist]\n"
 "        Open a region of SIZE on the donor over N connections (default 1)\n"
 "        and hand them to the kernel as /dev/rmemN (needs the rmem module).\n"
 "        --spare adds frames that keep pages' bases for cache-line deltas;\n"
@@ -54,6 +55,13 @@ static void usage(FILE *f)
 "        A request unanswered for --timeout-ms (30000) drops its\n"
 "        connection; I/O then waits --reconnect-ms (60000) for a new one\n"
 "        and fails. --persist stays and reconnects lost connections.\n"
+"        --device asks for that name (EEXIST, exit 9, if it is taken).\n"
+"  attach /dev/rmemN [--tab FILE] [--persist]\n"
+"        Attach the device as its line of rmemtab(5) (FILE, default\n"
+"        " RMEMTAB_DEFAULT ") describes it.\n"
+"  tab [--generate DIR] [FILE]\n"
+"        Check rmemtab (FILE:LINE: reason, exit 2) and list its devices;\n"
+"        --generate writes their systemd units into DIR (rmem-generator).\n"
 "  detach /dev/rmemN\n"
 "        Remove the device (refused while it is swapped to or mounted).\n"
 "  status [/dev/rmemN] [--prometheus]\n"
@@ -611,6 +619,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&ctl, argc, argv);
 	else if (!strcmp(cmd, "list"))
 		ret = cmd_list(&ctl, argc, argv);
+	else if (!strcmp(cmd, "tab"))
+		ret = cmd_tab(&ctl, argc, argv);
 	else if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		ret = EX_OK;
