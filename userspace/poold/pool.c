@@ -56,6 +56,13 @@ int pool_init(struct pool *p, uint64_t bytes, int hugepages,
 			 (unsigned long long)bytes, strerror(errno));
 		return -ENOMEM;
 	}
+	/*
+	 * Other hosts' swapped memory: never in a core dump (a watchdog's
+	 * SIGABRT, a crash), which would write it, maybe tens of GiB of
+	 * it, to this host's disk.
+	 */
+	if (madvise(base, bytes, MADV_DONTDUMP))
+		log_warn("pool left in core dumps: madvise: %s", strerror(errno));
 	p->base = base;
 	p->map_len = bytes;
 	p->nframes = bytes / RMEM_FRAME_SIZE;

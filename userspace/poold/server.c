@@ -1130,7 +1130,11 @@ static void server_notify_ready(struct server *s)
 	sd_notify(0, "READY=1");
 }
 
-/* CLOCK_MONOTONIC, as systemd's Type=notify-reload wants with RELOADING=1 */
+/*
+ * CLOCK_MONOTONIC: systemd 253's Type=notify-reload wants it with
+ * RELOADING=1; systemd 252 (Debian 12, Type=notify with ExecReload)
+ * ignores it.
+ */
 static unsigned long long monotonic_usec(void)
 {
 	struct timespec ts;
@@ -1212,8 +1216,11 @@ static void server_signal(struct server *s)
 	struct signalfd_siginfo si;
 
 	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		/* a reload after STOPPING=1 would tell systemd READY=1 */
+		if (si.ssi_signo == SIGHUP && !s->draining)
 			server_reload(s);
+		else if (si.ssi_signo == SIGHUP)
+			log_info("reload ignored: draining");
 		else
 			server_start_drain(s);
 	}
