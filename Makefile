@@ -18,8 +18,9 @@ SBINDIR	?= $(PREFIX)/sbin
 LIBDIR	?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
-# the daemon's default configuration is /etc/rmem/rmem-poold.conf
-SYSCONFDIR ?= /etc
+# the daemon's default configuration is /etc/rmem/rmem-poold.conf; a
+# prefix of one's own keeps its own etc (then give rmem-poold -c)
+SYSCONFDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc)
 # systemd also reads units and generators from /usr/local/lib/systemd
 UNITDIR	?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
 GENERATORDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system-generators
@@ -30,7 +31,8 @@ CC	?= gcc
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 CFLAGS	?= -O2 -g
-WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+WERROR	?= -Werror
+WARN	:= -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers
 RMEM_CPPFLAGS := -D_GNU_SOURCE -Iinclude/uapi -Idrivers/rmem -Iuserspace/lib \
 		 -DRMEM_VERSION='"$(VERSION)"'
@@ -106,8 +108,18 @@ $(LIBRMEM_A): $(call obj,$(LIB_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBRMEM_SO): $(call obj,$(LIB_SRCS))
-	$(CC) -shared -Wl,-soname,librmem.so.0 $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+# The shared library exports librmem.h's functions and nothing else: the
+# protocol's and the daemon's helpers it is built from stay internal
+# (the programs and tests link librmem.a). The list is read from the
+# header, the API's one definition.
+$(BUILD)/librmem.map: userspace/lib/librmem.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; \
+	  sed -n 's/^[a-z][^(]*[ *]\(rmem_[a-z0-9_]*\)(.*/	\1;/p' $<; \
+	  echo 'local: *; };'; } >$@
+$(LIBRMEM_SO): $(call obj,$(LIB_SRCS)) $(BUILD)/librmem.map
+	$(CC) -shared -Wl,-soname,librmem.so.0 -Wl,--version-script=$(BUILD)/librmem.map \
+		$(LDFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS_LIB)
 
 $(BUILD)/rmem-poold: $(call obj,$(POOLD_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(POOLD_LIBS) $(LDLIBS_LIB)
@@ -240,6 +252,7 @@ install-userspace: userspace
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(INCLUDEDIR)/rmem/linux $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/rmem \
+		$(DESTDIR)$(PREFIX)/share/doc/rmem \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR)
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
 	install -m 644 $(LIBRMEM_A) $(DESTDIR)$(LIBDIR)/
@@ -262,11 +275,14 @@ install-userspace: userspace
 		install -m 644 etc/rmem-poold.conf $(DESTDIR)$(SYSCONFDIR)/rmem/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/rmem/rmemtab ] || \
 		install -m 644 etc/rmemtab $(DESTDIR)$(SYSCONFDIR)/rmem/
+	install -m 644 etc/rmem-poold.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/rmem/rmem-poold.conf.example
 
 # The Debian packages (debian/), from a copy of the tree's files (git's
 # list when it is a checkout, so nothing built or cached goes in): the
 # .debs, the source package and the .changes land in build/deb/.
-deb: deps
+# dpkg-buildpackage checks debian/control's Build-Depends itself
+deb:
 	rm -rf $(BUILD)/deb
 	mkdir -p $(BUILD)/deb/rmem-$(VERSION)
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \

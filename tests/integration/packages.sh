@@ -44,9 +44,29 @@ for f in ./usr/sbin/rmem-poold ./lib/systemd/system/rmem-poold.service \
 done
 dpkg-deb -e "$out/rmem-poold_${version}_$arch.deb" "$TMP/poold.ctl"
 expect_in "$TMP/poold.ctl/conffiles" /etc/rmem/rmem-poold.conf
-# enabled at install; started when the key exists (ConditionPathExists)
+# enabled at install; started when the key exists (ConditionPathExists);
+# never stopped or restarted by an upgrade, which would lose what it lent
 expect_in "$TMP/poold.ctl/postinst" "deb-systemd-helper enable 'rmem-poold.service'"
+grep -q restart "$TMP/poold.ctl/postinst" &&
+	fail "rmem-poold's postinst restarts it: $(grep restart "$TMP/poold.ctl/postinst")"
+grep -q "deb-systemd-invoke stop" "$TMP/poold.ctl/prerm" 2>/dev/null &&
+	grep -B3 "deb-systemd-invoke stop" "$TMP/poold.ctl/prerm" | grep -q upgrade &&
+	fail "rmem-poold's prerm stops it on upgrade"
 expect_in "$root/lib/systemd/system/rmem-poold.service" "ConditionPathExists=/etc/rmem/key"
+contents "rmemctl_${version}_$arch.deb" >"$TMP/rmemctl.files"
+for f in ./usr/sbin/rmemctl ./lib/systemd/system/rmem@.service \
+	 ./lib/systemd/system-generators/rmem-generator ./etc/rmem/rmemtab \
+	 ./usr/share/man/man5/rmemtab.5.gz ./usr/share/man/man8/rmemctl.8.gz; do
+	expect_in "$TMP/rmemctl.files" "$f"
+done
+dpkg-deb -e "$out/rmemctl_${version}_$arch.deb" "$TMP/rmemctl.ctl"
+expect_in "$TMP/rmemctl.ctl/conffiles" /etc/rmem/rmemtab
+[ -x "$root/lib/systemd/system-generators/rmem-generator" ] ||
+	fail "rmem-generator is not executable"
+# the packaged table has only comments: rmemctl tab lists nothing
+"$root/usr/sbin/rmemctl" tab "$root/etc/rmem/rmemtab" >"$TMP/tab" 2>&1 ||
+	fail "rmemctl tab of the packaged rmemtab: $(cat "$TMP/tab")"
+[ -s "$TMP/tab" ] && fail "the packaged rmemtab names devices: $(cat "$TMP/tab")"
 contents "rmem-dkms_${version}_all.deb" >"$TMP/dkms.files"
 expect_in "$TMP/dkms.files" "./usr/src/rmem-$version/dkms.conf"
 contents "librmem0_${version}_$arch.deb" | grep -v '^./usr/share/doc' |
@@ -56,19 +76,21 @@ contents "librmem0_${version}_$arch.deb" | grep -v '^./usr/share/doc' |
 expect_in "$TMP/v" "rmem-poold $version,"
 "$root/usr/sbin/rmemctl" -V >"$TMP/v" || fail "packaged rmemctl -V"
 expect_in "$TMP/v" "rmemctl $version,"
-for m in rmem-poold rmemctl; do
-	zcat "$root/usr/share/man/man8/$m.8.gz" | head -n 1 | grep -qF "\"rmem $version\"" ||
-		fail "$m(8) does not say rmem $version"
+for m in man8/rmem-poold.8 man8/rmemctl.8 man5/rmemtab.5; do
+	zcat "$root/usr/share/man/$m.gz" | head -n 1 | grep -qF "\"rmem $version\"" ||
+		fail "$m does not say rmem $version"
 done
 # the packaged configuration is the example, and valid but for the key
 expect_exit 2 "$root/usr/sbin/rmem-poold" -t -c "$root/etc/rmem/rmem-poold.conf"
 expect_in "$TMP/err" "/etc/rmem/key"
 
-# the unit, with its paths moved to the packaged binary
+# the units, with their paths moved to the packaged binaries
 mkdir "$TMP/unit"
-sed "s|/usr/sbin/|$root/usr/sbin/|g" "$root/lib/systemd/system/rmem-poold.service" \
-	>"$TMP/unit/rmem-poold.service"
-systemd-analyze verify --man=no "$TMP/unit/rmem-poold.service" >"$TMP/verify" 2>&1 ||
+for u in rmem-poold.service rmem@.service; do
+	sed "s|/usr/sbin/|$root/usr/sbin/|g" "$root/lib/systemd/system/$u" >"$TMP/unit/$u"
+done
+(cd "$TMP/unit" && SYSTEMD_UNIT_PATH=$TMP/unit: systemd-analyze verify --man=no \
+	rmem-poold.service rmem@rmem0.service) >"$TMP/verify" 2>&1 ||
 	fail "systemd-analyze verify: $(cat "$TMP/verify")"
 [ -s "$TMP/verify" ] && fail "systemd-analyze verify: $(cat "$TMP/verify")"
 
@@ -96,9 +118,11 @@ int main(int argc, char **argv)
 }
 EOF
 pcdir=$(dirname "$(find "$root" -name librmem.pc)")
-PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$pcdir \
+PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_PATH=$pcdir \
 	pkg-config --cflags --libs librmem >"$TMP/pc" || fail "pkg-config librmem"
-[ "$(PKG_CONFIG_LIBDIR=$pcdir pkg-config --modversion librmem)" = "$version" ] ||
+PKG_CONFIG_PATH=$pcdir pkg-config --static --libs librmem | grep -q -- "-lcrypto.*-lxxhash" ||
+	fail "pkg-config --static librmem lacks -lcrypto and -lxxhash"
+[ "$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion librmem)" = "$version" ] ||
 	fail "librmem.pc's version is not $version"
 # shellcheck disable=SC2046
 cc -o "$TMP/prog" "$TMP/prog.c" $(cat "$TMP/pc") 2>"$TMP/cc" ||
