@@ -14,7 +14,7 @@ expect_exit 0 "$RMEMCTL" "${K[@]}" stats "127.0.0.1:$PORT" --prometheus
 /usr/bin/python3 tests/lib/prom-check.py <"$TMP/out" >"$TMP/samples" 2>"$TMP/perr" ||
 	fail "$(cat "$TMP/perr")"
 d="donor=\"127.0.0.1:$PORT\""
-expect_in "$TMP/samples" "rmem_donor_pool_bytes{$d} 1.67772e+07"
+expect_in "$TMP/samples" "rmem_donor_pool_bytes{$d} 16777216"
 expect_in "$TMP/samples" "rmem_donor_reads_total{$d} 0"
 expect_in "$TMP/samples" "rmem_donor_pool_locked{$d} 0"
 

@@ -68,8 +68,12 @@ sync
 as_user rmemctl status --prometheus >/tmp/prom 2>&1 ||
 	{ cat /tmp/prom; fail "a user's rmemctl status --prometheus"; }
 sed 's/^/PROM: /' /tmp/prom
-grep -q '^rmem_device_info{device="rmem0",donor="[^"]*",state="up"} 1$' /tmp/prom ||
-	fail "no rmem_device_info of rmem0, up"
+grep -q '^rmem_device_info{device="rmem0",donor="[^"]*"} 1$' /tmp/prom &&
+	grep -q '^rmem_device_state{device="rmem0",state="up"} 1$' /tmp/prom &&
+	grep -q '^rmem_device_state{device="rmem0",state="dead"} 0$' /tmp/prom ||
+	fail "no rmem_device_info of rmem0, or not up"
+grep -q '^rmem_device_write_duration_seconds_bucket{device="rmem0",le="+Inf"} [1-9]' /tmp/prom ||
+	fail "no writes in rmem0's write_duration histogram"
 w=$(sed -n 's/^rmem_device_written_bytes_total{device="rmem0"} //p' /tmp/prom)
 [ "${w:-0}" -ge 262144 ] || fail "rmem_device_written_bytes_total is '$w' after 256 KiB written"
 as_user rmemctl detach /dev/rmem0 >/tmp/out 2>&1 && fail "a user detached /dev/rmem0"
@@ -183,11 +187,11 @@ EOF
 
 vm_run_module_kernels "$TMP/guest.sh" "---|RESULT|FAIL"
 # the last kernel's metrics, as a scraper parses them
-if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
-	vm_guest_output | tr -d '\r' | sed -n 's/^PROM: //p' >"$TMP/prom"
-	/usr/bin/python3 tests/lib/prom-check.py <"$TMP/prom" >"$TMP/samples" 2>"$TMP/perr" ||
-		fail "rmemctl status --prometheus: $(cat "$TMP/perr")"
-	grep -q '^rmem_device_reads_total{device="rmem0"} ' "$TMP/samples" ||
-		fail "no rmem_device_reads_total in: $(cat "$TMP/prom")"
-	echo "RESULT: rmemctl status --prometheus: $(grep -c . "$TMP/samples") samples parsed"
-fi
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null ||
+	fail "no python3-prometheus-client (scripts/install-deps.sh)"
+vm_guest_output | tr -d '\r' | sed -n 's/^PROM: //p' >"$TMP/prom"
+/usr/bin/python3 tests/lib/prom-check.py <"$TMP/prom" >"$TMP/samples" 2>"$TMP/perr" ||
+	fail "rmemctl status --prometheus: $(cat "$TMP/perr")"
+grep -q '^rmem_device_reads_total{device="rmem0"} ' "$TMP/samples" ||
+	fail "no rmem_device_reads_total in: $(cat "$TMP/prom")"
+echo "RESULT: rmemctl status --prometheus: $(grep -c . "$TMP/samples") samples parsed"

@@ -7,11 +7,14 @@
  * into a .prom file. Every family is printed as one group, its HELP and
  * TYPE first, then one sample per device or donor; names follow the
  * conventions (_total for counters, _bytes and _seconds in base units).
+ * One donor a call: node_exporter refuses a file that repeats a family,
+ * so each donor's output goes to its own .prom file.
  */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rmemctl.h"
 
@@ -52,7 +55,6 @@ void prom_print_donor(const char *donor, const struct rmem_stats_info *st)
 		{ "rmem_donor_pool_bytes", "gauge", "Memory the donor lends, in all.", S(pool_frames), true },
 		{ "rmem_donor_free_bytes", "gauge", "Memory of the pool not in any region.", S(free_frames), true },
 		{ "rmem_donor_quota_bytes", "gauge", "Largest region one client may open.", S(quota_frames), true },
-		{ "rmem_donor_uptime_seconds", "gauge", "Seconds since the donor started.", S(uptime_sec), false },
 		{ "rmem_donor_auth_failures_total", "counter", "Connections refused for a wrong key.", S(auth_failures), false },
 		{ "rmem_donor_protocol_errors_total", "counter", "Peers dropped for malformed messages.", S(proto_errors), false },
 		{ "rmem_donor_fenced_connections_total", "counter", "Stale connections closed by a client's fence.", S(fenced), false },
@@ -80,6 +82,10 @@ void prom_print_donor(const char *donor, const struct rmem_stats_info *st)
 		printf("%s{donor=\"%s\"} %" PRIu64 "\n", m[i].name, label,
 		       m[i].frames ? v * RMEM_FRAME_SIZE : v);
 	}
+	prom_head("rmem_donor_start_time_seconds", "gauge",
+		  "When the donor started, in seconds since the epoch.");
+	printf("rmem_donor_start_time_seconds{donor=\"%s\"} %lld\n", label,
+	       (long long)time(NULL) - (long long)st->uptime_sec);
 	prom_head("rmem_donor_clients", "gauge", "Clients connected.");
 	printf("rmem_donor_clients{donor=\"%s\"} %u\n", label, st->clients);
 	prom_head("rmem_donor_max_clients", "gauge", "Connections served at once, at most.");
@@ -102,7 +108,6 @@ static const struct {
 	const char *name, *type, *help;
 	bool delta;		/* delta's column, else stat's */
 	unsigned int col;
-	bool usec;		/* microseconds, printed as seconds */
 } dev_metrics[] = {
 	{ "rmem_device_reads_total", "counter", "READ requests completed.", false, 1 },
 	{ "rmem_device_writes_total", "counter", "WRITE requests completed.", false, 2 },
@@ -115,10 +120,6 @@ static const struct {
 	{ "rmem_device_timeouts_total", "counter", "Requests the donor did not answer within the request timeout.", false, 9 },
 	{ "rmem_device_reconnects_total", "counter", "Connections replaced.", false, 10 },
 	{ "rmem_device_requests_in_flight", "gauge", "Requests dispatched and not completed.", false, 11 },
-	{ "rmem_device_read_mean_seconds", "gauge", "Mean READ completion time.", false, 12, true },
-	{ "rmem_device_read_p99_seconds", "gauge", "Bound on the 99th percentile READ completion time.", false, 13, true },
-	{ "rmem_device_write_mean_seconds", "gauge", "Mean WRITE completion time.", false, 14, true },
-	{ "rmem_device_write_p99_seconds", "gauge", "Bound on the 99th percentile WRITE completion time.", false, 15, true },
 	{ "rmem_device_zero_reads_total", "counter", "Slots read as zeros without asking the donor.", false, 16 },
 	{ "rmem_device_slot_frees_total", "counter", "Swap slots freed by swap.", false, 17 },
 	{ "rmem_device_frames_mapped", "gauge", "Slots holding a donor frame.", false, 18 },
@@ -139,13 +140,34 @@ static const struct {
 
 #define PROM_STAT_COLS	22
 #define PROM_DELTA_COLS	14
+#define PROM_LAT_BUCKETS 32
 
 struct prom_dev {
 	char device[32], donor[512], state[64];
 	uint64_t size, queues, dead_queues, delta_lines;
 	unsigned long long stat[PROM_STAT_COLS + 1], delta[PROM_DELTA_COLS + 1];
 	int nstat, ndelta;
+	/* latency: the buckets' upper bounds in us (0: open), reads, writes */
+	unsigned long long lat_le[PROM_LAT_BUCKETS], lat[2][PROM_LAT_BUCKETS];
+	int nlat;
 };
+
+/* /sys/block/rmemN/rmem/latency: "BOUND READS WRITES" a bucket */
+static void prom_latency(uint32_t idx, struct prom_dev *d)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/rmem%u/rmem/latency", idx);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (d->nlat < PROM_LAT_BUCKETS &&
+	       fscanf(f, "%llu %llu %llu", &d->lat_le[d->nlat],
+		      &d->lat[0][d->nlat], &d->lat[1][d->nlat]) == 3)
+		d->nlat++;
+	fclose(f);
+}
 
 static struct prom_dev prom_devs[RMEM_PROM_MAX_DEVICES];
 static unsigned int prom_ndevs;
@@ -170,6 +192,7 @@ int prom_add_device(uint32_t idx, const char *donor, const char *state,
 	d->ndelta = rmem_sysfs_columns(idx, "delta", d->delta, PROM_DELTA_COLS);
 	if (rmem_sysfs_columns(idx, "delta_lines", k, 1) == 1)
 		d->delta_lines = k[1];
+	prom_latency(idx, d);
 	return 0;
 }
 
@@ -187,18 +210,58 @@ static void prom_dev_gauge(const char *name, const char *help, size_t off)
 	}
 }
 
+/*
+ * The completion-time histogram of reads (w 0) or writes (w 1) of every
+ * device, from its log2 buckets: cumulative, in seconds, +Inf last. The
+ * sum is the count times the mean of stat's column 12 or 14 (whole us).
+ */
+static void prom_histogram(const char *name, const char *help, int w)
+{
+	unsigned int i;
+	int b;
+
+	prom_head(name, "histogram", help);
+	for (i = 0; i < prom_ndevs; i++) {
+		const struct prom_dev *d = &prom_devs[i];
+		unsigned long long n = 0, mean;
+
+		if (!d->nlat || d->nstat < 14)
+			continue;
+		for (b = 0; b < d->nlat; b++) {
+			n += d->lat[w][b];
+			if (d->lat_le[b])
+				printf("%s_bucket{device=\"%s\",le=\"%llu.%06llu\"} %llu\n",
+				       name, d->device, d->lat_le[b] / 1000000,
+				       d->lat_le[b] % 1000000, n);
+		}
+		printf("%s_bucket{device=\"%s\",le=\"+Inf\"} %llu\n", name, d->device, n);
+		mean = d->stat[w ? 14 : 12];
+		printf("%s_sum{device=\"%s\"} %llu.%06llu\n", name, d->device,
+		       n * mean / 1000000, n * mean % 1000000);
+		printf("%s_count{device=\"%s\"} %llu\n", name, d->device, n);
+	}
+}
+
 /* Every device added, family by family; nothing if there is none. */
 void prom_print_devices(void)
 {
+	static const char *const states[] = { "up", "degraded", "dead" };
 	unsigned int i, j;
 
 	if (!prom_ndevs)
 		return;
-	prom_head("rmem_device_info", "gauge",
-		  "Each rmem device, its donor and state; always 1.");
+	prom_head("rmem_device_info", "gauge", "Each rmem device and its donor; always 1.");
 	for (i = 0; i < prom_ndevs; i++)
-		printf("rmem_device_info{device=\"%s\",donor=\"%s\",state=\"%s\"} 1\n",
-		       prom_devs[i].device, prom_devs[i].donor, prom_devs[i].state);
+		printf("rmem_device_info{device=\"%s\",donor=\"%s\"} 1\n",
+		       prom_devs[i].device, prom_devs[i].donor);
+	/* a series per state, 1 for the one it is in: no series comes and goes */
+	prom_head("rmem_device_state", "gauge",
+		  "1 for the state the device is in (up, degraded, dead), else 0.");
+	for (i = 0; i < prom_ndevs; i++)
+		for (j = 0; j < sizeof(states) / sizeof(states[0]); j++)
+			printf("rmem_device_state{device=\"%s\",state=\"%s\"} %d\n",
+			       prom_devs[i].device, states[j],
+			       !strcmp(prom_devs[i].state, states[j]));
 	prom_dev_gauge("rmem_device_size_bytes", "Size of the device.",
 		       offsetof(struct prom_dev, size));
 	prom_dev_gauge("rmem_device_queues", "Connections (hardware queues).",
@@ -219,13 +282,12 @@ void prom_print_devices(void)
 			if ((int)col > (dev_metrics[j].delta ? d->ndelta : d->nstat))
 				continue;
 			v = dev_metrics[j].delta ? d->delta[col] : d->stat[col];
-			if (dev_metrics[j].usec)
-				printf("%s{device=\"%s\"} %llu.%06llu\n",
-				       dev_metrics[j].name, d->device,
-				       v / 1000000, v % 1000000);
-			else
-				printf("%s{device=\"%s\"} %llu\n",
-				       dev_metrics[j].name, d->device, v);
+			printf("%s{device=\"%s\"} %llu\n", dev_metrics[j].name,
+			       d->device, v);
 		}
 	}
+	prom_histogram("rmem_device_read_duration_seconds",
+		       "READ completion times, from first dispatch.", 0);
+	prom_histogram("rmem_device_write_duration_seconds",
+		       "WRITE completion times, from first dispatch.", 1);
 }
