@@ -3,7 +3,7 @@
 # it serves, WATCHDOG=1 every tick when WatchdogSec= is set, RELOADING=1
 # then READY=1 around a SIGHUP (a failed reload too), STOPPING=1 on
 # SIGTERM; log lines carry their priority when stderr is the journal's
-# stream. systemd's end is played by a datagram socket, which is what
+# stream, rmemctl's too. systemd's end is played by a datagram socket, which is what
 # NOTIFY_SOCKET names (sd_notify(3)); the daemon's end is libsystemd's.
 # The boot of the packaged unit under a real systemd is tests/vm/packages.
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +89,15 @@ start_donor
 stop_donor
 [ -s "$TMP/notify.log" ] && fail "notified without NOTIFY_SOCKET: $(cat "$TMP/notify.log")"
 grep -q watchdog "$TMP/poold.log" && fail "a watchdog without WATCHDOG_USEC"
+# rmemctl (rmem@.service's supervisor): its stderr lines are errors,
+# <3>, or warnings, <4>, on the journal's stream; plain otherwise
+: >"$TMP/ctl.err"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$TMP/ctl.err") "$RMEMCTL" -k "$TMP/missing" \
+	ping 127.0.0.1:1 2>>"$TMP/ctl.err"
+grep -q '^<3>rmemctl: key file .*missing' "$TMP/ctl.err" ||
+	fail "rmemctl's error on the journal's stream: $(cat "$TMP/ctl.err")"
+"$RMEMCTL" -k "$TMP/missing" ping 127.0.0.1:1 2>"$TMP/ctl.err"
+grep -q '^rmemctl: key file' "$TMP/ctl.err" || fail "rmemctl's plain error: $(cat "$TMP/ctl.err")"
 kill "$NOTIFY_PID"
 wait "$NOTIFY_PID" 2>/dev/null
 echo PASS

@@ -8,6 +8,7 @@
 #define RMEM_COMMON_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/rmem.h>
 
@@ -56,6 +57,13 @@ int rmem_parse_hostport(const char *spec, uint16_t default_port,
  * back wrong, or from the wrong frame, is caught.
  */
 void rmem_fill_pattern(void *page, uint64_t seed, uint64_t frame);
+
+/*
+ * True when stderr is the stream systemd connected to the journal
+ * (JOURNAL_STREAM names its device and inode): lines may then start with
+ * their syslog priority, "<3>", which journald takes (sd-daemon(3)).
+ */
+bool rmem_stderr_is_journal(void);
 
 /* Parse "64M", "1G", "4096": bytes, with K/M/G/T binary suffixes. */
 int rmem_parse_size(const char *s, uint64_t *bytes);

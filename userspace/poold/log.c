@@ -11,27 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "rmem_common.h"
 
 static int poold_level = POOLD_LOG_INFO;
 static bool poold_syslog;
 static int poold_journal = -1;	/* -1: not looked at yet */
-
-/* systemd sets JOURNAL_STREAM=DEVICE:INODE of the stream it connected */
-static bool stderr_is_journal(void)
-{
-	const char *env = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-
-	return env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
-	       !fstat(STDERR_FILENO, &st) &&
-	       (unsigned long long)st.st_dev == dev &&
-	       (unsigned long long)st.st_ino == ino;
-}
 
 static const struct {
 	const char *name;
@@ -67,7 +53,7 @@ void poold_log(int level, const char *fmt, ...)
 
 		vsnprintf(line, sizeof(line), fmt, ap);
 		if (poold_journal < 0)
-			poold_journal = stderr_is_journal();
+			poold_journal = rmem_stderr_is_journal();
 		if (poold_journal)
 			fprintf(stderr, "<%d>%s\n", level, line);
 		else

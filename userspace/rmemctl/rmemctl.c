@@ -540,6 +540,63 @@ static int cmd_keygen(struct rmemctl *ctl, int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * Under systemd (rmem@.service) stderr is the journal's stream: every
+ * line rmemctl writes there is an error or a warning (what it reports
+ * goes to stdout), so each gets its priority, <4> for "warning:" lines
+ * and <3> for the rest, and journalctl -p warning shows them.
+ */
+static char journal_line[1024];
+static size_t journal_len;
+
+static void journal_emit(void)
+{
+	if (!journal_len)
+		return;
+	dprintf(STDERR_FILENO, "<%d>%.*s%s",
+		strstr(journal_line, "warning:") ? 4 : 3, (int)journal_len,
+		journal_line, journal_line[journal_len - 1] == '\n' ? "" : "\n");
+	journal_len = 0;
+}
+
+static ssize_t journal_write(void *cookie, const char *buf, size_t len)
+{
+	size_t i;
+
+	(void)cookie;
+	for (i = 0; i < len; i++) {
+		if (journal_len < sizeof(journal_line) - 1)
+			journal_line[journal_len++] = buf[i];
+		journal_line[journal_len] = '\0';
+		if (buf[i] == '\n')
+			journal_emit();
+	}
+	return (ssize_t)len;
+}
+
+static int journal_close(void *cookie)
+{
+	(void)cookie;
+	journal_emit();		/* a last line without its newline */
+	return 0;
+}
+
+static void stderr_to_journal(void)
+{
+	static const cookie_io_functions_t io = {
+		.write = journal_write, .close = journal_close,
+	};
+	FILE *f;
+
+	if (!rmem_stderr_is_journal())
+		return;
+	f = fopencookie(NULL, "w", io);
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IOLBF, 0);
+	stderr = f;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -556,6 +613,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	ctl.key_file = rmem_default_key_file();
+	stderr_to_journal();
 	/*
 	 * The key passes through our memory, and the supervisor (attach
 	 * --persist) must reconnect while swap waits for it: keep what we
