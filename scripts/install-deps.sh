@@ -22,6 +22,7 @@ pkgs=(
 	# Debian packages (make deb, debian/): built, linted, and the module's
 	# DKMS package built against the installed headers
 	debhelper dh-dkms lintian dkms
+	debootstrap       # tests/vm/packages.sh: a Debian 12 root with systemd, to boot them in
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
