@@ -28,7 +28,9 @@ run() {
 	# 128M of the region keep bases once their slots are freed (the donor
 	# is on the host: its memory is not the guest's)
 	# -t: the debug kernel can take more than the default 5 s to connect
-	rmemctl -q -k /tmp/key -t 30000 attach "$D" --size 192M --spare 128M --queues 2
+	# a read queue too: this is the swap test that also runs under the
+	# debug kernel (swap.sh does not), so HCTX_TYPE_READ is checked there
+	rmemctl -q -k /tmp/key -t 30000 attach "$D" --size 192M --spare 128M --queues 2 --read-queues 1
 	mkswap /dev/rmem0 >/dev/null
 	swapon /dev/rmem0
 	(while sleep 30; do step "delta $(cat $S/delta)"; done) &

@@ -131,10 +131,10 @@ awk '$1 == "/dev/rmem0" { found = 1; if ($5 != 100) exit 1 } END { exit !found }
 echo "--- 3: memhog swaps to it"
 out0=$(awk '$1 == "pswpout" { print $2 }' /proc/vmstat)
 avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
-memhog $((avail + 48)) 1 || fail "memhog found bad bytes"
+memhog $((avail + 32)) 1 || fail "memhog found bad bytes"
 out=$(( $(awk '$1 == "pswpout" { print $2 }' /proc/vmstat) - out0 ))
 w=$(awk '{ print $2 }' /sys/block/rmem0/rmem/stat)
-echo "RESULT: memhog of $((avail + 48)) MiB: $out pages swapped out, $w writes to rmem0"
+echo "RESULT: memhog of $((avail + 32)) MiB: $out pages swapped out, $w writes to rmem0"
 [ "$out" -gt 1000 ] && [ "$w" -gt 0 ] || fail "memhog swapped $out pages, $w writes to rmem0"
 rmemctl status --prometheus | sed 's/^/PROMDEV: /'
 

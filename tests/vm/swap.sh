@@ -7,8 +7,10 @@
 # on every page, touched in random order twice and checked to the byte;
 # then swapoff, detach, rmmod. Fails on any mismatch, I/O error, or
 # WARNING/BUG/Oops/lockdep/hung-task line. Runs on every kernel that
-# rmem.ko was built for (make module).
-# tests/run.sh: also under the debug kernel
+# rmem.ko was built for (make module). Not under the debug kernel: its
+# paths run there in delta.sh (swap past RAM to this host's donor, on
+# read queues too) and failure.sh (the --persist supervisor), and the
+# suite's time went to the packages' boot (tests/vm/packages.sh).
 . "$(dirname "$0")/lib.sh"
 requires qemu-system-x86_64
 [ -x /bin/busybox ] || { echo "SKIP: requires busybox-static"; exit 77; }
