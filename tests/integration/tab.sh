@@ -12,11 +12,12 @@ cat >"$TMP/tab" <<-'EOT'
 	# a comment, and a blank line
 
 	rmem0  donor1:7609     size=64M,spare=16M,queues=2,read-queues=1,swap,pri=100  # trailing
-	/dev/rmem3 [fd00::2]   size=1G,noauto,key=/etc/rmem/other,timeout-ms=5000
+	/dev/rmem3 [fd00::2]   size=1G,noauto,key=/etc/rmem/k#1,timeout-ms=5000,swap
 	EOT
 expect_exit 0 "$RMEMCTL" tab "$TMP/tab"
 expect_in "$TMP/out" "/dev/rmem0 donor1:7609 64 MiB (and 16 MiB for bases), 3 queues (1 for reads), swap (priority 100)"
-expect_in "$TMP/out" "/dev/rmem3 [fd00::2] 1024 MiB, 1 queue, key /etc/rmem/other, not at boot"
+# a '#' inside a value is the value's
+expect_in "$TMP/out" "/dev/rmem3 [fd00::2] 1024 MiB, 1 queue, swap, key /etc/rmem/k#1, not at boot"
 
 # every bad line: its file, its line, the reason; and exit 2
 bad() {	# LINE REASON
@@ -27,6 +28,11 @@ bad() {	# LINE REASON
 bad "rmem0 donor1" "too few fields"
 bad "rmem0 donor1 size=1G extra" "too many fields"
 bad "sda donor1 size=1G" "'sda' is not an rmem device name (rmemN)"
+bad "0 donor1 size=1G" "'0' is not an rmem device name (rmemN)"
+bad "rmem007 donor1 size=1G" "'rmem007' is not an rmem device name (rmemN)"
+bad "rmem0 $(printf 'd%.0s' $(seq 128)) size=1G" "donor name longer than 127 characters"
+bad "rmem0 donor1 size=1G,queues=2,size=2G" "size given twice"
+bad "rmem0 donor1 size=1G,swap,swap" "swap given twice"
 bad "rmem0 donor1 spare=1G" "rmem0 has no size="
 bad "rmem0 donor1 size=1Q" "bad size '1Q'"
 bad "rmem0 donor1 size=1000" "bad size '1000' (a multiple of 4K"
@@ -43,6 +49,13 @@ bad "rmem0 donor1 size=" "size needs a value (size=...)"
 printf 'rmem1 a size=1G\nrmem1 b size=2G\n' >"$TMP/bad"
 expect_exit 2 "$RMEMCTL" tab "$TMP/bad"
 expect_in "$TMP/err" "$TMP/bad:2: rmem1 is on line 1 too"
+# 64 devices, and a comment after them, are a table; 65 are not
+for i in $(seq 0 63); do echo "rmem$i donor1 size=1G"; done >"$TMP/big"
+echo "# the end" >>"$TMP/big"
+expect_exit 0 "$RMEMCTL" tab "$TMP/big"
+echo "rmem64 donor1 size=1G" >>"$TMP/big"
+expect_exit 2 "$RMEMCTL" tab "$TMP/big"
+expect_in "$TMP/err" "$TMP/big:66: more than 64 devices"
 expect_exit 1 "$RMEMCTL" tab "$TMP/missing"
 expect_in "$TMP/err" "$TMP/missing: No such file or directory"
 
@@ -59,13 +72,19 @@ case $(readlink "$g/remote-fs.target.wants/rmem@rmem0.service") in
 esac
 [ "$(readlink "$g/remote-fs.target.wants/dev-rmem0.swap")" = ../dev-rmem0.swap ] ||
 	fail "dev-rmem0.swap is not wanted by remote-fs.target"
-[ ! -e "$g/remote-fs.target.wants/rmem@rmem3.service" ] || fail "a noauto line is started at boot"
+[ ! -e "$g/remote-fs.target.wants/rmem@rmem3.service" ] &&
+	[ ! -e "$g/remote-fs.target.wants/dev-rmem3.swap" ] || fail "a noauto line is started at boot"
+# ... but its units are there, for systemctl start rmem@rmem3
+[ -f "$g/dev-rmem3.swap" ] && [ -f "$g/rmem@rmem3.service.d/swap.conf" ] ||
+	fail "a noauto swap line has no swap unit or drop-in"
 for l in "What=/dev/rmem0" "Priority=100" "DefaultDependencies=no" \
 	 "Requires=rmem@rmem0.service" "After=rmem@rmem0.service" \
 	 "Conflicts=umount.target" "SourcePath=$TMP/tab"; do
 	expect_in "$g/dev-rmem0.swap" "$l"
 done
 expect_in "$g/rmem@rmem0.service.d/swap.conf" "ExecStartPost=/sbin/mkswap --label rmem0 /dev/rmem0"
+# a start by hand (or a restart) swaps on it too
+expect_in "$g/rmem@rmem0.service.d/swap.conf" "Wants=dev-rmem0.swap"
 
 # systemd-analyze verifies them with the template (its paths made this
 # tree's, which has no /usr/sbin/rmemctl)
@@ -76,7 +95,7 @@ if command -v systemd-analyze >/dev/null; then
 	(cd "$TMP/units" && SYSTEMD_UNIT_PATH=$TMP/units: systemd-analyze verify --man=no \
 		dev-rmem0.swap rmem@rmem0.service) >"$TMP/verify" 2>&1 ||
 		fail "systemd-analyze verify: $(cat "$TMP/verify")"
-	grep -v "^$" "$TMP/verify" | grep -v "mkswap" && fail "systemd-analyze verify: $(cat "$TMP/verify")"
+	[ -s "$TMP/verify" ] && fail "systemd-analyze verify: $(cat "$TMP/verify")"
 fi
 
 # attach /dev/rmemN: its line, or a clear refusal
@@ -88,4 +107,15 @@ expect_exit 2 "$RMEMCTL" attach /dev/rmem0 --tab "$TMP/tab" --device rmem1
 expect_in "$TMP/err" "--device and /dev/rmem0 name two devices"
 expect_exit 2 "$RMEMCTL" attach donor1 --size 1G --device sda
 expect_in "$TMP/err" "bad device 'sda'"
+# the table's line, or the command line's options: not both
+expect_exit 2 "$RMEMCTL" attach /dev/rmem0 --tab "$TMP/tab" --queues 8
+expect_in "$TMP/err" "only --tab and --persist go with it"
+expect_exit 2 "$RMEMCTL" attach /dev/rmem0 --size 1G
+expect_in "$TMP/err" "only --tab and --persist go with it"
+expect_exit 2 "$RMEMCTL" attach donor1 --size 1G --tab "$TMP/tab"
+expect_in "$TMP/err" "--tab goes with attach /dev/rmemN"
+# detach --if-present: a device that is not there is no error
+expect_exit 0 "$RMEMCTL" detach --if-present /dev/rmem77
+expect_exit 2 "$RMEMCTL" detach --if-present
+expect_in "$TMP/err" "usage: rmemctl detach [--if-present] /dev/rmemN"
 echo PASS

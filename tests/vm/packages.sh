@@ -4,17 +4,18 @@
 # (scripts/debian-rootfs.sh, cached), with the freshly built rmem-poold
 # and rmemctl installed by dpkg and rmem.ko where rmem-dkms would put it.
 # The operator's files are a key, the donor's configuration, and one
-# line of /etc/rmem/rmemtab naming a device on a donor on this host:
+# line of /etc/rmem/rmemtab naming a device (rmem3: not the first free
+# name, so the kernel must honour the name) on a donor on this host:
 #  1. rmem-poold.service is active (Type=notify: it told systemd it
 #     serves), reloads on `systemctl reload` (same process, new quota,
 #     "configuration reloaded" in its journal), and its metrics parse;
-#  2. at boot, rmem-generator made rmem@rmem0.service and dev-rmem0.swap
+#  2. at boot, rmem-generator made rmem@rmem3.service and dev-rmem3.swap
 #     from the table: the device is attached by its supervisor and
 #     swapped on at the line's priority;
 #  3. memhog swaps to it and checks every byte;
 #  4. `systemctl stop rmem-poold` drains and ends with Result=success;
 #  5. at poweroff, after the swap and the device stopped: no swap on
-#     rmem0, no rmem0, every rmem unit's Result success, no warning or
+#     rmem3, no rmem3, every rmem unit's Result success, no warning or
 #     error of theirs in the journal and no error in the boot's; and the
 #     donor on this host holds no region (the detach gave it back).
 # Kernel reports in the guest's log fail it too (vm_check_log).
@@ -56,7 +57,7 @@ depmod -b "$r" "$kver" || fail "depmod"
 chroot "$r" rmemctl -q keygen /etc/rmem/key || fail "the packaged rmemctl keygen"
 sed -i 's/^size = .*/size = 32M/; s/^quota = .*/quota = 32M/' "$r/etc/rmem/rmem-poold.conf"
 install -m 600 "$TMP/key" "$r/etc/rmem/host-key"
-echo "rmem0 $VM_HOST_DONOR size=256M,queues=2,key=/etc/rmem/host-key,swap,pri=100" \
+echo "rmem3 $VM_HOST_DONOR size=256M,queues=2,key=/etc/rmem/host-key,swap,pri=100" \
 	>>"$r/etc/rmem/rmemtab"
 chroot "$r" rmemctl tab >"$TMP/tab.out" 2>&1 || fail "rmemctl tab: $(cat "$TMP/tab.out")"
 vm_add_program "$r" "$VM_BUILD/memhog" usr/local/bin/memhog
@@ -65,7 +66,7 @@ vm_add_program "$r" "$VM_BUILD/memhog" usr/local/bin/memhog
 cat >"$r/etc/systemd/system/rmem-test.service" <<-'EOF'
 [Unit]
 Description=rmem test: the packages at work
-After=rmem-poold.service rmem@rmem0.service dev-rmem0.swap remote-fs.target
+After=rmem-poold.service rmem@rmem3.service dev-rmem3.swap remote-fs.target
 [Service]
 Type=oneshot
 ExecStart=/root/rmem-test.sh
@@ -79,7 +80,7 @@ EOF
 cat >"$r/etc/systemd/system/rmem-test-shutdown.service" <<-'EOF'
 [Unit]
 Description=rmem test: checks at shutdown, after swapoff and detach
-Before=rmem@rmem0.service dev-rmem0.swap rmem-poold.service
+Before=rmem@rmem3.service dev-rmem3.swap rmem-poold.service
 [Service]
 Type=oneshot
 RemainAfterExit=yes
@@ -119,23 +120,24 @@ journalctl -b -u rmem-poold -p info -o cat | grep -q "^serving " ||
 	fail "rmem-poold's 'serving' line is not in its journal at priority info"
 rmemctl stats 127.0.0.1 --prometheus | sed 's/^/PROM: /'
 
-echo "--- 2: rmem@rmem0 and its swap, from rmemtab at boot"
-for u in rmem@rmem0.service dev-rmem0.swap; do
+echo "--- 2: rmem@rmem3 and its swap, from rmemtab at boot"
+for u in rmem@rmem3.service dev-rmem3.swap; do
 	systemctl is-active -q "$u" || { systemctl status "$u" --no-pager; fail "$u is not active"; }
 done
-echo "RESULT: rmem@rmem0: $(systemctl show -p StatusText --value rmem@rmem0)"
-awk '$1 == "/dev/rmem0" { found = 1; if ($5 != 100) exit 1 } END { exit !found }' /proc/swaps ||
-	fail "no swap on /dev/rmem0 at priority 100: $(cat /proc/swaps)"
-[ "$(cat /sys/block/rmem0/rmem/queues)" = 2 ] || fail "rmem0 has not the line's 2 queues"
+echo "RESULT: rmem@rmem3: $(systemctl show -p StatusText --value rmem@rmem3)"
+awk '$1 == "/dev/rmem3" { found = 1; if ($5 != 100) exit 1 } END { exit !found }' /proc/swaps ||
+	fail "no swap on /dev/rmem3 at priority 100: $(cat /proc/swaps)"
+[ "$(cat /sys/block/rmem3/rmem/queues)" = 2 ] || fail "rmem3 has not the line's 2 queues"
 
 echo "--- 3: memhog swaps to it"
 out0=$(awk '$1 == "pswpout" { print $2 }' /proc/vmstat)
+w0=$(awk '{ print $2 }' /sys/block/rmem3/rmem/stat)
 avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
 memhog $((avail + 32)) 1 || fail "memhog found bad bytes"
 out=$(( $(awk '$1 == "pswpout" { print $2 }' /proc/vmstat) - out0 ))
-w=$(awk '{ print $2 }' /sys/block/rmem0/rmem/stat)
-echo "RESULT: memhog of $((avail + 32)) MiB: $out pages swapped out, $w writes to rmem0"
-[ "$out" -gt 1000 ] && [ "$w" -gt 0 ] || fail "memhog swapped $out pages, $w writes to rmem0"
+w=$(( $(awk '{ print $2 }' /sys/block/rmem3/rmem/stat) - w0 ))
+echo "RESULT: memhog of $((avail + 32)) MiB: $out pages swapped out, $w writes to rmem3"
+[ "$out" -gt 1000 ] && [ "$w" -gt 0 ] || fail "memhog swapped $out pages, $w writes to rmem3"
 rmemctl status --prometheus | sed 's/^/PROMDEV: /'
 
 echo "--- 4: systemctl stop rmem-poold"
@@ -153,13 +155,13 @@ set -u
 bad=$(cat /run/rmem-test-bad 2>/dev/null || echo 1)
 fail() { echo "FAIL: $*"; bad=$((bad + 1)); }
 echo "--- 5: at shutdown, after swapoff and detach"
-grep -q '^/dev/rmem0 ' /proc/swaps && fail "swap still on /dev/rmem0"
-[ -e /sys/block/rmem0 ] && fail "/dev/rmem0 was not detached"
-for u in dev-rmem0.swap rmem@rmem0.service rmem-poold.service; do
+grep -q '^/dev/rmem3 ' /proc/swaps && fail "swap still on /dev/rmem3"
+[ -e /sys/block/rmem3 ] && fail "/dev/rmem3 was not detached"
+for u in dev-rmem3.swap rmem@rmem3.service rmem-poold.service; do
 	res=$(systemctl show -p Result --value "$u")
 	[ "$res" = success ] || fail "$u: Result=$res"
 done
-j=$(journalctl -b -p warning -o cat -u rmem@rmem0.service -u dev-rmem0.swap -u rmem-poold.service)
+j=$(journalctl -b -p warning -o cat -u rmem@rmem3.service -u dev-rmem3.swap -u rmem-poold.service)
 [ -z "$j" ] || fail "warnings of the rmem units in the journal: $j"
 j=$(journalctl -b -p err -o short-monotonic --no-pager | grep -v '^-- ')
 [ -z "$j" ] || fail "errors in the journal: $j"
@@ -217,8 +219,8 @@ if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
 	done
 	grep -q '^rmem_donor_pool_bytes{donor="127.0.0.1"} 33554432$' "$TMP/PROM" ||
 		fail "the guest's donor metrics: $(head -n 5 "$TMP/PROM")"
-	grep -q '^rmem_device_writes_total{device="rmem0"} [1-9]' "$TMP/PROMDEV" ||
-		fail "rmem0's metrics show no writes"
+	grep -q '^rmem_device_writes_total{device="rmem3"} [1-9]' "$TMP/PROMDEV" ||
+		fail "rmem3's metrics show no writes"
 fi
 # the detach at shutdown gave the region back to this host's donor
 "$VM_BUILD/rmemctl" -k "$TMP/key" stats --json "127.0.0.1:$PORT" >"$TMP/stats" ||

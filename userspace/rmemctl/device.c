@@ -411,6 +411,7 @@ static int supervise(struct rmemctl *ctl, struct genl *g, uint32_t index,
 	}
 	nl_socket_disable_seq_check(ev);
 	nl_socket_set_nonblocking(ev);
+	rmemctl_retrying = true;	/* what fails from here is tried again */
 	/*
 	 * I/O on the device waits for us to reconnect it: reclaim must not
 	 * make us wait on that I/O (a swap-out from our own allocation would
@@ -580,8 +581,8 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct attach_opts o = ATTACH_OPTS_INIT;
-	const char *tab = RMEMTAB_DEFAULT;
-	bool persist = false;
+	const char *tab = NULL;
+	bool persist = false, others = false;
 	char err[512];
 	int opt, ret;
 	size_t i;
@@ -604,12 +605,22 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 			fprintf(stderr, "rmemctl: %s\n", err);
 			return EX_USAGE;
 		}
+		others |= opt != 'd';
 	}
-	/* attach /dev/rmemN, alone: its line of rmemtab(5) */
-	if (optind == argc - 1 && !o.size && !strncmp(argv[optind], "/dev/", 5)) {
+	/*
+	 * attach /dev/rmemN: its line of rmemtab(5), and nothing else; a
+	 * DONOR is never a path
+	 */
+	if (optind == argc - 1 && !strncmp(argv[optind], "/dev/", 5)) {
 		struct rmemtab_entry e;
 
-		ret = rmemtab_find(tab, argv[optind], &e, err, sizeof(err));
+		if (others) {
+			fprintf(stderr, "rmemctl: attach %s takes its options from %s; only --tab and --persist go with it\n",
+				argv[optind], tab ? tab : RMEMTAB_DEFAULT);
+			return EX_USAGE;
+		}
+		ret = rmemtab_find(tab ? tab : RMEMTAB_DEFAULT, argv[optind], &e,
+				   err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "rmemctl: %s\n", err);
 			return ret;
@@ -623,6 +634,10 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 			ctl->key_file = strdup(e.key_file);
 		e.opts.persist = persist;
 		return attach(ctl, &e.opts);
+	}
+	if (tab) {
+		fprintf(stderr, "rmemctl: --tab goes with attach /dev/rmemN\n");
+		return EX_USAGE;
 	}
 	if (optind != argc - 1 || !o.size) {
 		fprintf(stderr, "usage: rmemctl attach DONOR[:PORT] --size SIZE [--spare SIZE] [--queues N] [--read-queues M] [--timeout-ms MS] [--reconnect-ms MS] [--device /dev/rmemN] [--persist]\n"
@@ -706,7 +721,7 @@ static int attach(struct rmemctl *ctl, const struct attach_opts *o)
 		goto out;
 	}
 	if (ret || !ctx.have_index) {
-		if (ret == -EEXIST)
+		if (ret == -EEXIST && o->index >= 0)
 			fprintf(stderr, "rmemctl: /dev/rmem%d exists already\n",
 				o->index);
 		else
@@ -725,9 +740,19 @@ static int attach(struct rmemctl *ctl, const struct attach_opts *o)
 			rmem_client_free(c[i]);	/* the kernel holds the sockets */
 			c[i] = NULL;
 		}
-		msg = genl_msg(&g, RMEM_CMD_DISCONNECT, 0);
-		if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, ctx.index))
-			genl_call(&g, msg, &(struct nl_ctx){ 0 });
+		/* udev's probe of the new disk may hold it open: EBUSY, a while */
+		for (i = 0; i < 50; i++) {
+			msg = genl_msg(&g, RMEM_CMD_DISCONNECT, 0);
+			ret = -ENOMEM;
+			if (msg && !nla_put_u32(msg, RMEM_ATTR_INDEX, ctx.index))
+				ret = genl_call(&g, msg, &(struct nl_ctx){ 0 });
+			if (ret != -EBUSY)
+				break;
+			usleep(100000);
+		}
+		if (ret)
+			fprintf(stderr, "rmemctl: /dev/rmem%u could not be detached (%s): detach it by hand\n",
+				ctx.index, strerror(-ret));
 		ret = EX_KERNEL;
 		goto out;
 	}
@@ -807,9 +832,37 @@ static int device_cmd(struct rmemctl *ctl, int argc, char **argv, uint8_t cmd,
 	}
 }
 
+/*
+ * detach [--if-present] /dev/rmemN: with --if-present a device that is
+ * not there is no error (rmem@.service's ExecStopPost, which also runs
+ * after a start that failed half way, or after a detach by hand).
+ */
 int cmd_detach(struct rmemctl *ctl, int argc, char **argv)
 {
-	return device_cmd(ctl, argc, argv, RMEM_CMD_DISCONNECT, false);
+	char *args[2] = { argv[0] };
+	bool if_present = false;
+	uint32_t idx;
+	char path[64];
+	int i, n = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--if-present"))
+			if_present = true;
+		else if (n < 2)
+			args[n++] = argv[i];
+		else
+			n = 3;
+	}
+	if (n != 2) {
+		fprintf(stderr, "usage: rmemctl detach [--if-present] /dev/rmemN\n");
+		return EX_USAGE;
+	}
+	if (if_present && !rmem_parse_dev(args[1], &idx)) {
+		snprintf(path, sizeof(path), "/sys/block/rmem%u", idx);
+		if (access(path, F_OK))
+			return EX_OK;
+	}
+	return device_cmd(ctl, 2, args, RMEM_CMD_DISCONNECT, false);
 }
 
 static int dump_devices(bool brief, bool prom)

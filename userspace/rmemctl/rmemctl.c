@@ -62,8 +62,9 @@ static void usage(FILE *f)
 "  tab [--generate DIR] [FILE]\n"
 "        Check rmemtab (FILE:LINE: reason, exit 2) and list its devices;\n"
 "        --generate writes their systemd units into DIR (rmem-generator).\n"
-"  detach /dev/rmemN\n"
-"        Remove the device (refused while it is swapped to or mounted).\n"
+"  detach [--if-present] /dev/rmemN\n"
+"        Remove the device (refused while it is swapped to or mounted);\n"
+"        --if-present: a device that is not there is no error.\n"
 "  status [/dev/rmemN] [--prometheus]\n"
 "        State, donor, size and connections of one device, or of all;\n"
 "        with --prometheus, their counters in the Prometheus text format.\n"
@@ -543,9 +544,12 @@ static int cmd_keygen(struct rmemctl *ctl, int argc, char **argv)
 /*
  * Under systemd (rmem@.service) stderr is the journal's stream: every
  * line rmemctl writes there is an error or a warning (what it reports
- * goes to stdout), so each gets its priority, <4> for "warning:" lines
- * and <3> for the rest, and journalctl -p warning shows them.
+ * goes to stdout), so each gets its priority, <4> for "rmemctl:
+ * warning:" lines and for whatever the supervisor will retry, <3> for
+ * the rest, and journalctl -p warning shows them.
  */
+bool rmemctl_retrying;
+
 static char journal_line[1024];
 static size_t journal_len;
 
@@ -554,7 +558,9 @@ static void journal_emit(void)
 	if (!journal_len)
 		return;
 	dprintf(STDERR_FILENO, "<%d>%.*s%s",
-		strstr(journal_line, "warning:") ? 4 : 3, (int)journal_len,
+		rmemctl_retrying ||
+		!strncmp(journal_line, "rmemctl: warning:", 17) ? 4 : 3,
+		(int)journal_len,
 		journal_line, journal_line[journal_len - 1] == '\n' ? "" : "\n");
 	journal_len = 0;
 }
@@ -574,18 +580,16 @@ static ssize_t journal_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
-static int journal_close(void *cookie)
+/* at exit glibc flushes a cookie stream but never closes it */
+static void journal_exit(void)
 {
-	(void)cookie;
+	fflush(stderr);
 	journal_emit();		/* a last line without its newline */
-	return 0;
 }
 
 static void stderr_to_journal(void)
 {
-	static const cookie_io_functions_t io = {
-		.write = journal_write, .close = journal_close,
-	};
+	static const cookie_io_functions_t io = { .write = journal_write };
 	FILE *f;
 
 	if (!rmem_stderr_is_journal())
@@ -595,6 +599,7 @@ static void stderr_to_journal(void)
 		return;
 	setvbuf(f, NULL, _IOLBF, 0);
 	stderr = f;
+	atexit(journal_exit);
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,9 @@ struct rmemctl {
 	struct rmem_key key;
 };
 
+/* the supervisor's failures are retried: warnings, not errors */
+extern bool rmemctl_retrying;
+
 int exit_for(int err);
 int connect_donor(struct rmemctl *ctl, const char *spec, unsigned int depth,
 		  struct rmem_client **out);
