@@ -49,6 +49,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 RMEM_CFLAGS += $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 endif
+# the donor's event loops share the pool: check their locking too
+ifeq ($(SAN),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+RMEM_CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
 
 LIB_SRCS     := drivers/rmem/rmem_proto.c userspace/lib/common.c \
 		userspace/lib/client.c userspace/lib/fpga_log.c
@@ -233,6 +239,8 @@ check: vm-kernels
 	$(MAKE) all
 	$(MAKE) debug-kernel
 	$(MAKE) SAN=1 BUILD=build/san tests
+	$(MAKE) SAN=thread BUILD=build/tsan build/tsan/rmem-poold \
+		build/tsan/tests/test_donor
 	tests/run.sh build/san
 
 # the README's first command: the donor stack locally, then swap in a VM

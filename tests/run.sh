@@ -63,6 +63,10 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_cmocka "$(basename "$t")" "$t"
 done
+# the donor's event loops share its pool: the same cases under TSan
+if [ -x build/tsan/tests/test_donor ] && [ "$BUILD" != build/tsan ]; then
+	RMEM_BUILD=build/tsan run_cmocka test_donor-tsan build/tsan/tests/test_donor
+fi
 for t in tests/integration/*.sh tests/fpga/*.sh tests/kernel/*.sh tests/vm/*.sh; do
 	case $(basename "$t") in *lib.sh) continue ;; esac	# sourced, not run
 	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"

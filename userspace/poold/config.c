@@ -26,6 +26,7 @@ enum poold_key_type {
 	KEY_HUGE,
 	KEY_LEVEL,
 	KEY_TARGET,
+	KEY_THREADS,
 };
 
 struct poold_key {
@@ -51,6 +52,8 @@ static const struct poold_key poold_keys[] = {
 	  false, true },
 	{ "server", "handshake_timeout", KEY_UINT, CFG(handshake_timeout), 1,
 	  3600, false, true },
+	{ "server", "threads", KEY_THREADS, CFG(threads), 1,
+	  POOLD_MAX_THREADS, false, false },
 	{ "pool", "size", KEY_SIZE, CFG(pool_size), RMEM_FRAME_SIZE,
 	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },
 	{ "pool", "hugepages", KEY_HUGE, CFG(hugepages), 0, 0, false, false },
@@ -125,11 +128,20 @@ static int poold_set(struct poold_parse *p, const struct poold_key *k,
 		}
 		memcpy(dst, v, strlen(v) + 1);
 		return 0;
+	case KEY_THREADS:
+		if (!strcasecmp(v, "auto")) {
+			*(unsigned int *)dst = 0;
+			return 0;
+		}
+		/* not auto: a number */
+		/* fall through */
 	case KEY_UINT:
 		errno = 0;
 		n = strtoull(v, &end, 10);
 		if (!*v || *end || errno || *v == '-') {
 			snprintf(p->reason, sizeof(p->reason),
+				 k->type == KEY_THREADS ?
+				 "'%s' is not auto or a whole number" :
 				 "'%s' is not a whole number", v);
 			return -EINVAL;
 		}

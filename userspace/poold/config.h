@@ -13,6 +13,10 @@ enum poold_huge {
 	POOLD_HUGE_TRY,		/* huge pages if the system has them */
 };
 
+/* [server] threads: at most this many; auto takes one per CPU up to 8 */
+#define POOLD_MAX_THREADS	64
+#define POOLD_AUTO_THREADS	8
+
 /*
  * Every key of rmem-poold.conf; Documentation/admin-guide/rmem-poold.rst
  * documents them and config.c's table defines them.
@@ -24,6 +28,7 @@ struct poold_config {
 	unsigned int max_clients;
 	unsigned int idle_timeout;	/* seconds an orphaned region is kept */
 	unsigned int handshake_timeout;	/* seconds to authenticate */
+	unsigned int threads;		/* event loops; 0: auto */
 	/* [pool] */
 	uint64_t pool_size;
 	int hugepages;			/* enum poold_huge */

@@ -15,9 +15,13 @@
 #include "log.h"
 #include "rmem_common.h"
 
+/*
+ * Every event loop logs; only the main thread sets these (at start and
+ * on SIGHUP), so they are read and written whole, with atomics.
+ */
 static int poold_level = POOLD_LOG_INFO;
 static bool poold_syslog;
-static int poold_journal = -1;	/* -1: not looked at yet */
+static int poold_journal = -1;	/* -1: not looked at yet (main thread) */
 
 static const struct {
 	const char *name;
@@ -31,30 +35,41 @@ static const struct {
 
 void poold_log_setup(int level, bool use_syslog)
 {
-	poold_level = level;
-	if (use_syslog && !poold_syslog)
+	bool was = __atomic_load_n(&poold_syslog, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&poold_level, level, __ATOMIC_RELAXED);
+	if (poold_journal < 0)
+		__atomic_store_n(&poold_journal, rmem_stderr_is_journal(),
+				 __ATOMIC_RELAXED);
+	if (use_syslog && !was)
 		openlog("rmem-poold", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	else if (!use_syslog && poold_syslog)
+	__atomic_store_n(&poold_syslog, use_syslog, __ATOMIC_RELEASE);
+	/* syslog(3) locks itself: a loop's line in between goes either way */
+	if (!use_syslog && was)
 		closelog();
-	poold_syslog = use_syslog;
 }
 
 void poold_log(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > poold_level)
+	if (level > __atomic_load_n(&poold_level, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
-	if (poold_syslog) {
+	if (__atomic_load_n(&poold_syslog, __ATOMIC_ACQUIRE)) {
 		vsyslog(level, fmt, ap);
 	} else {
 		char line[1024];
 
 		vsnprintf(line, sizeof(line), fmt, ap);
-		if (poold_journal < 0)
-			poold_journal = rmem_stderr_is_journal();
-		if (poold_journal)
+		int journal = __atomic_load_n(&poold_journal, __ATOMIC_RELAXED);
+
+		if (journal < 0) {
+			journal = rmem_stderr_is_journal();
+			__atomic_store_n(&poold_journal, journal,
+					 __ATOMIC_RELAXED);
+		}
+		if (journal)
 			fprintf(stderr, "<%d>%s\n", level, line);
 		else
 			fprintf(stderr, "rmem-poold: %s: %s\n",

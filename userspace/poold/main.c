@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv = {
-		.epfd = -1, .listen_fd = -1, .signal_fd = -1, .timer_fd = -1,
+		.listen_fd = -1, .signal_fd = -1,
 	};
 	const char *config = POOLD_DEFAULT_CONFIG, *pid_file = NULL;
 	const char *port_file = NULL;

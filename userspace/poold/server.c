@@ -2,9 +2,14 @@
 /*
  * rmem-poold's event loop and protocol engine.
  *
- * One thread, one epoll set (as in redis's ae loop): the listening socket,
- * a signalfd for SIGTERM/SIGINT/SIGHUP, a one-second timerfd, and every
- * connection, all non-blocking. A connection reads a request header, then
+ * A few event loops, one per thread ([server] threads), each with its own
+ * epoll set, one-second timerfd and wake-up eventfd, and the connections
+ * it owns, all non-blocking (as nginx's workers, in one process: the
+ * pool is shared). Loop 0 runs on the main thread and also holds the
+ * listening socket and a signalfd for SIGTERM/SIGINT/SIGHUP; it accepts
+ * and hands each connection to the loop that owns the fewest. How the
+ * loops share the pool and fence each other's connections: server.h's
+ * "Locking". A connection reads a request header, then
  * its payload straight to where it belongs (a WRITE's data into the
  * region's frames: the only copy the donor makes), executes it, and queues
  * the reply; replies go out in batches with sendmsg(), a READ's frames
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -47,8 +53,10 @@
 #define CONN_IN_STAGE		16384	/* one recv takes a batch of requests */
 #define SERVER_DRAIN_SEC	5
 #define SERVER_EXTRA_SOCKETS	16	/* refused-but-answered peers over max */
+#define SERVER_STALE_SEC	10	/* a loop this late: no watchdog ping */
+#define LOOP_STACK		(256 << 10)	/* locked, with [pool] lock */
 
-enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN };
+enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_WAKE, EV_CONN };
 
 enum conn_state {
 	CONN_HELLO,		/* waiting for HELLO */
@@ -69,6 +77,7 @@ struct conn {
 	enum ev_type type;	/* first: epoll data points here */
 	struct conn *next, *prev;
 	struct server *srv;
+	struct loop *loop;	/* its owner, for life */
 	int fd;
 	uint32_t events;	/* what epoll is watching now */
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -85,7 +94,7 @@ struct conn {
 	 * the region's generation when it joined, and whether a newer
 	 * connection fenced it. A fenced connection has let go of its socket
 	 * and region and executes nothing more; only its memory waits for
-	 * the end of the loop's round, as events[] may still point at it.
+	 * the end of its loop's round, as events[] may still point at it.
 	 */
 	bool has_queue;
 	uint16_t queue;
@@ -121,7 +130,38 @@ struct conn {
 };
 
 static struct { enum ev_type type; } ev_listen = { EV_LISTEN },
-	ev_signal = { EV_SIGNAL }, ev_timer = { EV_TIMER };
+	ev_signal = { EV_SIGNAL }, ev_timer = { EV_TIMER },
+	ev_wake = { EV_WAKE };
+
+/* Counters bumped by every loop: relaxed atomics, read whole by STATS. */
+static inline void count(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t counted(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* The donor's and the connection's region's counter f, by n. */
+#define COUNT(c, f, n)	do {					\
+		count(&(c)->srv->io.f, (n));			\
+		if ((c)->region)				\
+			count(&(c)->region->io.f, (n));		\
+	} while (0)
+
+static bool server_draining(const struct server *s)
+{
+	return __atomic_load_n(&s->draining, __ATOMIC_ACQUIRE);
+}
+
+static void loop_wake(struct loop *l)
+{
+	uint64_t one = 1;
+
+	(void)!write(l->wake_fd, &one, sizeof(one));
+}
 
 static void conn_set_events(struct conn *c)
 {
@@ -138,18 +178,22 @@ static void conn_set_events(struct conn *c)
 		return;
 	ev.events = want;
 	ev.data.ptr = c;
-	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		c->events = want;
 }
 
-/* Let go of the socket and the region; the struct itself stays. */
-static void conn_shut(struct conn *c)
+/*
+ * Let go of the socket and the region; the struct itself stays. The
+ * caller holds s->lock, and exec: its loop's read side, or a fence's
+ * write side (then c may be another loop's).
+ */
+static void conn_shut_locked(struct conn *c)
 {
 	struct server *s = c->srv;
 
 	if (c->fd < 0)
 		return;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(c->loop->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 	if (c->region)
@@ -158,17 +202,26 @@ static void conn_shut(struct conn *c)
 	if (!c->refused)
 		s->nconns--;
 	s->nsockets--;
+	c->loop->load--;
 }
 
+static void conn_shut(struct conn *c)
+{
+	pthread_mutex_lock(&c->srv->lock);
+	conn_shut_locked(c);
+	pthread_mutex_unlock(&c->srv->lock);
+}
+
+/* Only by its own loop, under exec's read side. */
 static void conn_free(struct conn *c)
 {
-	struct server *s = c->srv;
+	struct loop *l = c->loop;
 
 	conn_shut(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		s->conns = c->next;
+		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	log_debug("%s (%s): connection closed", c->peer, c->name);
@@ -199,11 +252,8 @@ static struct reply *conn_reply(struct conn *c, int status, uint32_t len)
 	rmem_reply_encode(&r->hdr, &rep);
 	r->small_len = 0;
 	r->count = 0;
-	if (status != RMEM_OK) {
-		c->srv->io.errors++;
-		if (c->region)
-			c->region->io.errors++;
-	}
+	if (status != RMEM_OK)
+		COUNT(c, errors, 1);
 	return r;
 }
 
@@ -213,7 +263,7 @@ static void conn_error(struct conn *c, int status)
 	if (rmem_status_fatal(status)) {
 		if (status == RMEM_E_PROTO || status == RMEM_E_TOOBIG ||
 		    status == RMEM_E_NOAUTH)
-			c->srv->proto_errors++;
+			count(&c->srv->proto_errors, 1);
 		/* AUTH and BUSY were logged with their reasons */
 		if (status != RMEM_E_AUTH && status != RMEM_E_BUSY)
 			log_warn("%s (%s): %s %s: %s; disconnecting",
@@ -235,14 +285,14 @@ static void conn_reply_small(struct conn *c, const void *buf, uint32_t len)
 static void server_fill_io(struct rmem_io_stats *w,
 			   const struct rmem_io_counters *io)
 {
-	w->reads = htole64(io->reads);
-	w->writes = htole64(io->writes);
-	w->patches = htole64(io->patches);
-	w->mismatches = htole64(io->mismatches);
-	w->discarded = htole64(io->discarded);
-	w->bytes_in = htole64(io->bytes_in);
-	w->bytes_out = htole64(io->bytes_out);
-	w->errors = htole64(io->errors);
+	w->reads = htole64(counted(&io->reads));
+	w->writes = htole64(counted(&io->writes));
+	w->patches = htole64(counted(&io->patches));
+	w->mismatches = htole64(counted(&io->mismatches));
+	w->discarded = htole64(counted(&io->discarded));
+	w->bytes_in = htole64(counted(&io->bytes_in));
+	w->bytes_out = htole64(counted(&io->bytes_out));
+	w->errors = htole64(counted(&io->errors));
 }
 
 static void do_hello(struct conn *c)
@@ -265,8 +315,13 @@ static void do_hello(struct conn *c)
 	memcpy(c->client_nonce, h->nonce, RMEM_NONCE_SIZE);
 
 	if (c->refused) {
+		unsigned int max;
+
+		pthread_mutex_lock(&c->srv->lock);
+		max = c->srv->cfg.max_clients;
+		pthread_mutex_unlock(&c->srv->lock);
 		log_warn("%s (%s): refused: %u clients is the maximum",
-			 c->peer, c->name, c->srv->cfg.max_clients);
+			 c->peer, c->name, max);
 		conn_error(c, RMEM_E_BUSY);
 		return;
 	}
@@ -300,20 +355,27 @@ static void do_auth(struct conn *c)
 	struct server *s = c->srv;
 	struct rmem_auth_reply rep = { 0 };
 	uint8_t mac[RMEM_MAC_SIZE];
+	struct rmem_key key;
 
-	rmem_auth_client_mac(&s->key, c->version, c->client_nonce,
+	/* a SIGHUP may rotate the key: use the one of this moment */
+	pthread_mutex_lock(&s->lock);
+	key = s->key;
+	rep.quota_frames = htole64(s->cfg.quota / RMEM_FRAME_SIZE);
+	rep.free_frames = htole64(s->pool.nfree);
+	pthread_mutex_unlock(&s->lock);
+	rmem_auth_client_mac(&key, c->version, c->client_nonce,
 			     c->donor_nonce, mac);
 	if (!rmem_auth_equal(mac, a->mac)) {
-		s->auth_failures++;
+		explicit_bzero(&key, sizeof(key));
+		count(&s->auth_failures, 1);
 		log_warn("%s (%s): authentication failed (wrong key)",
 			 c->peer, c->name);
 		conn_error(c, RMEM_E_AUTH);
 		return;
 	}
-	rmem_auth_donor_mac(&s->key, c->version, c->client_nonce,
+	rmem_auth_donor_mac(&key, c->version, c->client_nonce,
 			    c->donor_nonce, rep.mac);
-	rep.quota_frames = htole64(s->cfg.quota / RMEM_FRAME_SIZE);
-	rep.free_frames = htole64(s->pool.nfree);
+	explicit_bzero(&key, sizeof(key));
 	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
 	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
 	rep.frame_size = htole32(RMEM_FRAME_SIZE);
@@ -332,6 +394,9 @@ static void do_auth(struct conn *c)
  * counts every request of a fenced connection as unanswered. A WRITE cut
  * short here leaves its frames partly written: the client never got a
  * reply for it, so it holds them as undefined until it writes them again.
+ *
+ * Under exec's write side and s->lock: c may be any loop's, and no loop
+ * is inside it. Its loop frees it at the end of its next round.
  */
 static void conn_fence(struct conn *c, const struct conn *by)
 {
@@ -370,31 +435,36 @@ static void conn_fence(struct conn *c, const struct conn *by)
 	c->in_head = c->in_len = 0;
 	c->in_payload = false;
 	c->oq_count = 0;
-	conn_shut(c);
-	s->reap = true;
+	conn_shut_locked(c);
+	c->loop->reap = true;
+	if (c->loop != by->loop)
+		loop_wake(c->loop);
 }
 
 /*
  * ATTACH with FENCE or FENCE_ALL: a new generation of region r, and every
  * connection of an older one (those of queue by->queue, or all) closed
- * before by's reply is queued. The loop is single-threaded, so "older" is
- * simply every connection of r but by, and once this returns nothing of
- * theirs can run after any request of by's.
+ * before by's reply is queued. Under exec's write side no loop is inside
+ * a connection, so "older" is simply every connection of r but by, on
+ * any loop, and once this returns nothing of theirs can run after any
+ * request of by's. Under s->lock too (the regions' refs).
  */
 static void region_fence(struct server *s, struct pool_region *r,
 			 struct conn *by, bool all)
 {
 	struct conn *c;
-	unsigned int n = 0;
+	unsigned int n = 0, i;
 
 	r->generation++;
-	for (c = s->conns; c; c = c->next) {
-		if (c == by || c->region != r || c->fenced)
-			continue;
-		if (!all && (!c->has_queue || c->queue != by->queue))
-			continue;
-		conn_fence(c, by);
-		n++;
+	for (i = 0; i < s->nloops; i++) {
+		for (c = s->loops[i].conns; c; c = c->next) {
+			if (c == by || c->region != r || c->fenced)
+				continue;
+			if (!all && (!c->has_queue || c->queue != by->queue))
+				continue;
+			conn_fence(c, by);
+			n++;
+		}
 	}
 	if (all)
 		log_info("%s (%s): region %llu generation %llu: fenced %u older connection%s",
@@ -407,19 +477,50 @@ static void region_fence(struct server *s, struct pool_region *r,
 			 by->queue);
 }
 
+static void do_open_locked(struct conn *c, const struct rmem_open *o,
+			   uint64_t frames, bool fence);
+
 static void do_open(struct conn *c)
 {
 	const struct rmem_open *o = (const void *)c->scratch;
 	struct server *s = c->srv;
-	struct rmem_open_reply rep;
-	struct pool_region *r;
 	uint64_t frames = le64toh(o->frames);
-	int ret;
+	bool fence = c->req.flags & (RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL);
 
 	if (c->region) {
 		conn_error(c, RMEM_E_INVAL);
 		return;
 	}
+	if (fence) {
+		/*
+		 * From our loop's read side to the write side: every loop out
+		 * of its connections. A fence of another loop's may get in
+		 * between and fence c itself; then c executes nothing more.
+		 */
+		pthread_rwlock_unlock(&s->exec);
+		pthread_rwlock_wrlock(&s->exec);
+		if (c->fenced)
+			goto out_exec;
+	}
+	pthread_mutex_lock(&s->lock);
+	do_open_locked(c, o, frames, fence);
+	pthread_mutex_unlock(&s->lock);
+out_exec:
+	if (fence) {
+		pthread_rwlock_unlock(&s->exec);
+		pthread_rwlock_rdlock(&s->exec);
+	}
+}
+
+/* Under s->lock, and exec's write side if fence. */
+static void do_open_locked(struct conn *c, const struct rmem_open *o,
+			   uint64_t frames, bool fence)
+{
+	struct server *s = c->srv;
+	struct rmem_open_reply rep;
+	struct pool_region *r;
+	int ret;
+
 	if (c->req.flags & RMEM_OPEN_F_CREATE) {
 		if (frames == 0) {
 			conn_error(c, RMEM_E_INVAL);
@@ -464,7 +565,7 @@ static void do_open(struct conn *c)
 	c->has_queue = c->req.flags & RMEM_OPEN_F_QUEUE;
 	c->queue = c->has_queue ? (uint16_t)c->req.count : 0;
 	/* every check passed: only now may the OPEN fence anybody */
-	if (c->req.flags & (RMEM_OPEN_F_FENCE | RMEM_OPEN_F_FENCE_ALL))
+	if (fence)
 		region_fence(s, r, c, c->req.flags & RMEM_OPEN_F_FENCE_ALL);
 	c->generation = r->generation;
 	c->region = r;
@@ -488,13 +589,11 @@ static void do_patch(struct conn *c)
 			       le64toh(p->mask), c->scratch + sizeof(*p),
 			       le64toh(p->hash));
 	if (ret) {
-		c->srv->io.mismatches++;
-		r->io.mismatches++;
+		COUNT(c, mismatches, 1);
 		conn_error(c, ret);
 		return;
 	}
-	c->srv->io.patches++;
-	r->io.patches++;
+	COUNT(c, patches, 1);
 	conn_reply(c, RMEM_OK, 0);
 }
 
@@ -525,8 +624,7 @@ static void do_discard(struct conn *c)
 			       RMEM_FRAME_SIZE);
 		total += le32toh(e[i].count);
 	}
-	c->srv->io.discarded += total;
-	r->io.discarded += total;
+	COUNT(c, discarded, total);
 	conn_reply(c, RMEM_OK, 0);
 }
 
@@ -535,17 +633,19 @@ static void do_stats(struct conn *c)
 	struct server *s = c->srv;
 	struct rmem_stats st = { 0 };
 
+	pthread_mutex_lock(&s->lock);
 	st.pool_frames = htole64(s->pool.nframes);
 	st.free_frames = htole64(s->pool.nfree);
 	st.quota_frames = htole64(s->cfg.quota / RMEM_FRAME_SIZE);
-	st.uptime_sec = htole64((uint64_t)(time(NULL) - s->start));
 	st.clients = htole32(s->nconns);
 	st.max_clients = htole32(s->cfg.max_clients);
 	st.regions = htole32(s->pool.nregions);
+	pthread_mutex_unlock(&s->lock);
+	st.uptime_sec = htole64((uint64_t)(time(NULL) - s->start));
 	st.flags = htole32((s->pool.huge ? RMEM_STATS_F_HUGEPAGES : 0) |
 			   (s->locked ? RMEM_STATS_F_LOCKED : 0));
-	st.auth_failures = htole64(s->auth_failures);
-	st.proto_errors = htole64(s->proto_errors);
+	st.auth_failures = htole64(counted(&s->auth_failures));
+	st.proto_errors = htole64(counted(&s->proto_errors));
 	server_fill_io(&st.donor, &s->io);
 	if (c->region) {
 		st.region_id = htole64(c->region->id);
@@ -577,7 +677,9 @@ static void do_close(struct conn *c)
 	if (c->region && (c->req.flags & RMEM_CLOSE_F_RELEASE)) {
 		log_info("%s (%s): region %llu released", c->peer, c->name,
 			 (unsigned long long)c->region->id);
+		pthread_mutex_lock(&c->srv->lock);
 		pool_region_release(&c->srv->pool, c->region);
+		pthread_mutex_unlock(&c->srv->lock);
 	}
 	conn_reply(c, RMEM_OK, 0);
 	conn_close_after_flush(c);
@@ -608,14 +710,11 @@ static void conn_execute(struct conn *c)
 		rep = conn_reply(c, RMEM_OK, c->req.count * RMEM_FRAME_SIZE);
 		rep->frame = c->req.frame;
 		rep->count = c->req.count;
-		s->io.reads++;
-		r->io.reads++;
-		s->io.bytes_out += c->req.count * RMEM_FRAME_SIZE;
-		r->io.bytes_out += c->req.count * RMEM_FRAME_SIZE;
+		COUNT(c, reads, 1);
+		COUNT(c, bytes_out, (uint64_t)c->req.count * RMEM_FRAME_SIZE);
 		break;
 	case RMEM_OP_WRITE:
-		s->io.writes++;
-		r->io.writes++;
+		COUNT(c, writes, 1);
 		conn_reply(c, RMEM_OK, 0);
 		break;
 	case RMEM_OP_PATCH:
@@ -639,8 +738,8 @@ static void conn_execute(struct conn *c)
 	}
 	if (c->req.len && (c->req.op == RMEM_OP_WRITE ||
 			   c->req.op == RMEM_OP_PATCH)) {
-		s->io.bytes_in += c->req.len;
-		r->io.bytes_in += c->req.len;
+		count(&s->io.bytes_in, c->req.len);
+		count(&r->io.bytes_in, c->req.len);
 	}
 }
 
@@ -707,14 +806,22 @@ static int conn_payload_iov(struct conn *c, struct iovec *iov, int max)
 	if (c->req.op == RMEM_OP_WRITE && !c->in_status) {
 		size_t off = c->pay_off;
 
-		while (off < c->req.len && n < max) {
+		while (off < c->req.len) {
 			uint64_t f = c->req.frame + off / RMEM_FRAME_SIZE;
 			size_t in = off % RMEM_FRAME_SIZE;
+			uint8_t *at = pool_frame(&c->srv->pool, c->region, f) + in;
 
-			iov[n].iov_base = pool_frame(&c->srv->pool, c->region, f) + in;
-			iov[n].iov_len = RMEM_FRAME_SIZE - in;
-			off += iov[n].iov_len;
-			n++;
+			/* frames adjacent in the pool: one iovec */
+			if (n && (uint8_t *)iov[n - 1].iov_base +
+				 iov[n - 1].iov_len == at) {
+				iov[n - 1].iov_len += RMEM_FRAME_SIZE - in;
+			} else if (n < max) {
+				iov[n].iov_base = at;
+				iov[n++].iov_len = RMEM_FRAME_SIZE - in;
+			} else {
+				break;
+			}
+			off += RMEM_FRAME_SIZE - in;
 		}
 	} else if (c->in_status) {
 		size_t left = c->req.len - c->pay_off;
@@ -799,7 +906,7 @@ static int conn_input(struct conn *c)
 
 			if (c->oq_count == CONN_OUTQ)
 				break;	/* resumed when replies drain */
-			if (s->draining && c->hdr_off == 0) {
+			if (server_draining(s) && c->hdr_off == 0) {
 				conn_close_after_flush(c);
 				break;
 			}
@@ -853,7 +960,7 @@ static int conn_input(struct conn *c)
 	}
 	/* staged requests wake no epoll: the loop comes back for them */
 	if (c->in_head < c->in_len)
-		s->restage = true;
+		c->loop->restage = true;
 	return 0;
 }
 
@@ -890,14 +997,24 @@ static int conn_output(struct conn *c)
 					skip = 0;
 				}
 			}
-			for (f = 0; f < r->count && n < CONN_SEND_IOV; f++) {
+			for (f = 0; f < r->count; f++) {
+				uint8_t *at;
+
 				if (skip >= RMEM_FRAME_SIZE) {
 					skip -= RMEM_FRAME_SIZE;
 					continue;
 				}
-				iov[n].iov_base = pool_frame(p, c->region,
-							     r->frame + f) + skip;
-				iov[n++].iov_len = RMEM_FRAME_SIZE - skip;
+				at = pool_frame(p, c->region, r->frame + f) + skip;
+				/* frames adjacent in the pool: one iovec */
+				if (f && n && (uint8_t *)iov[n - 1].iov_base +
+					      iov[n - 1].iov_len == at) {
+					iov[n - 1].iov_len += RMEM_FRAME_SIZE - skip;
+				} else if (n < CONN_SEND_IOV) {
+					iov[n].iov_base = at;
+					iov[n++].iov_len = RMEM_FRAME_SIZE - skip;
+				} else {
+					break;
+				}
 				skip = 0;
 			}
 		}
@@ -969,16 +1086,22 @@ static void conn_event(struct conn *c, uint32_t events)
 			conn_free(c);
 			return;
 		}
+		/* fenced by another loop while its OPEN waited to fence */
+		if (c->fenced)
+			return;
 	}
 	if (conn_output(c) < 0) {
 		conn_free(c);
 		return;
 	}
 	/* a full queue just drained: take more requests now */
-	if (!c->closing && c->oq_count < CONN_OUTQ && (events & EPOLLOUT) &&
-	    conn_input(c) == 0 && conn_output(c) < 0) {
-		conn_free(c);
-		return;
+	if (!c->closing && c->oq_count < CONN_OUTQ && (events & EPOLLOUT)) {
+		if (conn_input(c) < 0 || (!c->fenced && conn_output(c) < 0)) {
+			conn_free(c);
+			return;
+		}
+		if (c->fenced)
+			return;
 	}
 	if (c->closing && !c->oq_count) {
 		if (conn_linger(c) < 0) {
@@ -995,12 +1118,12 @@ static void conn_event(struct conn *c, uint32_t events)
  * is resumed by its EPOLLOUT instead; conn_input() sets restage again
  * for a connection that stops at its budget once more.
  */
-static void server_restage(struct server *s)
+static void loop_restage(struct loop *l)
 {
 	struct conn *c, *next;
 
-	s->restage = false;
-	for (c = s->conns; c; c = next) {
+	l->restage = false;
+	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->in_head < c->in_len && !c->closing && !c->lingering &&
 		    !c->fenced && c->oq_count < CONN_OUTQ)
@@ -1009,28 +1132,47 @@ static void server_restage(struct server *s)
 }
 
 /* Free the connections fenced in this round, now nothing points at them. */
-static void server_reap(struct server *s)
+static void loop_reap(struct loop *l)
 {
 	struct conn *c, *next;
 
-	s->reap = false;
-	for (c = s->conns; c; c = next) {
+	l->reap = false;
+	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->fenced)
 			conn_free(c);
 	}
 }
 
+/* The loop that owns the fewest connections; under s->lock. */
+static struct loop *server_pick_loop(struct server *s)
+{
+	struct loop *best = &s->loops[0];
+	unsigned int i;
+
+	for (i = 1; i < s->nloops; i++)
+		if (s->loops[i].load < best->load)
+			best = &s->loops[i];
+	return best;
+}
+
+/*
+ * Loop 0 accepts; the connection then belongs to the loop that owns the
+ * fewest, which takes it from its incoming[] on its eventfd's wake-up.
+ * Until then only s->lock guards it, and only server_close() (after
+ * every loop ended) may free it there.
+ */
 static void server_accept(struct server *s)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct epoll_event ev;
 		struct conn *c;
+		struct loop *l;
 		char host[INET6_ADDRSTRLEN];
 		int fd, one = 1;
 		uint16_t port;
+		bool over;
 
 		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1052,7 +1194,10 @@ static void server_accept(struct server *s)
 			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
 			port = ntohs(a->sin_port);
 		}
-		if (s->nsockets >= s->cfg.max_clients + SERVER_EXTRA_SOCKETS) {
+		pthread_mutex_lock(&s->lock);
+		over = s->nsockets >= s->cfg.max_clients + SERVER_EXTRA_SOCKETS;
+		pthread_mutex_unlock(&s->lock);
+		if (over) {
 			log_warn("%s:%u: dropped: too many connections",
 				 host, port);
 			close(fd);
@@ -1068,48 +1213,81 @@ static void server_accept(struct server *s)
 		c->srv = s;
 		c->fd = fd;
 		c->since = time(NULL);
-		c->refused = s->nconns >= s->cfg.max_clients;
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 		snprintf(c->name, sizeof(c->name), "-");
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			log_err("epoll_ctl: %s", strerror(errno));
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->events = EPOLLIN;
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
+		pthread_mutex_lock(&s->lock);
+		c->refused = s->nconns >= s->cfg.max_clients;
 		if (!c->refused)
 			s->nconns++;
 		s->nsockets++;
-		log_debug("%s: connected", c->peer);
+		l = server_pick_loop(s);
+		l->load++;
+		c->loop = l;
+		c->next = l->incoming;
+		l->incoming = c;
+		pthread_mutex_unlock(&s->lock);
+		log_debug("%s: connected (loop %u)", c->peer, l->index);
+		loop_wake(l);
+	}
+}
+
+/* Take the connections accept handed over; under exec's read side. */
+static void loop_adopt(struct loop *l)
+{
+	struct server *s = l->srv;
+	struct conn *c, *next;
+	uint64_t n;
+
+	if (read(l->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&s->lock);
+	c = l->incoming;
+	l->incoming = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (; c; c = next) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+		next = c->next;
+		c->next = l->conns;
+		c->prev = NULL;
+		if (l->conns)
+			l->conns->prev = c;
+		l->conns = c;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev)) {
+			log_err("epoll_ctl: %s", strerror(errno));
+			conn_free(c);
+			continue;
+		}
+		c->events = EPOLLIN;
 	}
 }
 
 /*
- * systemd (rmem-poold.service, Type=notify): READY=1 once the event loop
- * runs, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 when the
- * drain starts, and WATCHDOG=1 from the one-second tick, so a loop that
- * stops turning is killed and restarted (WatchdogSec=). STATUS= says what
- * is lent, for `systemctl status`. Without NOTIFY_SOCKET (not started by
- * systemd) every sd_notify is a getenv and nothing else.
+ * systemd (rmem-poold.service, Type=notify): READY=1 once the event loops
+ * run, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 when the
+ * drain starts, and WATCHDOG=1 from loop 0's one-second tick while every
+ * loop ticks too, so a loop that stops turning is killed and restarted
+ * (WatchdogSec=). STATUS= says what is lent, for `systemctl status`.
+ * Without NOTIFY_SOCKET (not started by systemd) every sd_notify is a
+ * getenv and nothing else.
  */
 static void server_notify_status(struct server *s, bool force)
 {
 	char status[sizeof(s->status)];
-	uint64_t used = s->pool.nframes - s->pool.nfree;
+	uint64_t used, total;
+	unsigned int nconns;
 
+	pthread_mutex_lock(&s->lock);
+	used = s->pool.nframes - s->pool.nfree;
+	total = s->pool.nframes;
+	nconns = s->nconns;
+	pthread_mutex_unlock(&s->lock);
 	snprintf(status, sizeof(status),
 		 "%s%u clients, %llu of %llu MiB lent",
-		 s->draining ? "draining: " : "", s->nconns,
+		 server_draining(s) ? "draining: " : "", nconns,
 		 (unsigned long long)(used * RMEM_FRAME_SIZE >> 20),
-		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20));
+		 (unsigned long long)(total * RMEM_FRAME_SIZE >> 20));
 	if (!force && !strcmp(status, s->status))
 		return;
 	memcpy(s->status, status, sizeof(status));
@@ -1160,7 +1338,8 @@ static void server_load(struct server *s)
 	poold_config_restart_keys(&s->cfg, &cfg, restart, sizeof(restart));
 	if (restart[0])
 		log_warn("reload: %s changed; that takes a restart", restart);
-	/* keep what needs a restart, take the rest */
+	/* keep what needs a restart, take the rest; loops read it locked */
+	pthread_mutex_lock(&s->lock);
 	s->cfg.max_clients = cfg.max_clients;
 	s->cfg.idle_timeout = cfg.idle_timeout;
 	s->cfg.handshake_timeout = cfg.handshake_timeout;
@@ -1170,6 +1349,7 @@ static void server_load(struct server *s)
 	s->cfg.log_level = cfg.log_level;
 	s->cfg.log_syslog = cfg.log_syslog;
 	s->key = key;
+	pthread_mutex_unlock(&s->lock);
 	explicit_bzero(&key, sizeof(key));
 	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog);
 	log_info("configuration reloaded from %s (quota %llu frames, max_clients %u, idle_timeout %us)",
@@ -1187,24 +1367,41 @@ static void server_reload(struct server *s)
 	sd_notify(0, "READY=1");
 }
 
+/* Loop 0, on SIGTERM or SIGINT: stop accepting, and tell every loop. */
 static void server_start_drain(struct server *s)
 {
-	struct conn *c, *next;
+	unsigned int i;
 
-	if (s->draining)
+	if (server_draining(s))
 		return;
-	s->draining = true;
-	s->drain_deadline = time(NULL) + SERVER_DRAIN_SEC;
+	__atomic_store_n(&s->draining, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&s->lock);
 	log_info("shutting down: draining %u connections", s->nsockets);
+	pthread_mutex_unlock(&s->lock);
 	sd_notify(0, "STOPPING=1");
 	server_notify_status(s, true);
 	if (s->listen_fd >= 0) {
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+		epoll_ctl(s->loops[0].epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
 		close(s->listen_fd);
 		s->listen_fd = -1;
 	}
-	for (c = s->conns; c; c = next) {
+	for (i = 0; i < s->nloops; i++)
+		loop_wake(&s->loops[i]);
+}
+
+/* A loop's part of the drain, once: close what is idle, flush the rest. */
+static void loop_drain(struct loop *l)
+{
+	struct conn *c, *next;
+
+	if (l->draining || !server_draining(l->srv))
+		return;
+	l->draining = true;
+	l->drain_deadline = time(NULL) + SERVER_DRAIN_SEC;
+	for (c = l->conns; c; c = next) {
 		next = c->next;
+		if (c->fenced)
+			continue;
 		if (!c->in_payload && c->hdr_off == 0)
 			conn_close_after_flush(c);
 		conn_event(c, 0);
@@ -1217,7 +1414,7 @@ static void server_signal(struct server *s)
 
 	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		/* a reload after STOPPING=1 would tell systemd READY=1 */
-		if (si.ssi_signo == SIGHUP && !s->draining)
+		if (si.ssi_signo == SIGHUP && !server_draining(s))
 			server_reload(s);
 		else if (si.ssi_signo == SIGHUP)
 			log_info("reload ignored: draining");
@@ -1226,32 +1423,67 @@ static void server_signal(struct server *s)
 	}
 }
 
-static void server_tick(struct server *s)
+/* Every loop, every second: its connections' timeouts. */
+static void loop_tick(struct loop *l)
 {
+	struct server *s = l->srv;
 	struct conn *c, *next;
 	time_t now = time(NULL);
+	unsigned int handshake;
 	uint64_t ticks;
 
-	if (read(s->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+	if (read(l->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("timerfd: %s", strerror(errno));
-	for (c = s->conns; c; c = next) {
+	__atomic_store_n(&l->beat, now, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&s->lock);
+	handshake = s->cfg.handshake_timeout;
+	pthread_mutex_unlock(&s->lock);
+	for (c = l->conns; c; c = next) {
 		next = c->next;
+		if (c->fenced)
+			continue;	/* loop_reap's */
 		if (c->state != CONN_READY && !c->closing &&
-		    now - c->since >= (time_t)s->cfg.handshake_timeout) {
+		    now - c->since >= (time_t)handshake) {
 			log_warn("%s (%s): no authentication within %us; disconnecting",
-				 c->peer, c->name, s->cfg.handshake_timeout);
+				 c->peer, c->name, handshake);
 			conn_free(c);
 		} else if ((c->lingering || c->closing) &&
 			   now - c->closing_since >= CONN_LINGER_SEC) {
 			conn_free(c);
-		} else if (s->draining && now >= s->drain_deadline) {
+		} else if (l->draining && now >= l->drain_deadline) {
 			log_warn("%s (%s): still busy at the drain deadline; closing",
 				 c->peer, c->name);
 			conn_free(c);
 		}
 	}
+}
+
+/* Loop 0's tick adds the server's: orphans, the watchdog, STATUS=. */
+static void server_tick(struct server *s)
+{
+	time_t now = time(NULL);
+	unsigned int i, stale = s->nloops;
+
+	pthread_mutex_lock(&s->lock);
 	pool_expire(&s->pool, now, s->cfg.idle_timeout);
-	if (s->watchdog)
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < s->nloops; i++) {
+		time_t beat = __atomic_load_n(&s->loops[i].beat,
+					      __ATOMIC_RELAXED);
+
+		if (now - beat > SERVER_STALE_SEC) {
+			stale = i;
+			break;
+		}
+	}
+	if (stale < s->nloops && !s->stale_warned) {
+		log_err("event loop %u has not ticked for %u s: no watchdog ping",
+			stale, SERVER_STALE_SEC);
+		s->stale_warned = true;
+	} else if (stale == s->nloops) {
+		s->stale_warned = false;
+	}
+	if (s->watchdog && stale == s->nloops)
 		sd_notify(0, "WATCHDOG=1");
 	server_notify_status(s, false);
 }
@@ -1316,57 +1548,84 @@ int server_write_port_file(struct server *s, const char *port_file,
 	return 0;
 }
 
-int server_run(struct server *s)
+unsigned int server_threads(const struct poold_config *cfg)
 {
-	struct epoll_event ev, events[64];
+	long cpus;
+
+	if (cfg->threads)
+		return cfg->threads;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		return 1;
+	return cpus > POOLD_AUTO_THREADS ? POOLD_AUTO_THREADS :
+	       (unsigned int)cpus;
+}
+
+/* One loop's epoll set, timer and eventfd; -1 with errno on failure. */
+static int loop_init(struct server *s, struct loop *l, unsigned int index)
+{
 	struct itimerspec its = {
 		.it_interval = { .tv_sec = 1 },
 		.it_value = { .tv_sec = 1 },
 	};
-	sigset_t mask;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	l->srv = s;
+	l->index = index;
+	l->beat = time(NULL);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->epfd < 0 || l->wake_fd < 0 || l->timer_fd < 0 ||
+	    timerfd_settime(l->timer_fd, 0, &its, NULL))
+		return -1;
+	ev.data.ptr = &ev_wake;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev))
+		return -1;
+	ev.data.ptr = &ev_timer;
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timer_fd, &ev);
+}
+
+static bool loop_done(struct loop *l)
+{
+	bool incoming;
+
+	if (!l->draining || l->conns)
+		return false;
+	pthread_mutex_lock(&l->srv->lock);
+	incoming = l->incoming != NULL;
+	pthread_mutex_unlock(&l->srv->lock);
+	return !incoming;
+}
+
+/*
+ * One loop's life. Everything it does to its connections is under exec's
+ * read side, taken once a round; between rounds (in epoll_wait) a fence
+ * may take the write side and shut any of them.
+ */
+static int loop_run(struct loop *l)
+{
+	struct server *s = l->srv;
+	struct epoll_event events[64];
 	int i, n;
 
-	s->start = time(NULL);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	s->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-				     TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->epfd < 0 || s->signal_fd < 0 || s->timer_fd < 0 ||
-	    timerfd_settime(s->timer_fd, 0, &its, NULL)) {
-		log_err("event loop set-up: %s", strerror(errno));
-		return -1;
-	}
-	ev.events = EPOLLIN;
-	ev.data.ptr = &ev_listen;
-	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev);
-	ev.data.ptr = &ev_signal;
-	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->signal_fd, &ev);
-	ev.data.ptr = &ev_timer;
-	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ev);
-
-	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, at most %u clients",
-		 (unsigned long long)s->pool.nframes,
-		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20),
-		 s->pool.huge ? ", huge pages" : "",
-		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
-		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
-		 s->cfg.max_clients);
-	server_notify_ready(s);
-
-	while (!s->draining || s->conns) {
-		n = epoll_wait(s->epfd, events, 64, s->restage ? 0 : -1);
+	while (!loop_done(l)) {
+		n = epoll_wait(l->epfd, events, 64, l->restage ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("epoll_wait: %s", strerror(errno));
 			return -1;
 		}
+		pthread_rwlock_rdlock(&s->exec);
+		/*
+		 * Last round's budget-bound connections first. A round is
+		 * what one hold of exec covers, so a fence waits for at most
+		 * one budget per connection.
+		 */
+		if (l->restage)
+			loop_restage(l);
 		for (i = 0; i < n; i++) {
 			enum ev_type *t = events[i].data.ptr;
 			enum ev_type type = *t;
@@ -1378,42 +1637,160 @@ int server_run(struct server *s)
 			case EV_SIGNAL:
 				server_signal(s);
 				break;
+			case EV_WAKE:
+				loop_adopt(l);
+				break;
 			case EV_TIMER:
-				server_tick(s);
+				loop_tick(l);
+				if (l->index == 0)
+					server_tick(s);
 				break;
 			case EV_CONN:
 				conn_event((struct conn *)t, events[i].events);
 				break;
 			}
 			/*
-			 * Ticks and signals may free connections that are
-			 * later in events[]; epoll is level-triggered, so
-			 * leave the rest to the next wait.
+			 * Ticks, signals and adoptions may free connections
+			 * that are later in events[]; epoll is level-triggered,
+			 * so leave the rest to the next wait.
 			 */
-			if (type == EV_SIGNAL || type == EV_TIMER)
+			if (type != EV_CONN && type != EV_LISTEN)
 				break;
 		}
-		if (s->restage)
-			server_restage(s);
-		if (s->reap)
-			server_reap(s);
+		loop_drain(l);
+		if (l->reap)
+			loop_reap(l);
+		pthread_rwlock_unlock(&s->exec);
 	}
-	log_info("drained; exiting");
 	return 0;
 }
 
+static void *loop_thread(void *arg)
+{
+	struct loop *l = arg;
+
+	if (loop_run(l))
+		log_err("event loop %u stopped", l->index);
+	return NULL;
+}
+
+int server_run(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	pthread_rwlockattr_t ra;
+	pthread_attr_t ta;
+	sigset_t mask;
+	unsigned int i;
+	int ret = 0;
+
+	s->start = time(NULL);
+	/* a fence must not wait behind a stream of rounds */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->exec, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&s->lock, NULL);
+	s->nloops = server_threads(&s->cfg);
+	s->loops = calloc(s->nloops, sizeof(*s->loops));
+	if (!s->loops) {
+		log_err("out of memory for %u event loops", s->nloops);
+		s->nloops = 0;
+		return -1;
+	}
+	for (i = 0; i < s->nloops; i++)
+		s->loops[i].epfd = s->loops[i].wake_fd =
+			s->loops[i].timer_fd = -1;
+	/* blocked here, so in every thread: only loop 0's signalfd takes them */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	for (i = 0; i < s->nloops; i++)
+		if (loop_init(s, &s->loops[i], i))
+			break;
+	if (i < s->nloops || s->signal_fd < 0) {
+		log_err("event loop set-up: %s", strerror(errno));
+		return -1;
+	}
+	ev.data.ptr = &ev_listen;
+	epoll_ctl(s->loops[0].epfd, EPOLL_CTL_ADD, s->listen_fd, &ev);
+	ev.data.ptr = &ev_signal;
+	epoll_ctl(s->loops[0].epfd, EPOLL_CTL_ADD, s->signal_fd, &ev);
+
+	/* with [pool] lock, every stack is locked too: keep them small */
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, LOOP_STACK);
+	for (i = 1; i < s->nloops; i++) {
+		errno = pthread_create(&s->loops[i].thread, &ta, loop_thread,
+				       &s->loops[i]);
+		if (errno) {
+			log_err("event loop %u: %s", i, strerror(errno));
+			break;
+		}
+		s->loops[i].started = true;
+	}
+	pthread_attr_destroy(&ta);
+	if (i < s->nloops) {
+		server_start_drain(s);
+		ret = -1;
+	}
+
+	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, at most %u clients, %u event loop%s",
+		 (unsigned long long)s->pool.nframes,
+		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20),
+		 s->pool.huge ? ", huge pages" : "",
+		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
+		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
+		 s->cfg.max_clients, s->nloops, s->nloops == 1 ? "" : "s");
+	if (!ret)
+		server_notify_ready(s);
+
+	if (loop_run(&s->loops[0]))
+		ret = -1;
+	for (i = 1; i < s->nloops; i++)
+		if (s->loops[i].started)
+			pthread_join(s->loops[i].thread, NULL);
+	if (!ret)
+		log_info("drained; exiting");
+	return ret;
+}
+
+/* After every loop ended (or before any ran). */
 void server_close(struct server *s)
 {
-	while (s->conns)
-		conn_free(s->conns);
+	unsigned int i;
+
+	for (i = 0; i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+
+		while (l->conns)
+			conn_free(l->conns);
+		while (l->incoming) {
+			struct conn *c = l->incoming;
+
+			l->incoming = c->next;
+			c->next = c->prev = NULL;
+			l->conns = c;
+			conn_free(c);
+		}
+		if (l->epfd >= 0)
+			close(l->epfd);
+		if (l->wake_fd >= 0)
+			close(l->wake_fd);
+		if (l->timer_fd >= 0)
+			close(l->timer_fd);
+	}
+	free(s->loops);
+	s->loops = NULL;
+	s->nloops = 0;
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
-	if (s->timer_fd >= 0)
-		close(s->timer_fd);
-	if (s->epfd >= 0)
-		close(s->epfd);
 	pool_destroy(&s->pool);
 	explicit_bzero(&s->key, sizeof(s->key));
 }

@@ -2,6 +2,7 @@
 #ifndef POOLD_SERVER_H
 #define POOLD_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -11,7 +12,54 @@
 #include "rmem_common.h"
 
 struct conn;
+struct server;
 
+/*
+ * An event loop: its own epoll set, timer and wake-up eventfd, and the
+ * connections it owns. Loop 0 runs on the main thread and also has the
+ * listening socket and the signalfd; loops 1.. run on threads of their
+ * own ([server] threads). A connection belongs to one loop for its life:
+ * accept hands it over through incoming[] and the loop's eventfd.
+ */
+struct loop {
+	struct server *srv;
+	unsigned int index;
+	pthread_t thread;
+	bool started;
+	int epfd;
+	int wake_fd;
+	int timer_fd;
+
+	/* the loop's own: touched by its thread under exec (read), or by a
+	 * fence under exec (write) */
+	struct conn *conns;
+	bool restage;		/* a connection left requests in its stage */
+	bool reap;		/* a connection was fenced: free it */
+	bool draining;		/* this loop has seen the drain */
+	time_t drain_deadline;
+	time_t beat;		/* its last tick (atomic): the watchdog */
+
+	/* under srv->lock */
+	struct conn *incoming;	/* accepted, not yet taken by the loop */
+	unsigned int load;	/* connections owned or incoming */
+};
+
+/*
+ * Locking (two locks; take exec before lock, never the other way):
+ *
+ * exec (a writer-preferring rwlock): every loop holds it for reading
+ * while it touches its connections, so loops run side by side. A fence
+ * (OPEN with FENCE) takes it for writing: then no loop is inside a
+ * connection, and the fence may shut any loop's connections, so that
+ * none of their requests executes after the fencing OPEN's reply.
+ *
+ * lock (a mutex): the pool and its regions (free frames, refs, release),
+ * the reloadable configuration and the key, the connection counts, and
+ * each loop's incoming[] and load. Held briefly; no I/O under it.
+ *
+ * Counters that requests bump (io, auth_failures, proto_errors) are
+ * atomic; the fence counters change under exec's write side.
+ */
 struct server {
 	struct poold_config cfg;
 	const char *config_path;
@@ -19,19 +67,19 @@ struct server {
 	struct pool pool;
 	bool locked;
 
-	int epfd;
-	int listen_fd;
-	int signal_fd;
-	int timer_fd;
+	pthread_rwlock_t exec;
+	pthread_mutex_t lock;
+	struct loop *loops;
+	unsigned int nloops;
 
-	struct conn *conns;
+	int listen_fd;		/* loop 0's */
+	int signal_fd;		/* loop 0's */
+
 	unsigned int nconns;	/* connections counted against max_clients */
 	unsigned int nsockets;	/* all connections, refused ones too */
 
-	bool draining;
-	bool restage;		/* a connection left requests in its stage */
-	bool reap;		/* a connection was fenced: free it */
-	time_t drain_deadline;
+	bool draining;		/* set once by loop 0 (atomic) */
+	bool stale_warned;	/* a loop missed its ticks: told once */
 	time_t start;
 	bool watchdog;		/* systemd's WatchdogSec=: ping every tick */
 	char status[128];	/* the last STATUS= sent to systemd */
@@ -43,6 +91,8 @@ struct server {
 	struct rmem_io_counters io;
 };
 
+/* [server] threads resolved: auto is one loop per online CPU, up to 8 */
+unsigned int server_threads(const struct poold_config *cfg);
 int server_listen(struct server *s, char *err, size_t errlen);
 int server_write_port_file(struct server *s, const char *port_file,
 			   char *err, size_t errlen);
