@@ -9,10 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
 #include "log.h"
+#include "server.h"
 
 static void test_full(void **state)
 {
@@ -28,6 +30,7 @@ static void test_full(void **state)
 		"max_clients = 3 ; inline comment\n"
 		"idle_timeout = 0   # and this style\n"
 		"handshake_timeout = 2\n"
+		"threads = 4\n"
 		"[pool]\n"
 		"size = 64M\n"
 		"hugepages = try\n"
@@ -43,6 +46,8 @@ static void test_full(void **state)
 	assert_int_equal(c.max_clients, 3);
 	assert_int_equal(c.idle_timeout, 0);
 	assert_int_equal(c.handshake_timeout, 2);
+	assert_int_equal(c.threads, 4);
+	assert_int_equal(server_threads(&c), 4);
 	assert_true(c.pool_size == 64ull << 20);
 	assert_int_equal(c.hugepages, POOLD_HUGE_TRY);
 	assert_false(c.lock);
@@ -65,6 +70,13 @@ static void test_defaults(void **state)
 	assert_int_equal(c.port, 7609);
 	assert_int_equal(c.max_clients, 64);
 	assert_int_equal(c.idle_timeout, 300);
+	/* threads = auto: one loop per CPU, at most POOLD_AUTO_THREADS */
+	assert_int_equal(c.threads, 0);
+	assert_true(server_threads(&c) >= 1 &&
+		    server_threads(&c) <= POOLD_AUTO_THREADS);
+	assert_int_equal(server_threads(&c) ==
+			 (unsigned int)sysconf(_SC_NPROCESSORS_ONLN),
+			 sysconf(_SC_NPROCESSORS_ONLN) <= POOLD_AUTO_THREADS);
 	assert_true(c.lock);
 	assert_int_equal(c.hugepages, POOLD_HUGE_NO);
 	/* no quota: a client may take the whole pool */
@@ -110,6 +122,13 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:6: [server] max_clients: '-3' is not a whole number" },
 	{ HDR "[server]\nmax_clients = 0\n",
 	  "t.conf:6: [server] max_clients: 0 is out of range 1..65536" },
+	{ HDR "[server]\nthreads = 0\n",
+	  "t.conf:6: [server] threads: 0 is out of range 1..64" },
+	{ HDR "[server]\nthreads = 65\n",
+	  "t.conf:6: [server] threads: 65 is out of range 1..64" },
+	{ HDR "[server]\nthreads = many\n",
+	  "t.conf:6: [server] threads: 'many' is not auto or a whole number" },
+	{ HDR "[server]\nthreads = AUTO\n", NULL },
 	{ HDR "[pool]\n", NULL },	/* reopening a section is fine */
 	{ HDR "[pool]\nlock = maybe\n",
 	  "t.conf:6: [pool] lock: 'maybe' is not yes or no" },
@@ -189,9 +208,9 @@ static void test_restart_keys(void **state)
 	assert_string_equal(keys, "");
 	assert_int_equal(poold_config_parse_string("b",
 		"[pool]\nsize = 16M\n[auth]\nkey_file = /k\n"
-		"[server]\nport = 1\n", &b, err, sizeof(err)), 0);
+		"[server]\nport = 1\nthreads = 2\n", &b, err, sizeof(err)), 0);
 	poold_config_restart_keys(&a, &b, keys, sizeof(keys));
-	assert_string_equal(keys, "[server] port, [pool] size");
+	assert_string_equal(keys, "[server] port, [server] threads, [pool] size");
 }
 
 int main(void)
