@@ -225,7 +225,7 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 		u64 key;
 
 		if (rmem_slot_sum(rmem_rq_slot_hash(rq, pdu, i)) != pdu->sum[i]) {
-			atomic64_inc(&dev->read_check_errors);
+			rmem_count(dev, read_check_errors, 1);
 			dev_err_ratelimited(disk_to_dev(dev->disk),
 					    "slot %u (frame %u) read from %s fails its checksum%s\n",
 					    slot + i, pdu->frame[i], dev->donor,
@@ -241,7 +241,7 @@ void rmem_read_done(struct rmem_dev *dev, struct request *rq,
 			continue;
 		key = rmem_page_key(pdu->page[i]);
 		if (!rmem_delta_adapt_wants(&dev->adapt, key)) {
-			atomic64_inc(&dev->delta_unsampled);
+			rmem_count(dev, delta_unsampled, 1);
 			continue;
 		}
 		rmem_page_fps_of(dev, pdu, pdu->page[i]);
@@ -302,34 +302,34 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
 
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
-		atomic64_inc(&dev->reads);
-		atomic64_add(blk_rq_bytes(rq), &dev->read_bytes);
+		rmem_count(dev, reads, 1);
+		rmem_count(dev, read_bytes, blk_rq_bytes(rq));
 		kind = RMEM_LAT_READ;
 		break;
 	case REQ_OP_WRITE:
-		atomic64_inc(&dev->writes);
-		atomic64_add(blk_rq_bytes(rq), &dev->write_bytes);
+		rmem_count(dev, writes, 1);
+		rmem_count(dev, write_bytes, blk_rq_bytes(rq));
 		/* here, once: a write that waited for frames planned (and
 		 * found its pages of zeros) more than once */
 		if (status == BLK_STS_OK)
-			atomic64_add(pdu->zero_slots, &dev->zero_writes);
+			rmem_count(dev, zero_writes, pdu->zero_slots);
 		kind = RMEM_LAT_WRITE;
 		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		atomic64_inc(&dev->discards);
+		rmem_count(dev, discards, 1);
 		break;
 	default:			/* FLUSH: not counted */
 		break;
 	}
 	if (status != BLK_STS_OK)
-		atomic64_inc(&dev->errors);
+		rmem_count(dev, errors, 1);
 	if (kind >= 0 && pdu->start_ns && status == BLK_STS_OK) {
-		atomic64_add(ns, &dev->lat_total_ns[kind]);
-		atomic64_inc(&dev->lat_hist[kind][rmem_lat_bucket(ns)]);
+		rmem_count(dev, lat_total_ns[kind], ns);
+		rmem_count(dev, lat_hist[kind][rmem_lat_bucket(ns)], 1);
 	}
 	if (pdu->start_ns)
-		atomic64_dec(&dev->in_flight);
+		rmem_uncount(dev, in_flight);
 	pdu->start_ns = 0;
 	pdu->nospc_since = 0;
 }
@@ -411,7 +411,7 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 		return 0;
 	}
 	if (page && !rmem_delta_adapt_wants(&dev->adapt, rmem_page_key(page))) {
-		atomic64_inc(&dev->delta_unsampled);
+		rmem_count(dev, delta_unsampled, 1);
 		page = NULL;	/* whole, and its table entry is not updated */
 	}
 	if (page) {
@@ -434,9 +434,9 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 	if (ret)
 		return ret;
 	if (plan.busy)
-		atomic64_inc(&dev->delta_busy);
+		rmem_count(dev, delta_busy, 1);
 	if (plan.base)
-		atomic64_inc(&dev->dirty_lines[plan.lines]);
+		rmem_count(dev, dirty_lines[plan.lines], 1);
 	if (plan.patch) {
 		void *p = kmap_local_page(page);
 
@@ -538,7 +538,7 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		}
 	}
 	if (zeros)
-		atomic64_add(zeros, &dev->zero_reads);
+		rmem_count(dev, zero_reads, zeros);
 	for (i = 0; rmem_frames_next_run(pdu->frame, pdu->nslots, pdu->patch, &i,
 					 &first, &count);)
 		parts++;
@@ -618,13 +618,14 @@ static blk_status_t rmem_queue_rq(struct blk_mq_hw_ctx *hctx,
 	pdu->nospc_since = 0;
 	if (!pdu->start_ns) {		/* not a requeued one */
 		pdu->start_ns = ktime_get_ns();
-		atomic64_inc(&dev->in_flight);
+		rmem_count(dev, in_flight, 1);
 		/* what whole pages would take; pages of zeros, which go
 		 * nowhere, are no saving of deltas: not counted */
 		if (op == RMEM_OP_WRITE && nparts)
-			atomic64_add(sizeof(struct rmem_req_hdr) + blk_rq_bytes(rq) -
-				     pdu->zero_slots * RMEM_FRAME_SIZE,
-				     &dev->write_page_bytes);
+			rmem_count(dev, write_page_bytes,
+				   sizeof(struct rmem_req_hdr) +
+				   blk_rq_bytes(rq) -
+				   pdu->zero_slots * RMEM_FRAME_SIZE);
 	}
 	if (!nparts)			/* a read of slots without frames */
 		return rmem_rq_unmapped(dev, rq, pdu, 0);
@@ -665,7 +666,7 @@ static enum blk_eh_timer_return rmem_timeout(struct request *rq)
 		dev_warn_ratelimited(disk_to_dev(dev->disk),
 				     "request on queue %u unanswered after %u ms\n",
 				     q, jiffies_to_msecs(READ_ONCE(dev->timeout)));
-		atomic64_inc(&dev->timeouts);
+		rmem_count(dev, timeouts, 1);
 	}
 	return BLK_EH_RESET_TIMER;
 }
@@ -731,7 +732,7 @@ static void rmem_swap_slot_free_notify(struct block_device *bdev,
 	struct rmem_dev *dev = bdev->bd_disk->private_data;
 
 	rmem_release_slots(dev, slot, 1);
-	atomic64_inc(&dev->slot_frees);
+	rmem_count(dev, slot_frees, 1);
 }
 
 u32 rmem_dev_frames_mapped(struct rmem_dev *dev)

@@ -75,7 +75,7 @@ static void rmem_discard_deadline(struct rmem_dev *dev)
 	dev_warn_ratelimited(disk_to_dev(dev->disk),
 			     "DISCARD on queue %d unanswered after %u ms\n",
 			     q, jiffies_to_msecs(timeout));
-	atomic64_inc(&dev->timeouts);
+	rmem_count(dev, timeouts, 1);
 	rmem_sock_kill(&dev->socks[q], gen);
 }
 
@@ -199,9 +199,9 @@ int rmem_discard_reply(struct rmem_sock *rs, const struct rmem_reply *reply)
 	dev->discard_queue = -1;
 	rmem_discard_arm(dev, 0);	/* the next batch, if any */
 	spin_unlock(&dev->map_lock);
-	atomic64_add(sizeof(struct rmem_reply_hdr), &dev->bytes_in);
+	rmem_count(dev, bytes_in, sizeof(struct rmem_reply_hdr));
 	if (ok)
-		atomic64_add(n, &dev->frames_discarded);
+		rmem_count(dev, frames_discarded, n);
 	else
 		dev_warn_ratelimited(disk_to_dev(dev->disk), "donor refused a DISCARD: %s\n",
 				     rmem_status_str(reply->status));

@@ -197,6 +197,72 @@ struct rmem_pdu {
 /* Which latency histogram a request counts in. */
 enum { RMEM_LAT_READ, RMEM_LAT_WRITE, RMEM_LAT_KINDS };
 
+/*
+ * A device's counters, one copy per CPU: every request bumps about ten of
+ * them, and shared atomics would put a cache line bouncing between the
+ * CPUs that submit and the workers that complete, next to map_lock.
+ * rmem_count() adds on this CPU (any context: this_cpu_add is
+ * preempt- and irq-safe); rmem_counter() sums over the CPUs. A sum read
+ * while requests run is a moment's, not a snapshot of all counters at
+ * once, as the atomics were. in_flight goes up on one CPU and down on
+ * another: only its sum means something. A 32-bit kernel could read a
+ * copy torn; rmem's counters are statistics, and it is built for 64-bit.
+ */
+struct rmem_counters {
+	/*
+	 * Since attach; sysfs "stat" prints them in
+	 * this order. A request is counted once it completes, however many
+	 * times a reconnect made it go out again.
+	 */
+	u64 reads;		/* READ requests completed */
+	u64 writes;		/* WRITE requests completed */
+	u64 discards;		/* DISCARD and WRITE_ZEROES completed */
+	u64 read_bytes;		/* bytes READ requests asked for */
+	u64 write_bytes;		/* bytes WRITE requests carried */
+	u64 bytes_out;		/* bytes sent to the donor, headers too */
+	u64 bytes_in;		/* bytes received from the donor */
+	u64 errors;		/* requests completed with an error */
+	u64 timeouts;		/* requests that timed out (socket killed) */
+	u64 reconnects;		/* sockets replaced by RECONFIGURE */
+	u64 in_flight;		/* dispatched, not yet completed */
+	u64 zero_reads;		/* slots read as zeros: no frame, no wire */
+	u64 zero_writes;		/* pages of zeros written: no frame, no wire */
+	u64 slot_frees;		/* swap slots freed (swap_slot_free_notify) */
+	u64 frames_discarded;	/* frames the donor was told to drop */
+	u64 read_check_errors;	/* pages read that failed their checksum */
+	u64 read_rereads;	/* reads sent again for it */
+	/*
+	 * Cache-line deltas; sysfs "delta" prints them in this order, and
+	 * "dirty_lines" the histogram. Bytes count headers and payloads of
+	 * the WRITE and PATCH messages sent (resends too), against what
+	 * whole pages would have taken: one header per request and 4 KiB
+	 * per page.
+	 */
+	u64 delta_patches;	/* pages sent as a PATCH */
+	u64 delta_full;		/* pages written whole */
+	u64 delta_mismatches;	/* PATCHes refused: written again */
+	u64 delta_busy;		/* base was another live slot's frame */
+	u64 delta_unsampled;	/* pages not fingerprinted: sampling */
+	u64 write_wire_bytes;
+	u64 write_page_bytes;
+	/* pages written that had a base, by lines differing from it */
+	u64 dirty_lines[RMEM_LINES_PER_FRAME + 1];
+	/* completion latency from first dispatch, reads and writes apart */
+	u64 lat_total_ns[RMEM_LAT_KINDS];
+	u64 lat_hist[RMEM_LAT_KINDS][RMEM_LAT_BUCKETS];
+};
+
+#define rmem_count(dev, f, n)	this_cpu_add((dev)->cnt->f, (n))
+#define rmem_uncount(dev, f)	this_cpu_dec((dev)->cnt->f)
+#define rmem_counter(dev, f) ({						\
+	u64 __sum = 0;							\
+	int __cpu;							\
+									\
+	for_each_possible_cpu(__cpu)					\
+		__sum += READ_ONCE(per_cpu_ptr((dev)->cnt, __cpu)->f);	\
+	__sum;								\
+})
+
 struct rmem_dev {
 	int index;
 	u64 size;
@@ -264,47 +330,8 @@ struct rmem_dev {
 	unsigned long discard_sent;	/* map_lock; jiffies it was queued */
 	u32 discard_gen;		/* map_lock; generation of that socket */
 
-	/*
-	 * Counters since attach, lock-free; sysfs "stat" prints them in
-	 * this order. A request is counted once it completes, however many
-	 * times a reconnect made it go out again.
-	 */
-	atomic64_t reads;		/* READ requests completed */
-	atomic64_t writes;		/* WRITE requests completed */
-	atomic64_t discards;		/* DISCARD and WRITE_ZEROES completed */
-	atomic64_t read_bytes;		/* bytes READ requests asked for */
-	atomic64_t write_bytes;		/* bytes WRITE requests carried */
-	atomic64_t bytes_out;		/* bytes sent to the donor, headers too */
-	atomic64_t bytes_in;		/* bytes received from the donor */
-	atomic64_t errors;		/* requests completed with an error */
-	atomic64_t timeouts;		/* requests that timed out (socket killed) */
-	atomic64_t reconnects;		/* sockets replaced by RECONFIGURE */
-	atomic64_t in_flight;		/* dispatched, not yet completed */
-	atomic64_t zero_reads;		/* slots read as zeros: no frame, no wire */
-	atomic64_t zero_writes;		/* pages of zeros written: no frame, no wire */
-	atomic64_t slot_frees;		/* swap slots freed (swap_slot_free_notify) */
-	atomic64_t frames_discarded;	/* frames the donor was told to drop */
-	atomic64_t read_check_errors;	/* pages read that failed their checksum */
-	atomic64_t read_rereads;	/* reads sent again for it */
-	/*
-	 * Cache-line deltas; sysfs "delta" prints them in this order, and
-	 * "dirty_lines" the histogram. Bytes count headers and payloads of
-	 * the WRITE and PATCH messages sent (resends too), against what
-	 * whole pages would have taken: one header per request and 4 KiB
-	 * per page.
-	 */
-	atomic64_t delta_patches;	/* pages sent as a PATCH */
-	atomic64_t delta_full;		/* pages written whole */
-	atomic64_t delta_mismatches;	/* PATCHes refused: written again */
-	atomic64_t delta_busy;		/* base was another live slot's frame */
-	atomic64_t delta_unsampled;	/* pages not fingerprinted: sampling */
-	atomic64_t write_wire_bytes;
-	atomic64_t write_page_bytes;
-	/* pages written that had a base, by lines differing from it */
-	atomic64_t dirty_lines[RMEM_LINES_PER_FRAME + 1];
-	/* completion latency from first dispatch, reads and writes apart */
-	atomic64_t lat_total_ns[RMEM_LAT_KINDS];
-	atomic64_t lat_hist[RMEM_LAT_KINDS][RMEM_LAT_BUCKETS];
+	/* counters since attach: per CPU, rmem_count() and rmem_counter() */
+	struct rmem_counters __percpu *cnt;
 };
 
 /* Protects the device idr, CONNECT, DISCONNECT and timeout changes. */

@@ -304,7 +304,7 @@ static int rmem_genl_reconfigure(struct sk_buff *skb, struct genl_info *info)
 		if (info->attrs[RMEM_ATTR_QUEUE_MASK])
 			WRITE_ONCE(rs->unfenced, false);
 		rmem_start_sock(rs, socks[used++]);
-		atomic64_inc(&dev->reconnects);
+		rmem_count(dev, reconnects, 1);
 		dev_info(disk_to_dev(dev->disk), "queue %u reconnected to %s\n",
 			 i, dev->donor);
 	}

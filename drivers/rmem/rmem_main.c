@@ -114,6 +114,7 @@ static void rmem_dev_free(struct rmem_dev *dev)
 	kvfree(dev->discard_frames);
 	kfree(dev->discard_ext);
 	kfree(dev->socks);
+	free_percpu(dev->cnt);
 	kfree(dev);
 }
 
@@ -206,7 +207,10 @@ struct rmem_dev *rmem_dev_create(const struct rmem_dev_cfg *cfg,
 	int err;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!dev) {
+	if (dev)
+		dev->cnt = alloc_percpu(struct rmem_counters);
+	if (!dev || !dev->cnt) {
+		kfree(dev);
 		rmem_put_socks(socks, n);
 		return ERR_PTR(-ENOMEM);
 	}

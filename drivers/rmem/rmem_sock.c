@@ -444,7 +444,7 @@ static void rmem_rq_answered(struct rmem_dev *dev, struct request *rq)
 	    pdu->status == BLK_STS_OK) {
 		/* a page failed its checksum: read it all again */
 		pdu->rereads++;
-		atomic64_inc(&dev->read_rereads);
+		rmem_count(dev, read_rereads, 1);
 		blk_mq_requeue_request(rq, true);
 		return;
 	}
@@ -515,7 +515,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 		/* a fingerprint collision hid a changed line: the frame is
 		 * as it was, and the request goes again in full */
 		pdu->mismatch = true;
-		atomic64_inc(&dev->delta_mismatches);
+		rmem_count(dev, delta_mismatches, 1);
 	} else if (reply.status != RMEM_OK) {
 		dev_err_ratelimited(disk_to_dev(dev->disk),
 				    "%s of %u bytes at sector %llu: %s (%s)\n",
@@ -531,7 +531,7 @@ static int rmem_recv_one(struct rmem_sock *rs, struct socket *sock)
 			return ret;	/* requeued with the rest */
 		rmem_read_done(dev, rq, pdu, first, count);
 	}
-	atomic64_add(sizeof(hdr) + reply.len, &dev->bytes_in);
+	rmem_count(dev, bytes_in, sizeof(hdr) + reply.len);
 	pdu->parts &= ~(1ull << part);
 	if (!pdu->parts) {
 		spin_lock(&rs->lock);
@@ -723,13 +723,13 @@ static int rmem_tx_part(struct rmem_sock *rs, struct socket *sock,
 		ret = rmem_tx_flush(&a, false);
 	if (ret)
 		return ret;
-	atomic64_add(sizeof(head->hdr) + req.len, &dev->bytes_out);
+	rmem_count(dev, bytes_out, sizeof(head->hdr) + req.len);
 	if (op == RMEM_OP_WRITE) {
-		atomic64_add(sizeof(head->hdr) + req.len, &dev->write_wire_bytes);
+		rmem_count(dev, write_wire_bytes, sizeof(head->hdr) + req.len);
 		if (is_patch)
-			atomic64_inc(&dev->delta_patches);
+			rmem_count(dev, delta_patches, 1);
 		else
-			atomic64_add(count, &dev->delta_full);
+			rmem_count(dev, delta_full, count);
 	}
 	return 0;
 }
@@ -748,7 +748,7 @@ static int rmem_tx_ctrl(struct rmem_sock *rs, struct socket *sock,
 		      sizeof(ctrl->hdr) + ctrl->len);
 	ret = rmem_tx_iter(rs, sock, &iter, 0, 0);
 	if (!ret)
-		atomic64_add(sizeof(ctrl->hdr) + ctrl->len, &rs->dev->bytes_out);
+		rmem_count(rs->dev, bytes_out, sizeof(ctrl->hdr) + ctrl->len);
 	return ret;
 }
 

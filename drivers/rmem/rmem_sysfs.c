@@ -106,7 +106,7 @@ static void rmem_lat_snapshot(struct rmem_dev *dev, int kind, u64 *hist)
 	unsigned int b;
 
 	for (b = 0; b < RMEM_LAT_BUCKETS; b++)
-		hist[b] = atomic64_read(&dev->lat_hist[kind][b]);
+		hist[b] = rmem_counter(dev, lat_hist[kind][b]);
 }
 
 /* mean and 99th-percentile bound, in us, of one kind of request */
@@ -119,7 +119,7 @@ static void rmem_lat_summary(struct rmem_dev *dev, int kind, u64 *mean,
 	rmem_lat_snapshot(dev, kind, hist);
 	for (b = 0; b < RMEM_LAT_BUCKETS; b++)
 		n += hist[b];
-	*mean = n ? div64_u64(atomic64_read(&dev->lat_total_ns[kind]), n * 1000) : 0;
+	*mean = n ? div64_u64(rmem_counter(dev, lat_total_ns[kind]), n * 1000) : 0;
 	*p99 = rmem_lat_percentile_us(hist, 990);
 }
 
@@ -133,18 +133,18 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 	rmem_lat_summary(dev, RMEM_LAT_WRITE, &wmean, &wp99);
 	return sysfs_emit(buf,
 		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu %8llu %8llu %8llu\n",
-		atomic64_read(&dev->reads), atomic64_read(&dev->writes),
-		atomic64_read(&dev->discards),
-		atomic64_read(&dev->read_bytes), atomic64_read(&dev->write_bytes),
-		atomic64_read(&dev->bytes_out), atomic64_read(&dev->bytes_in),
-		atomic64_read(&dev->errors), atomic64_read(&dev->timeouts),
-		atomic64_read(&dev->reconnects), atomic64_read(&dev->in_flight),
+		rmem_counter(dev, reads), rmem_counter(dev, writes),
+		rmem_counter(dev, discards),
+		rmem_counter(dev, read_bytes), rmem_counter(dev, write_bytes),
+		rmem_counter(dev, bytes_out), rmem_counter(dev, bytes_in),
+		rmem_counter(dev, errors), rmem_counter(dev, timeouts),
+		rmem_counter(dev, reconnects), rmem_counter(dev, in_flight),
 		rmean, rp99, wmean, wp99,
-		atomic64_read(&dev->zero_reads), atomic64_read(&dev->slot_frees),
-		rmem_dev_frames_mapped(dev), atomic64_read(&dev->frames_discarded),
-		atomic64_read(&dev->read_check_errors),
-		atomic64_read(&dev->read_rereads),
-		atomic64_read(&dev->zero_writes));
+		rmem_counter(dev, zero_reads), rmem_counter(dev, slot_frees),
+		rmem_dev_frames_mapped(dev), rmem_counter(dev, frames_discarded),
+		rmem_counter(dev, read_check_errors),
+		rmem_counter(dev, read_rereads),
+		rmem_counter(dev, zero_writes));
 }
 static DEVICE_ATTR_RO(stat);
 
@@ -232,13 +232,13 @@ static ssize_t delta_show(struct device *d, struct device_attribute *attr,
 	spin_unlock(&dev->map_lock);
 	return sysfs_emit(buf,
 		"%8llu %8llu %8llu %8llu %12llu %12llu %8llu %8llu %8llu %8u %d %8llu %10llu %8u\n",
-		atomic64_read(&dev->delta_patches), atomic64_read(&dev->delta_full),
-		atomic64_read(&dev->delta_mismatches), atomic64_read(&dev->delta_busy),
-		atomic64_read(&dev->write_wire_bytes),
-		atomic64_read(&dev->write_page_bytes),
+		rmem_counter(dev, delta_patches), rmem_counter(dev, delta_full),
+		rmem_counter(dev, delta_mismatches), rmem_counter(dev, delta_busy),
+		rmem_counter(dev, write_wire_bytes),
+		rmem_counter(dev, write_page_bytes),
 		retained, reclaimed, evictions,
 		entries, sampling, switches,
-		atomic64_read(&dev->delta_unsampled), dev->fpt_most);
+		rmem_counter(dev, delta_unsampled), dev->fpt_most);
 }
 static DEVICE_ATTR_RO(delta);
 
@@ -251,7 +251,7 @@ static ssize_t dirty_lines_show(struct device *d, struct device_attribute *attr,
 
 	for (i = 0; i <= RMEM_LINES_PER_FRAME; i++)
 		n += sysfs_emit_at(buf, n, "%2u %10llu\n", i,
-				   atomic64_read(&dev->dirty_lines[i]));
+				   rmem_counter(dev, dirty_lines[i]));
 	return n;
 }
 static DEVICE_ATTR_RO(dirty_lines);
