@@ -8,6 +8,7 @@
 # set-up cancel out.
 #
 #   bench/profile.sh [N]      (default 20000; about a minute)
+#   RMEM_THREADS=1 bench/profile.sh   the donor on one event loop
 #
 # Prints user-space instructions per request for the donor and for the
 # client (fio + engine + librmem), and the top functions of each; then
@@ -28,6 +29,7 @@ cat >"$TMP/conf" <<EOF
 [server]
 listen = 127.0.0.1
 port = 0
+${RMEM_THREADS:+threads = $RMEM_THREADS}
 [pool]
 size = 128M
 lock = no

@@ -156,6 +156,40 @@ static bool server_draining(const struct server *s)
 	return __atomic_load_n(&s->draining, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * exec (server.h, "Locking"). One loop has nobody to exclude: then a
+ * fence runs between its own requests, as it always did, and the loop
+ * pays no lock per round.
+ */
+static void exec_read_lock(struct server *s)
+{
+	if (s->nloops > 1)
+		pthread_rwlock_rdlock(&s->exec);
+}
+
+static void exec_read_unlock(struct server *s)
+{
+	if (s->nloops > 1)
+		pthread_rwlock_unlock(&s->exec);
+}
+
+/* From a loop's read side to the write side, and back. */
+static void exec_upgrade(struct server *s)
+{
+	if (s->nloops > 1) {
+		pthread_rwlock_unlock(&s->exec);
+		pthread_rwlock_wrlock(&s->exec);
+	}
+}
+
+static void exec_downgrade(struct server *s)
+{
+	if (s->nloops > 1) {
+		pthread_rwlock_unlock(&s->exec);
+		pthread_rwlock_rdlock(&s->exec);
+	}
+}
+
 static void loop_wake(struct loop *l)
 {
 	uint64_t one = 1;
@@ -497,8 +531,7 @@ static void do_open(struct conn *c)
 		 * of its connections. A fence of another loop's may get in
 		 * between and fence c itself; then c executes nothing more.
 		 */
-		pthread_rwlock_unlock(&s->exec);
-		pthread_rwlock_wrlock(&s->exec);
+		exec_upgrade(s);
 		if (c->fenced)
 			goto out_exec;
 	}
@@ -506,10 +539,8 @@ static void do_open(struct conn *c)
 	do_open_locked(c, o, frames, fence);
 	pthread_mutex_unlock(&s->lock);
 out_exec:
-	if (fence) {
-		pthread_rwlock_unlock(&s->exec);
-		pthread_rwlock_rdlock(&s->exec);
-	}
+	if (fence)
+		exec_downgrade(s);
 }
 
 /* Under s->lock, and exec's write side if fence. */
@@ -1618,7 +1649,7 @@ static int loop_run(struct loop *l)
 			log_err("epoll_wait: %s", strerror(errno));
 			return -1;
 		}
-		pthread_rwlock_rdlock(&s->exec);
+		exec_read_lock(s);
 		/*
 		 * Last round's budget-bound connections first. A round is
 		 * what one hold of exec covers, so a fence waits for at most
@@ -1660,7 +1691,7 @@ static int loop_run(struct loop *l)
 		loop_drain(l);
 		if (l->reap)
 			loop_reap(l);
-		pthread_rwlock_unlock(&s->exec);
+		exec_read_unlock(s);
 	}
 	return 0;
 }
