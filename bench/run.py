@@ -46,7 +46,10 @@ CASES = [
     ("seqread-64k-qd8", ["--depth", "8", "--bs", "65536"]),
     ("seqwrite-64k-qd8", ["--depth", "8", "--bs", "65536", "--write"]),
 ]
-SYSTEMS = ["rmem", "nbdkit", "floor"]
+# rmem2: the same engine over two connections to the region, which the
+# donor serves on two event loops ([server] threads): how one job uses
+# two donor CPUs
+SYSTEMS = ["rmem", "rmem2", "nbdkit", "floor"]
 
 # The targets, checked against the medians
 TARGETS = [
@@ -56,6 +59,8 @@ TARGETS = [
      "at least 3x nbdkit's IOPS"),
     ("randread-4k-qd32", "iops", "rmem", "nbdkit", ">=", 2.0,
      "at least 2x nbdkit's IOPS"),
+    ("randread-4k-qd32", "iops", "rmem2", "nbdkit", ">=", 2.0,
+     "two connections: at least 2x nbdkit's IOPS"),
 ]
 
 
@@ -136,10 +141,11 @@ class Servers:
 
 
 def engine_args(system, srv):
-    if system == "rmem":
+    if system in ("rmem", "rmem2"):
         return ["--ioengine=external:" + os.path.join(BUILD, "rmem-fio.so"),
                 f"--donor=127.0.0.1:{srv.donor_port}",
-                "--key_file=" + srv.key]
+                "--key_file=" + srv.key,
+                "--connections=" + ("2" if system == "rmem2" else "1")]
     return ["--ioengine=nbd", f"--uri=nbd://127.0.0.1:{srv.nbd_port}/"]
 
 
@@ -217,18 +223,20 @@ def markdown(res, args, meta):
         md += [f"## {mode}: " + ("client and server pinned to one CPU"
                                  if mode == "1cpu" else
                                  "placement left to the scheduler"), "",
-               "| job | rmem IOPS | nbdkit IOPS | floor IOPS | rmem/nbdkit IOPS "
+               "| job | rmem IOPS | rmem×2 IOPS | nbdkit IOPS | floor IOPS "
+               "| rmem/nbdkit IOPS | rmem×2/nbdkit IOPS "
                "| rmem mean µs | nbdkit mean µs | floor mean µs | rmem/floor mean "
                "| rmem p99 µs | nbdkit p99 µs | floor p99 µs |",
-               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, _ in args.cases:
             m = {s: {k: median(res[mode][name][s], k)
                      for k in ("iops", "lat_mean_us", "lat_p99_us")}
                  for s in SYSTEMS}
             md.append(
-                f"| {name} | {fmt(m['rmem']['iops'])} | {fmt(m['nbdkit']['iops'])} "
-                f"| {fmt(m['floor']['iops'])} "
+                f"| {name} | {fmt(m['rmem']['iops'])} | {fmt(m['rmem2']['iops'])} "
+                f"| {fmt(m['nbdkit']['iops'])} | {fmt(m['floor']['iops'])} "
                 f"| {fmt(ratio(m['rmem']['iops'], m['nbdkit']['iops']), 2)}× "
+                f"| {fmt(ratio(m['rmem2']['iops'], m['nbdkit']['iops']), 2)}× "
                 f"| {fmt(m['rmem']['lat_mean_us'])} | {fmt(m['nbdkit']['lat_mean_us'])} "
                 f"| {fmt(m['floor']['lat_mean_us'])} "
                 f"| {fmt(ratio(m['rmem']['lat_mean_us'], m['floor']['lat_mean_us']), 2)}× "
@@ -257,7 +265,7 @@ def plot(res, args):
     dat = args.out + ".dat"
     with open(dat, "w") as f:
         for mode in args.modes:
-            f.write(f"# {mode}: job rmem nbdkit floor (IOPS), then mean us\n")
+            f.write(f"# {mode}: job rmem rmem2 nbdkit floor (IOPS), then mean us\n")
             for name, _ in args.cases:
                 row = [name]
                 for key in ("iops", "lat_mean_us"):
@@ -268,14 +276,16 @@ def plot(res, args):
             f.write("\n\n")
     panels = []
     for i, mode in enumerate(args.modes):
+        n = len(SYSTEMS)
         for col, title, extra in ((2, "IOPS", "unset logscale y\nset yrange [0:*]"),
-                                  (5, "mean latency (µs, log)",
+                                  (2 + n, "mean latency (µs, log)",
                                    "set logscale y\nset yrange [1:*]")):
             panels.append(
                 f"{extra}\nset title '{mode}: {title}'\n"
                 f"plot '{dat}' index {i} using {col}:xtic(1) title 'rmem', "
-                f"'' index {i} using {col + 1} title 'nbdkit', "
-                f"'' index {i} using {col + 2} title 'TCP floor'")
+                f"'' index {i} using {col + 1} title 'rmem, 2 connections', "
+                f"'' index {i} using {col + 2} title 'nbdkit', "
+                f"'' index {i} using {col + 3} title 'TCP floor'")
     script = (
         f"set terminal pngcairo size 1400,{450 * len(args.modes)} font ',9'\n"
         f"set output '{args.out}.png'\n"
@@ -352,7 +362,8 @@ def main():
             srv.pin(cpus)
             for rep in range(args.reps):
                 for case in args.cases:
-                    order = SYSTEMS[rep % 3:] + SYSTEMS[:rep % 3]
+                    k = rep % len(SYSTEMS)
+                    order = SYSTEMS[k:] + SYSTEMS[:k]
                     for system in order:
                         r = run_one(system, case, srv, args, cpus)
                         res[mode][case[0]][system].append(r)

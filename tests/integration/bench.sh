@@ -16,12 +16,13 @@ for f in r.md r.json r.png; do
 done
 expect_in "$TMP/r.md" "| randread-4k-qd1 |"
 expect_in "$TMP/r.md" "| randrw70-4k-qd32 |"
-# every system measured: no empty cell for rmem, nbdkit or the floor
+# every system measured: no empty cell for rmem (one or two connections), nbdkit or the floor
 grep -q "| randread-4k-qd1 | -" "$TMP/r.md" && fail "rmem not measured"
+grep -q "| randread-4k-qd1 | [^|]* | -" "$TMP/r.md" && fail "rmem on two connections not measured"
 python3 - "$TMP/r.json" <<'PY' || fail "bad results: $(cat "$TMP/r.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]["1cpu"]
-for s in ("rmem", "nbdkit", "floor"):
+for s in ("rmem", "rmem2", "nbdkit", "floor"):
     assert r["randread-4k-qd1"][s][0]["iops"] > 0, s
 assert r["randrw70-4k-qd32"]["floor"] == [None]
 PY
