@@ -1453,6 +1453,164 @@ static void test_loops_fence_under_load(void **state)
 	close_client(owner);
 }
 
+/*
+ * Which event loop serves connection fd: the donor logs it at accept
+ * ("connected (loop N)", level debug). -1 if the line is not there.
+ */
+static int conn_loop(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	char want[64], line[512];
+	int loop = -1, n;
+	FILE *f;
+
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u: connected (loop ",
+		 ntohs(a.sin_port));
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, want);
+
+		if (at && sscanf(at + strlen(want), "%d", &n) == 1)
+			loop = n;
+	}
+	fclose(f);
+	return loop;
+}
+
+/*
+ * A peer that sends more requests than a wake-up serves and goes away:
+ * the donor comes back for the rest (restage) and finds the connection
+ * dead in the same round that epoll reports it. Nothing may touch it
+ * after it is gone (ASan finds a use after free if something does).
+ */
+static void test_restage_peer_gone(void **state)
+{
+	struct rmem_req_hdr h[200];
+	struct rmem_stats_info st;
+	int k, i;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		struct rmem_req r = { .op = RMEM_OP_PING, .tag = 100 + i };
+
+		rmem_req_encode(&h[i], &r);
+	}
+	for (k = 0; k < 20; k++) {
+		int fd = raw_connect();
+
+		raw_auth(fd);
+		assert_int_equal(send(fd, h, sizeof(h), MSG_NOSIGNAL),
+				 sizeof(h));
+		close(fd);
+	}
+	wait_quiet(0);
+	get_stats(&st);
+	assert_int_equal(st.clients, 1);
+}
+
+/*
+ * A fence that shuts a connection busy on another loop: A writes frames
+ * with requests in flight, non-stop, on one loop; B, on another, joins
+ * queue 0 with FENCE and writes newer data. A must fail (its loop frees
+ * it once woken), and no write of A's may land after B's join.
+ */
+struct busy_writer {
+	struct rmem_client *c;
+	unsigned int done;	/* writes answered */
+	int errors;
+};
+
+static void *busy_writer_main(void *arg)
+{
+	struct busy_writer *w = arg;
+	uint8_t page[RMEM_FRAME_SIZE];
+	struct timespec end;
+	uint64_t f;
+
+	pattern(page, 70, 0);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 20;
+	for (f = 0; !w->errors; f = (f + 1) % 64) {
+		struct timespec now;
+		struct rmem_completion ev[16];
+		int n, i;
+
+		if (rmem_submit_write(w->c, f, 1, page, NULL) ||
+		    rmem_flush(w->c)) {
+			w->errors++;
+			break;
+		}
+		while (rmem_inflight(w->c) >= 16) {
+			n = rmem_reap(w->c, ev, 1, 16, 10000);
+			if (n <= 0) {
+				w->errors++;
+				break;
+			}
+			for (i = 0; i < n; i++) {
+				if (ev[i].result)
+					w->errors++;
+				else
+					w->done++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec)
+			break;
+	}
+	return NULL;
+}
+
+static void test_fence_busy_other_loop(void **state)
+{
+	struct rmem_client *a, *b, *spacer[4] = { 0 };
+	struct rmem_stats_info before, after;
+	struct busy_writer w = { 0 };
+	struct rmem_region r;
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	uint64_t gen, fenced;
+	pthread_t t;
+	int la, lb, i;
+
+	(void)state;
+	if (donor_threads == 1)
+		skip();		/* the one-loop case: the fence tests above */
+	get_stats(&before);
+	a = connect_as("busy-a", key_path, 64, NULL);
+	assert_int_equal(rmem_open_region_queue(a, 64, 0, &r), 0);
+	la = conn_loop(rmem_fd(a));
+	assert_true(la >= 0);
+	for (i = 0;; i++) {
+		b = connect_client("fencer-b");
+		lb = conn_loop(rmem_fd(b));
+		assert_true(lb >= 0);
+		if (lb != la)
+			break;
+		assert_true(i < 4);	/* the least-loaded loop: not A's */
+		spacer[i] = b;
+	}
+	w.c = a;
+	assert_int_equal(pthread_create(&t, NULL, busy_writer_main, &w), 0);
+	nanosleep(&ts, NULL);
+	assert_true(__atomic_load_n(&w.done, __ATOMIC_RELAXED) > 0);
+	assert_int_equal(rmem_join_region(b, &r, 0, RMEM_JOIN_FENCE), 0);
+	write_pattern(b, 71, 0, 64);
+	pthread_join(t, NULL);
+	assert_true(w.errors > 0);		/* A was shut */
+	check_pattern(b, 71, 0, 64);		/* and nothing of it came after */
+	region_fences(b, &gen, &fenced);
+	assert_true(gen == 1 && fenced == 1);
+	get_stats(&after);
+	assert_true(after.fenced == before.fenced + 1);
+	rmem_client_free(a);
+	close_client(b);
+	for (i = 0; i < 4; i++)
+		if (spacer[i])
+			rmem_client_free(spacer[i]);
+}
+
 /* Malformed or unauthorised fences are refused, and close nothing. */
 static void test_fence_refusals(void **state)
 {
@@ -1576,6 +1734,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ping_and_stats),
+		cmocka_unit_test(test_restage_peer_gone),
 		cmocka_unit_test(test_pool_exhaustion_and_quota),
 		cmocka_unit_test(test_concurrent_clients_pipelined),
 		cmocka_unit_test(test_loops_fence_under_load),
@@ -1598,6 +1757,7 @@ int main(void)
 		cmocka_unit_test(test_fence_stalled_old_first),
 		cmocka_unit_test(test_fence_torn_write),
 		cmocka_unit_test(test_fence_spares_other_queues),
+		cmocka_unit_test(test_fence_busy_other_loop),
 		cmocka_unit_test(test_fence_refusals),
 		cmocka_unit_test(test_max_clients),
 		cmocka_unit_test(test_handshake_timeout),

@@ -247,7 +247,15 @@ int main(int argc, char **argv)
 		server_close(&srv);
 		return EXIT_RUNTIME;
 	}
+	/* before the loops' threads start: they inherit it */
 	protect_swap_path();
+	ret = server_start(&srv, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		daemon_ready(ready_fd, err);
+		server_close(&srv);
+		return EXIT_RUNTIME;
+	}
 	daemon_ready(ready_fd, NULL);
 
 	ret = server_run(&srv);

@@ -100,6 +100,7 @@ struct conn {
 	uint16_t queue;
 	uint64_t generation;
 	bool fenced;
+	bool dead;		/* shut by its loop: freed at the round's end */
 
 	/* input: a header, then its payload */
 	struct rmem_req_hdr hdr;
@@ -246,20 +247,33 @@ static void conn_shut(struct conn *c)
 	pthread_mutex_unlock(&c->srv->lock);
 }
 
-/* Only by its own loop, under exec's read side. */
-static void conn_free(struct conn *c)
+/* Unlink and free a connection already shut; its loop's, or at the end. */
+static void conn_destroy(struct conn *c)
 {
 	struct loop *l = c->loop;
 
-	conn_shut(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	log_debug("%s (%s): connection closed", c->peer, c->name);
 	free(c);
+}
+
+/*
+ * Done with a connection: by its own loop, under exec's read side. It is
+ * shut now and freed by loop_reap() at the end of the round, as events[]
+ * and the list walks of this round may still point at it.
+ */
+static void conn_free(struct conn *c)
+{
+	if (c->dead)
+		return;
+	conn_shut(c);
+	c->dead = true;
+	c->loop->reap = true;
+	log_debug("%s (%s): connection closed", c->peer, c->name);
 }
 
 /* Stop taking requests; the queued replies still go out. */
@@ -492,7 +506,7 @@ static void region_fence(struct server *s, struct pool_region *r,
 	r->generation++;
 	for (i = 0; i < s->nloops; i++) {
 		for (c = s->loops[i].conns; c; c = c->next) {
-			if (c == by || c->region != r || c->fenced)
+			if (c == by || c->region != r || c->fenced || c->dead)
 				continue;
 			if (!all && (!c->has_queue || c->queue != by->queue))
 				continue;
@@ -528,8 +542,11 @@ static void do_open(struct conn *c)
 	if (fence) {
 		/*
 		 * From our loop's read side to the write side: every loop out
-		 * of its connections. A fence of another loop's may get in
-		 * between and fence c itself; then c executes nothing more.
+		 * of its connections. c has no region yet, so no fence that
+		 * gets in between can take it (the check is for the day that
+		 * changes). Once c's reply is queued and the write side let
+		 * go, another fence may shut c before this loop takes the read
+		 * side again: conn_event() looks at c->fenced after its input.
 		 */
 		exec_upgrade(s);
 		if (c->fenced)
@@ -1105,7 +1122,7 @@ static int conn_linger(struct conn *c)
 
 static void conn_event(struct conn *c, uint32_t events)
 {
-	if (c->fenced)
+	if (c->fenced || c->dead)
 		return;		/* its socket is closed: an event of this round */
 	if (c->lingering) {
 		if (conn_linger(c) < 0)
@@ -1157,12 +1174,13 @@ static void loop_restage(struct loop *l)
 	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->in_head < c->in_len && !c->closing && !c->lingering &&
-		    !c->fenced && c->oq_count < CONN_OUTQ)
+		    !c->fenced && !c->dead && c->oq_count < CONN_OUTQ)
 			conn_event(c, EPOLLIN);
 	}
 }
 
-/* Free the connections fenced in this round, now nothing points at them. */
+/* Free the connections ended or fenced in this round, now nothing
+ * points at them. */
 static void loop_reap(struct loop *l)
 {
 	struct conn *c, *next;
@@ -1170,19 +1188,20 @@ static void loop_reap(struct loop *l)
 	l->reap = false;
 	for (c = l->conns; c; c = next) {
 		next = c->next;
-		if (c->fenced)
-			conn_free(c);
+		if (c->fenced || c->dead)
+			conn_destroy(c);
 	}
 }
 
-/* The loop that owns the fewest connections; under s->lock. */
+/* The live loop that owns the fewest connections; under s->lock. Loop 0
+ * runs accept, so it is alive while anything is picked. */
 static struct loop *server_pick_loop(struct server *s)
 {
 	struct loop *best = &s->loops[0];
 	unsigned int i;
 
 	for (i = 1; i < s->nloops; i++)
-		if (s->loops[i].load < best->load)
+		if (!s->loops[i].failed && s->loops[i].load < best->load)
 			best = &s->loops[i];
 	return best;
 }
@@ -1255,10 +1274,11 @@ static void server_accept(struct server *s)
 		l = server_pick_loop(s);
 		l->load++;
 		c->loop = l;
+		/* before c is published: from then on it is l's */
+		log_debug("%s: connected (loop %u)", c->peer, l->index);
 		c->next = l->incoming;
 		l->incoming = c;
 		pthread_mutex_unlock(&s->lock);
-		log_debug("%s: connected (loop %u)", c->peer, l->index);
 		loop_wake(l);
 	}
 }
@@ -1291,6 +1311,9 @@ static void loop_adopt(struct loop *l)
 			continue;
 		}
 		c->events = EPOLLIN;
+		/* accepted before the drain, taken after this loop's part */
+		if (l->draining)
+			conn_close_after_flush(c);
 	}
 }
 
@@ -1329,8 +1352,11 @@ static void server_notify_ready(struct server *s)
 {
 	uint64_t usec = 0;
 
+	s->stale_sec = SERVER_STALE_SEC;
 	if (sd_watchdog_enabled(0, &usec) > 0) {
 		s->watchdog = true;
+		if (usec / 2000000 < s->stale_sec)
+			s->stale_sec = usec / 2000000 ? (unsigned int)(usec / 2000000) : 1;
 		if (usec < 2 * 1000000ULL)
 			log_warn("systemd watchdog every %llu ms is not twice the one-second tick: pings may come late; set WatchdogSec= to 2 s or more",
 				 (unsigned long long)(usec / 1000));
@@ -1431,8 +1457,6 @@ static void loop_drain(struct loop *l)
 	l->drain_deadline = time(NULL) + SERVER_DRAIN_SEC;
 	for (c = l->conns; c; c = next) {
 		next = c->next;
-		if (c->fenced)
-			continue;
 		if (!c->in_payload && c->hdr_off == 0)
 			conn_close_after_flush(c);
 		conn_event(c, 0);
@@ -1454,6 +1478,14 @@ static void server_signal(struct server *s)
 	}
 }
 
+static time_t monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* Every loop, every second: its connections' timeouts. */
 static void loop_tick(struct loop *l)
 {
@@ -1465,13 +1497,13 @@ static void loop_tick(struct loop *l)
 
 	if (read(l->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("timerfd: %s", strerror(errno));
-	__atomic_store_n(&l->beat, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->beat, monotonic_sec(), __ATOMIC_RELAXED);
 	pthread_mutex_lock(&s->lock);
 	handshake = s->cfg.handshake_timeout;
 	pthread_mutex_unlock(&s->lock);
 	for (c = l->conns; c; c = next) {
 		next = c->next;
-		if (c->fenced)
+		if (c->fenced || c->dead)
 			continue;	/* loop_reap's */
 		if (c->state != CONN_READY && !c->closing &&
 		    now - c->since >= (time_t)handshake) {
@@ -1489,10 +1521,15 @@ static void loop_tick(struct loop *l)
 	}
 }
 
-/* Loop 0's tick adds the server's: orphans, the watchdog, STATUS=. */
+/*
+ * Loop 0's tick adds the server's: orphans, the watchdog, STATUS=. A
+ * loop whose tick is more than stale_sec late (SERVER_STALE_SEC, or half
+ * the watchdog's period if that is shorter) withholds the ping, so that
+ * systemd's watchdog sees a loop that stopped as it would the daemon.
+ */
 static void server_tick(struct server *s)
 {
-	time_t now = time(NULL);
+	time_t now = time(NULL), mono = monotonic_sec();
 	unsigned int i, stale = s->nloops;
 
 	pthread_mutex_lock(&s->lock);
@@ -1502,14 +1539,14 @@ static void server_tick(struct server *s)
 		time_t beat = __atomic_load_n(&s->loops[i].beat,
 					      __ATOMIC_RELAXED);
 
-		if (now - beat > SERVER_STALE_SEC) {
+		if (mono - beat > (time_t)s->stale_sec) {
 			stale = i;
 			break;
 		}
 	}
 	if (stale < s->nloops && !s->stale_warned) {
 		log_err("event loop %u has not ticked for %u s: no watchdog ping",
-			stale, SERVER_STALE_SEC);
+			stale, s->stale_sec);
 		s->stale_warned = true;
 	} else if (stale == s->nloops) {
 		s->stale_warned = false;
@@ -1603,7 +1640,7 @@ static int loop_init(struct server *s, struct loop *l, unsigned int index)
 
 	l->srv = s;
 	l->index = index;
-	l->beat = time(NULL);
+	l->beat = monotonic_sec();
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->timer_fd = timerfd_create(CLOCK_MONOTONIC,
@@ -1680,13 +1717,6 @@ static int loop_run(struct loop *l)
 				conn_event((struct conn *)t, events[i].events);
 				break;
 			}
-			/*
-			 * Ticks, signals and adoptions may free connections
-			 * that are later in events[]; epoll is level-triggered,
-			 * so leave the rest to the next wait.
-			 */
-			if (type != EV_CONN && type != EV_LISTEN)
-				break;
 		}
 		loop_drain(l);
 		if (l->reap)
@@ -1696,23 +1726,54 @@ static int loop_run(struct loop *l)
 	return 0;
 }
 
+/*
+ * A loop that stopped (epoll_wait failed) takes no more connections and
+ * drains the server: loop 0 turns a SIGTERM into the drain, and its own
+ * failure starts it directly. Its connections are freed at the end.
+ */
+static void loop_failed(struct loop *l)
+{
+	struct server *s = l->srv;
+
+	log_err("event loop %u stopped; shutting down", l->index);
+	pthread_mutex_lock(&s->lock);
+	l->failed = true;
+	pthread_mutex_unlock(&s->lock);
+	if (l->index)
+		kill(getpid(), SIGTERM);
+	else
+		server_start_drain(s);
+}
+
 static void *loop_thread(void *arg)
 {
 	struct loop *l = arg;
 
 	if (loop_run(l))
-		log_err("event loop %u stopped", l->index);
+		loop_failed(l);
 	return NULL;
 }
 
-int server_run(struct server *s)
+/* Wait for the loops' threads: after a failed start, or at the end. */
+static void server_join(struct server *s)
+{
+	unsigned int i;
+
+	for (i = 1; i < s->nloops; i++) {
+		if (!s->loops[i].started)
+			continue;
+		pthread_join(s->loops[i].thread, NULL);
+		s->loops[i].started = false;
+	}
+}
+
+int server_start(struct server *s, char *err, size_t errlen)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	pthread_rwlockattr_t ra;
 	pthread_attr_t ta;
 	sigset_t mask;
 	unsigned int i;
-	int ret = 0;
 
 	s->start = time(NULL);
 	/* a fence must not wait behind a stream of rounds */
@@ -1725,9 +1786,10 @@ int server_run(struct server *s)
 	s->nloops = server_threads(&s->cfg);
 	s->loops = calloc(s->nloops, sizeof(*s->loops));
 	if (!s->loops) {
-		log_err("out of memory for %u event loops", s->nloops);
+		snprintf(err, errlen, "out of memory for %u event loops",
+			 s->nloops);
 		s->nloops = 0;
-		return -1;
+		return -ENOMEM;
 	}
 	for (i = 0; i < s->nloops; i++)
 		s->loops[i].epfd = s->loops[i].wake_fd =
@@ -1743,32 +1805,48 @@ int server_run(struct server *s)
 	for (i = 0; i < s->nloops; i++)
 		if (loop_init(s, &s->loops[i], i))
 			break;
-	if (i < s->nloops || s->signal_fd < 0) {
-		log_err("event loop set-up: %s", strerror(errno));
-		return -1;
-	}
 	ev.data.ptr = &ev_listen;
-	epoll_ctl(s->loops[0].epfd, EPOLL_CTL_ADD, s->listen_fd, &ev);
+	if (i < s->nloops || s->signal_fd < 0 ||
+	    epoll_ctl(s->loops[0].epfd, EPOLL_CTL_ADD, s->listen_fd, &ev)) {
+		snprintf(err, errlen, "event loop set-up: %s", strerror(errno));
+		return -errno;
+	}
 	ev.data.ptr = &ev_signal;
 	epoll_ctl(s->loops[0].epfd, EPOLL_CTL_ADD, s->signal_fd, &ev);
 
-	/* with [pool] lock, every stack is locked too: keep them small */
+	/*
+	 * The threads inherit what the main thread has: the blocked signals,
+	 * and protect_swap_path()'s I/O-flusher flag (PR_SET_IO_FLUSHER is a
+	 * thread's), so main calls this after it. With [pool] lock, every
+	 * stack is locked too: keep them small.
+	 */
 	pthread_attr_init(&ta);
 	pthread_attr_setstacksize(&ta, LOOP_STACK);
 	for (i = 1; i < s->nloops; i++) {
-		errno = pthread_create(&s->loops[i].thread, &ta, loop_thread,
-				       &s->loops[i]);
-		if (errno) {
-			log_err("event loop %u: %s", i, strerror(errno));
-			break;
+		int ret = pthread_create(&s->loops[i].thread, &ta, loop_thread,
+					 &s->loops[i]);
+
+		if (ret) {
+			snprintf(err, errlen, "event loop %u of %u: %s", i,
+				 s->nloops, strerror(ret));
+			pthread_attr_destroy(&ta);
+			/* the ones started see the drain and end */
+			__atomic_store_n(&s->draining, true, __ATOMIC_RELEASE);
+			while (i-- > 1)
+				loop_wake(&s->loops[i]);
+			server_join(s);
+			return -ret;
 		}
 		s->loops[i].started = true;
 	}
 	pthread_attr_destroy(&ta);
-	if (i < s->nloops) {
-		server_start_drain(s);
-		ret = -1;
-	}
+	return 0;
+}
+
+int server_run(struct server *s)
+{
+	unsigned int i;
+	int ret = 0;
 
 	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, at most %u clients, %u event loop%s",
 		 (unsigned long long)s->pool.nframes,
@@ -1777,14 +1855,15 @@ int server_run(struct server *s)
 		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
 		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
 		 s->cfg.max_clients, s->nloops, s->nloops == 1 ? "" : "s");
-	if (!ret)
-		server_notify_ready(s);
-
-	if (loop_run(&s->loops[0]))
-		ret = -1;
-	for (i = 1; i < s->nloops; i++)
-		if (s->loops[i].started)
-			pthread_join(s->loops[i].thread, NULL);
+	server_notify_ready(s);
+	if (loop_run(&s->loops[0])) {
+		loop_failed(&s->loops[0]);
+		/* the others drain; loop 0 can serve nothing more */
+	}
+	server_join(s);
+	for (i = 0; i < s->nloops; i++)
+		if (s->loops[i].failed)
+			ret = -1;
 	if (!ret)
 		log_info("drained; exiting");
 	return ret;
@@ -1798,15 +1877,18 @@ void server_close(struct server *s)
 	for (i = 0; i < s->nloops; i++) {
 		struct loop *l = &s->loops[i];
 
-		while (l->conns)
-			conn_free(l->conns);
+		while (l->conns) {
+			conn_shut(l->conns);
+			conn_destroy(l->conns);
+		}
 		while (l->incoming) {
 			struct conn *c = l->incoming;
 
 			l->incoming = c->next;
 			c->next = c->prev = NULL;
 			l->conns = c;
-			conn_free(c);
+			conn_shut(c);
+			conn_destroy(c);
 		}
 		if (l->epfd >= 0)
 			close(l->epfd);

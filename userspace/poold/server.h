@@ -42,6 +42,7 @@ struct loop {
 	/* under srv->lock */
 	struct conn *incoming;	/* accepted, not yet taken by the loop */
 	unsigned int load;	/* connections owned or incoming */
+	bool failed;		/* its thread stopped: given nothing more */
 };
 
 /*
@@ -55,7 +56,9 @@ struct loop {
  *
  * lock (a mutex): the pool and its regions (free frames, refs, release),
  * the reloadable configuration and the key, the connection counts, and
- * each loop's incoming[] and load. Held briefly; no I/O under it.
+ * each loop's incoming[], load and failed. Held briefly: no socket I/O
+ * under it, though a log line may be written (a journal that stalls
+ * stalls the loops either way).
  *
  * Counters that requests bump (io, auth_failures, proto_errors) are
  * atomic; the fence counters change under exec's write side.
@@ -80,6 +83,7 @@ struct server {
 
 	bool draining;		/* set once by loop 0 (atomic) */
 	bool stale_warned;	/* a loop missed its ticks: told once */
+	unsigned int stale_sec;	/* a loop's tick this late: no ping */
 	time_t start;
 	bool watchdog;		/* systemd's WatchdogSec=: ping every tick */
 	char status[128];	/* the last STATUS= sent to systemd */
@@ -96,6 +100,8 @@ unsigned int server_threads(const struct poold_config *cfg);
 int server_listen(struct server *s, char *err, size_t errlen);
 int server_write_port_file(struct server *s, const char *port_file,
 			   char *err, size_t errlen);
+/* Loops and threads, before the daemon says it serves; then run loop 0. */
+int server_start(struct server *s, char *err, size_t errlen);
 int server_run(struct server *s);
 void server_close(struct server *s);
 
