@@ -277,7 +277,7 @@ void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost)
 	struct rmem_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	u32 slot = blk_rq_pos(rq) / RMEM_SECTORS_PER_FRAME;
 	u32 n = xchg(&pdu->frames_busy, 0), i;
-	bool kick;
+	bool kick, rerun = false;
 
 	if (!n)
 		return;
@@ -285,11 +285,15 @@ void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost)
 	spin_lock(&dev->map_lock);
 	for (i = 0; i < n; i++)
 		if (pdu->frame[i] != RMEM_NO_FRAME)
-			rmem_map_rq_end(&dev->map, slot + i, pdu->frame[i], lost);
+			rerun |= rmem_map_rq_end(&dev->map, slot + i,
+						 pdu->frame[i], lost);
 	kick = rmem_map_wants_discard(&dev->map);
 	spin_unlock(&dev->map_lock);
 	if (kick)
 		rmem_discard_kick(dev);
+	/* a request waited for these frames (-EBUSY): try it again */
+	if (rerun)
+		blk_mq_run_hw_queues(dev->disk->queue, true);
 }
 
 /* Count a request that leaves the driver, whichever way it does. */
@@ -339,7 +343,11 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
  * or failed. A write that finds every frame mapped, draining, held or in
  * a DISCARD waits for the DISCARD that frees some (its answer reruns the
  * queues; a DISCARD unanswered past the timeout drops its socket and goes
- * out on another) but not forever: after dead_timeout it fails.
+ * out on another) but not forever: after dead_timeout it fails. A
+ * request that found a write of its slots in flight (or, a write, any
+ * request) waits for it: its end reruns the queues (rmem_rq_frames_end),
+ * and it fails after dead_timeout too, so that reads that never stop
+ * cannot hold a write forever.
  */
 static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
 				     struct rmem_pdu *pdu, int nparts)
@@ -351,20 +359,30 @@ static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
 		blk_mq_end_request(rq, BLK_STS_OK);
 		return BLK_STS_OK;
 	}
-	if (nparts != -ENOSPC) {
+	if (nparts != -ENOSPC && nparts != -EBUSY) {
 		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
 	}
 	if (!pdu->nospc_since) {
 		pdu->nospc_since = jiffies ?: 1;
 	} else if (time_after(jiffies, pdu->nospc_since + wait)) {
-		dev_err_ratelimited(disk_to_dev(dev->disk),
-				    "no frame free for a write for %u s (donor not answering DISCARDs?): I/O fails\n",
-				    jiffies_to_msecs(wait) / 1000);
+		if (nparts == -EBUSY)
+			dev_err_ratelimited(disk_to_dev(dev->disk),
+					    "%s at sector %llu waited %u s for requests of the same blocks: I/O fails\n",
+					    rq_data_dir(rq) ? "write" : "read",
+					    (unsigned long long)blk_rq_pos(rq),
+					    jiffies_to_msecs(wait) / 1000);
+		else
+			dev_err_ratelimited(disk_to_dev(dev->disk),
+					    "no frame free for a write for %u s (donor not answering DISCARDs?): I/O fails\n",
+					    jiffies_to_msecs(wait) / 1000);
 		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
 	}
-	rmem_discard_kick(dev);
+	if (nparts == -ENOSPC)
+		rmem_discard_kick(dev);
+	else
+		rmem_count(dev, slot_waits, 1);
 	return BLK_STS_RESOURCE;
 }
 
@@ -423,9 +441,18 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 			       max_lines, &plan);
 	if (!ret && page)
 		rmem_delta_noted(dev, false, plan.patch);
-	/* under the same lock: a release from now on drains the frame */
-	if (!ret)
-		ret = rmem_map_rq_start(&dev->map, plan.frame);
+	/*
+	 * Under the same lock: a release from now on drains the frame. The
+	 * frame is this write's alone (rmem_map.h): a request of the slot
+	 * still in flight makes it wait, and then the table, which already
+	 * holds this page's fingerprints, must not take the frame for a
+	 * base of them.
+	 */
+	if (!ret) {
+		ret = rmem_map_rq_start_write(&dev->map, plan.frame);
+		if (ret)
+			rmem_delta_forget(&dev->map, plan.frame);
+	}
 	if (!ret) {
 		pdu->frame[i] = plan.frame;
 		pdu->frames_busy = i + 1;
@@ -451,7 +478,8 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 /*
  * Look up (READ) or assign (WRITE) the frame of every slot of a request;
  * slots a read finds without one are zeroed here. The number of parts, or
- * -ENOSPC when a write must wait for frames a DISCARD will free.
+ * -ENOSPC when a write must wait for frames a DISCARD will free, -EBUSY
+ * when a request of the same slots is in flight and this one must wait.
  */
 static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		       struct rmem_pdu *pdu, u16 op)
@@ -518,11 +546,14 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 						    slot + i);
 				return -EIO;
 			}
-			if (pdu->frame[i] != RMEM_NO_FRAME &&
-			    rmem_map_rq_start(&dev->map, pdu->frame[i])) {
+			/* -EBUSY: a write of the slot is in flight, and the
+			 * read waits for it (rmem_map.h) */
+			ret = pdu->frame[i] == RMEM_NO_FRAME ? 0 :
+			      rmem_map_rq_start(&dev->map, pdu->frame[i]);
+			if (ret) {
 				spin_unlock(&dev->map_lock);
 				rmem_rq_frames_end(dev, rq, false);
-				return -EOVERFLOW;
+				return ret;
 			}
 			pdu->frames_busy = i + 1;
 		}

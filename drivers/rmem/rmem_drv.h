@@ -227,6 +227,8 @@ struct rmem_counters {
 	u64 in_flight;		/* dispatched, not yet completed */
 	u64 zero_reads;		/* slots read as zeros: no frame, no wire */
 	u64 zero_writes;		/* pages of zeros written: no frame, no wire */
+	u64 slot_waits;			/* dispatches that waited for a request
+					 * of the same slot (a write's alone) */
 	u64 slot_frees;		/* swap slots freed (swap_slot_free_notify) */
 	u64 frames_discarded;	/* frames the donor was told to drop */
 	u64 read_check_errors;	/* pages read that failed their checksum */

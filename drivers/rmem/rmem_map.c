@@ -29,6 +29,7 @@ void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 	m->ret_tail = RMEM_NO_FRAME;
 	m->held_head = RMEM_NO_FRAME;
 	m->unfenced = false;
+	m->waiters = false;
 	m->nslots = nslots;
 	m->nframes = nframes;
 	/* a map of a large device is hundreds of MiB: let others run */
@@ -258,9 +259,26 @@ int rmem_map_rq_start(struct rmem_map *m, u32 frame)
 {
 	if (rmem_map_state(m, frame) != RMEM_FRAME_MAPPED)
 		return -EINVAL;
+	if (m->fstate[frame] & RMEM_FS_WRITING) {
+		m->waiters = true;
+		return -EBUSY;
+	}
 	if (rmem_map_busy(m, frame) == RMEM_FS_BUSY_MAX)
 		return -EOVERFLOW;
 	m->fstate[frame] += 1u << RMEM_FS_BUSY_SHIFT;
+	return 0;
+}
+
+/* The same for a write: -EBUSY while any request names the frame. */
+int rmem_map_rq_start_write(struct rmem_map *m, u32 frame)
+{
+	if (rmem_map_state(m, frame) != RMEM_FRAME_MAPPED)
+		return -EINVAL;
+	if (rmem_map_busy(m, frame)) {
+		m->waiters = true;
+		return -EBUSY;
+	}
+	m->fstate[frame] += (1u << RMEM_FS_BUSY_SHIFT) | RMEM_FS_WRITING;
 	return 0;
 }
 
@@ -271,16 +289,21 @@ int rmem_map_rq_start(struct rmem_map *m, u32 frame)
  * still execute it: the frame is held, and its slot, if it still has it,
  * loses it (the bytes on it are unknown; the request goes out again and
  * the slot gets another frame). A draining frame whose last request
- * ended goes where a release would have sent it.
+ * ended goes where a release would have sent it. True if a request was
+ * refused a frame since the last true: the caller runs its queues.
  */
-void rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
+bool rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
 {
 	enum rmem_frame_state st = rmem_map_state(m, frame);
+	bool waiters = m->waiters;
 
 	if ((st != RMEM_FRAME_MAPPED && st != RMEM_FRAME_DRAINING) ||
 	    !rmem_map_busy(m, frame))
-		return;		/* not started: rmem_map_check finds the rest */
-	m->fstate[frame] -= 1u << RMEM_FS_BUSY_SHIFT;
+		return false;	/* not started: rmem_map_check finds the rest */
+	m->waiters = false;
+	/* a writer is the frame's only request: it ends with it */
+	m->fstate[frame] = (m->fstate[frame] & ~RMEM_FS_WRITING) -
+			   (1u << RMEM_FS_BUSY_SHIFT);
 	if (lost_write) {
 		m->owner[frame] = RMEM_NO_OWNER;
 		m->lost_writes++;
@@ -296,12 +319,13 @@ void rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
 			rmem_set_state(m, frame, RMEM_FRAME_DRAINING, RMEM_FS_LOST);
 	}
 	if (st != RMEM_FRAME_DRAINING || rmem_map_busy(m, frame))
-		return;
+		return waiters;
 	m->ndraining--;
 	if (m->fstate[frame] & RMEM_FS_LOST)
 		rmem_push_held(m, frame);
 	else
 		rmem_given_back(m, frame);
+	return waiters;
 }
 
 /* Held frames to send again (once fenced), or enough pending ones. */
@@ -425,6 +449,9 @@ int rmem_map_check(const struct rmem_map *m)
 		if ((m->fstate[f] & RMEM_FS_LOST) && st != RMEM_FRAME_DRAINING)
 			return -EUCLEAN;
 		if ((m->fstate[f] & RMEM_FS_WAS_HELD) && st != RMEM_FRAME_DISCARDING)
+			return -EUCLEAN;
+		/* a write is alone on its frame */
+		if ((m->fstate[f] & RMEM_FS_WRITING) && busy != 1)
 			return -EUCLEAN;
 	}
 	if (count[RMEM_FRAME_FREE] != m->nfree || count[RMEM_FRAME_PENDING] != m->npending ||

@@ -402,6 +402,48 @@ static inline const char *rmem_map_case_inflight_lost(u32 *mem)
 }
 
 /*
+ * A write has its frame alone: a read or another write of the frame waits
+ * (-EBUSY) until it ends, and a write waits for the reads; rq_end tells
+ * the caller that somebody waited, once. Reads share it.
+ */
+static inline const char *rmem_map_case_exclusive_write(u32 *mem)
+{
+	struct rmem_map m;
+	const char *err;
+
+	err = rmem_map_full(&m, mem);
+	if (err)
+		return err;
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == 0);
+	RMEM_T(rmem_map_busy(&m, 0) == 1 && !m.waiters);
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
+	RMEM_T(rmem_map_rq_start(&m, 0) == -EBUSY);
+	RMEM_T(rmem_map_busy(&m, 0) == 1 && m.waiters);
+	RMEM_T(rmem_map_check(&m) == 0);
+	/* other frames are not held up */
+	RMEM_T(rmem_map_rq_start_write(&m, 1) == 0);
+	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));	/* somebody waited */
+	RMEM_T(!m.waiters && rmem_map_busy(&m, 0) == 0);
+	RMEM_T(!rmem_map_rq_end(&m, 1, 1, false));	/* nobody since */
+	/* reads together; a write waits for them all */
+	RMEM_T(rmem_map_rq_start(&m, 0) == 0 && rmem_map_rq_start(&m, 0) == 0);
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
+	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
+	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == 0);
+	/* given back while written: drains, and a lost write is held */
+	RMEM_T(rmem_map_release(&m, 0));
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EINVAL);	/* not mapped */
+	RMEM_T(rmem_map_check(&m) == 0);
+	rmem_map_rq_end(&m, 0, 0, true);
+	RMEM_T(rmem_map_state(&m, 0) == RMEM_FRAME_HELD);
+	RMEM_T(!(m.fstate[0] & RMEM_FS_WRITING));
+	RMEM_T(rmem_map_check(&m) == 0);
+	return NULL;
+}
+
+/*
  * Retained bases and requests: a base whose slot is given back while a
  * request names it drains instead of being retained, so neither a PATCH
  * (assign_base) nor a reclaim can take it; once the request ends it is
@@ -485,7 +527,13 @@ static inline const char *rmem_map_case_random_life(u32 *mem)
 			}
 			if (f == RMEM_NO_FRAME)
 				continue;
-			RMEM_T(rmem_map_rq_start(&m, f) == 0);
+			/* a write alone, reads together (or -EBUSY: it waits) */
+			ret = w ? rmem_map_rq_start_write(&m, f) :
+				  rmem_map_rq_start(&m, f);
+			RMEM_T(ret == 0 || ret == -EBUSY);
+			if (ret)
+				continue;
+			RMEM_T(!w || rmem_map_busy(&m, f) == 1);
 			rq_slot[r] = slot;
 			rq_frame[r] = f;
 			rq_write[r] = w;
@@ -595,6 +643,7 @@ static const struct rmem_map_case rmem_map_cases[] = {
 	{ "discard stale", rmem_map_case_discard_stale },
 	{ "inflight write", rmem_map_case_inflight_write },
 	{ "inflight lost", rmem_map_case_inflight_lost },
+	{ "exclusive write", rmem_map_case_exclusive_write },
 	{ "retained", rmem_map_case_retained },
 	{ "random life", rmem_map_case_random_life },
 };

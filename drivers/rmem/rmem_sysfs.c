@@ -132,7 +132,7 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 	rmem_lat_summary(dev, RMEM_LAT_READ, &rmean, &rp99);
 	rmem_lat_summary(dev, RMEM_LAT_WRITE, &wmean, &wp99);
 	return sysfs_emit(buf,
-		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu %8llu %8llu %8llu\n",
+		"%8llu %8llu %8llu %12llu %12llu %12llu %12llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8u %8llu %8llu %8llu %8llu %8llu\n",
 		rmem_counter(dev, reads), rmem_counter(dev, writes),
 		rmem_counter(dev, discards),
 		rmem_counter(dev, read_bytes), rmem_counter(dev, write_bytes),
@@ -144,7 +144,7 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 		rmem_dev_frames_mapped(dev), rmem_counter(dev, frames_discarded),
 		rmem_counter(dev, read_check_errors),
 		rmem_counter(dev, read_rereads),
-		rmem_counter(dev, zero_writes));
+		rmem_counter(dev, zero_writes), rmem_counter(dev, slot_waits));
 }
 static DEVICE_ATTR_RO(stat);
 

@@ -24,14 +24,27 @@ insmod /rmem/rmem.ko
 guest_donor 64M
 S=/sys/block/rmem0/rmem
 scol() { column $S/stat "$1"; }
+# "discard-race: ... N I/O errors": a write has its slot alone (the
+# driver holds other requests of the slot until it is answered), so
+# racing writes never tear a frame and racing reads never fail their
+# check: no I/O error while no connection is lost
+ioerrs() { sed -n 's/.* \([0-9]*\) I\/O errors$/\1/p' /tmp/race.out | tail -n 1; }
 rmemctl -k /tmp/key -t 1000 attach "$D" --size 4M --queues 2 --timeout-ms 1500 \
 	--reconnect-ms 60000 --persist 2>/dev/kmsg &
 PERSIST=$!
 while [ ! -b /dev/rmem0 ]; do sleep 0.1; done
 
 echo "--- 1: a healthy connection"
-discard-race /dev/rmem0 1024 15 6 || { echo "FAIL: wrong data read"; exit 1; }
+t1=$(scol 9)
+discard-race /dev/rmem0 1024 15 6 >/tmp/race.out 2>&1 || { cat /tmp/race.out; echo "FAIL: wrong data read"; exit 1; }
+cat /tmp/race.out
 [ "$(scol 19)" -gt 0 ] || { echo "FAIL: no frame was discarded on the donor: $(cat $S/stat)"; exit 1; }
+if [ "$(scol 9)" = "$t1" ] && [ "$(ioerrs)" != 0 ]; then
+	echo "FAIL: I/O errors on a healthy connection: $(cat $S/stat)"; exit 1
+fi
+w=$(scol 23)
+echo "RESULT: $w requests waited for a write of their slot"
+[ "$w" -gt 0 ] || { echo "FAIL: no request met a write of its slot in flight: the race did not happen"; exit 1; }
 
 echo "--- 2: a donor stalled past the timeout, again and again"
 t0=$(scol 9)
@@ -71,6 +84,10 @@ done
 wait $RACE || { cat /tmp/race.out; echo "FAIL: wrong data read with requests reordered"; exit 1; }
 cat /tmp/race.out
 [ "$(scol 9)" = "$t0" ] || echo "RESULT: $(( $(scol 9) - t0 )) timeouts in part 3 (not meant to be)"
+# with no connection lost, no I/O error either
+if [ "$(scol 9)" = "$t0" ] && [ "$(ioerrs)" != 0 ]; then
+	echo "FAIL: I/O errors in part 3 with no connection lost: $(cat $S/stat)"; exit 1
+fi
 rmemctl detach /dev/rmem0
 wait $PERSIST
 kill -TERM $DONOR; wait $DONOR

@@ -168,9 +168,9 @@ static void print_delta(uint32_t idx)
  */
 static void print_stats(uint32_t idx)
 {
-	unsigned long long c[23] = { 0 };
+	unsigned long long c[24] = { 0 };
 
-	if (rmem_sysfs_columns(idx, "stat", c, 22) < 21)
+	if (rmem_sysfs_columns(idx, "stat", c, 23) < 21)
 		return;
 	printf("  reads          %llu (%llu MiB), mean %llu us, p99 < %llu us\n",
 	       c[1], c[4] >> 20, c[12], c[13]);
@@ -183,6 +183,8 @@ static void print_stats(uint32_t idx)
 	       c[18], c[19], c[17], c[16], c[22]);
 	printf("  read checks    %llu pages failed the end-to-end check, %llu reads sent again\n",
 	       c[20], c[21]);
+	printf("  slot waits     %llu requests waited for a write of the same block\n",
+	       c[23]);
 	print_delta(idx);
 }
 

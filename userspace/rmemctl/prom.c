@@ -127,6 +127,7 @@ static const struct {
 	{ "rmem_device_check_errors_total", "counter", "Pages from the donor that failed the end-to-end check.", false, 20 },
 	{ "rmem_device_rereads_total", "counter", "Reads sent again after a failed check.", false, 21 },
 	{ "rmem_device_zero_writes_total", "counter", "Pages of zeros written without a payload.", false, 22 },
+	{ "rmem_device_slot_waits_total", "counter", "Requests that waited for a write of the same block.", false, 23 },
 	{ "rmem_device_patched_pages_total", "counter", "Pages sent as a PATCH of their changed cache lines.", true, 1 },
 	{ "rmem_device_whole_pages_total", "counter", "Pages written whole.", true, 2 },
 	{ "rmem_device_patch_mismatches_total", "counter", "PATCHes the donor refused (the page then went whole).", true, 3 },
@@ -138,7 +139,7 @@ static const struct {
 	{ "rmem_device_fingerprint_table_pages", "gauge", "Pages the fingerprint table tracks now.", true, 10 },
 };
 
-#define PROM_STAT_COLS	22
+#define PROM_STAT_COLS	23
 #define PROM_DELTA_COLS	14
 #define PROM_LAT_BUCKETS 32
 
