@@ -291,9 +291,13 @@ void rmem_rq_frames_end(struct rmem_dev *dev, struct request *rq, bool lost)
 	spin_unlock(&dev->map_lock);
 	if (kick)
 		rmem_discard_kick(dev);
-	/* a request waited for these frames (-EBUSY): try it again */
+	/*
+	 * A request waited for one of these frames (-EAGAIN): try it again.
+	 * Not blk_mq_run_hw_queues, which skips a queue with nothing
+	 * pending: the waiter may not be back on its dispatch list yet.
+	 */
 	if (rerun)
-		blk_mq_run_hw_queues(dev->disk->queue, true);
+		blk_mq_delay_run_hw_queues(dev->disk->queue, 0);
 }
 
 /* Count a request that leaves the driver, whichever way it does. */
@@ -344,10 +348,10 @@ static void rmem_account_end(struct rmem_dev *dev, struct request *rq,
  * a DISCARD waits for the DISCARD that frees some (its answer reruns the
  * queues; a DISCARD unanswered past the timeout drops its socket and goes
  * out on another) but not forever: after dead_timeout it fails. A
- * request that found a write of its slots in flight (or, a write, any
- * request) waits for it: its end reruns the queues (rmem_rq_frames_end),
- * and it fails after dead_timeout too, so that reads that never stop
- * cannot hold a write forever.
+ * request that found a write of its slots in flight waits for it: that
+ * write's end reruns the queues (rmem_rq_frames_end), and a wait past
+ * dead_timeout fails too, so that writes that never stop cannot hold a
+ * read forever.
  */
 static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
 				     struct rmem_pdu *pdu, int nparts)
@@ -359,16 +363,18 @@ static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
 		blk_mq_end_request(rq, BLK_STS_OK);
 		return BLK_STS_OK;
 	}
-	if (nparts != -ENOSPC && nparts != -EBUSY) {
+	if (nparts != -ENOSPC && nparts != -EAGAIN) {
 		rmem_account_end(dev, rq, BLK_STS_IOERR);
 		return BLK_STS_IOERR;
 	}
 	if (!pdu->nospc_since) {
 		pdu->nospc_since = jiffies ?: 1;
+		if (nparts == -EAGAIN)
+			rmem_count(dev, slot_waits, 1);	/* once a request */
 	} else if (time_after(jiffies, pdu->nospc_since + wait)) {
-		if (nparts == -EBUSY)
+		if (nparts == -EAGAIN)
 			dev_err_ratelimited(disk_to_dev(dev->disk),
-					    "%s at sector %llu waited %u s for requests of the same blocks: I/O fails\n",
+					    "%s at sector %llu waited %u s for writes of the same blocks: I/O fails\n",
 					    rq_data_dir(rq) ? "write" : "read",
 					    (unsigned long long)blk_rq_pos(rq),
 					    jiffies_to_msecs(wait) / 1000);
@@ -381,8 +387,6 @@ static blk_status_t rmem_rq_unmapped(struct rmem_dev *dev, struct request *rq,
 	}
 	if (nparts == -ENOSPC)
 		rmem_discard_kick(dev);
-	else
-		rmem_count(dev, slot_waits, 1);
 	return BLK_STS_RESOURCE;
 }
 
@@ -437,16 +441,19 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 		rmem_page_fps_of(dev, pdu, page);
 	}
 	spin_lock(&dev->map_lock);
-	ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key, pdu->fp,
-			       max_lines, &plan);
+	/* a write of the slot in flight: wait, the table untouched */
+	ret = rmem_map_write_prepare(&dev->map, slot);
+	if (!ret)
+		ret = rmem_delta_write(&dev->map, &dev->fpt, slot, key,
+				       pdu->fp, max_lines, &plan);
 	if (!ret && page)
 		rmem_delta_noted(dev, false, plan.patch);
 	/*
-	 * Under the same lock: a release from now on drains the frame. The
-	 * frame is this write's alone (rmem_map.h): a request of the slot
-	 * still in flight makes it wait, and then the table, which already
-	 * holds this page's fingerprints, must not take the frame for a
-	 * base of them.
+	 * Under the same lock: a release from now on drains the frame, which
+	 * is this write's alone (rmem_map.h). It is a fresh frame or a base
+	 * nobody names (write_prepare let a busy one go): should it not be,
+	 * the table, which already holds this page's fingerprints, must not
+	 * take it for a base of them.
 	 */
 	if (!ret) {
 		ret = rmem_map_rq_start_write(&dev->map, plan.frame);
@@ -478,8 +485,8 @@ static int rmem_plan_write(struct rmem_dev *dev, struct rmem_pdu *pdu,
 /*
  * Look up (READ) or assign (WRITE) the frame of every slot of a request;
  * slots a read finds without one are zeroed here. The number of parts, or
- * -ENOSPC when a write must wait for frames a DISCARD will free, -EBUSY
- * when a request of the same slots is in flight and this one must wait.
+ * -ENOSPC when a write must wait for frames a DISCARD will free, -EAGAIN
+ * when a write of the same slots is in flight and this one must wait.
  */
 static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 		       struct rmem_pdu *pdu, u16 op)
@@ -546,8 +553,8 @@ static int rmem_map_rq(struct rmem_dev *dev, struct request *rq,
 						    slot + i);
 				return -EIO;
 			}
-			/* -EBUSY: a write of the slot is in flight, and the
-			 * read waits for it (rmem_map.h) */
+			/* -EAGAIN: a write of the slot is in flight, and
+			 * the read waits for it (rmem_map.h) */
 			ret = pdu->frame[i] == RMEM_NO_FRAME ? 0 :
 			      rmem_map_rq_start(&dev->map, pdu->frame[i]);
 			if (ret) {

@@ -29,7 +29,6 @@ void rmem_map_init(struct rmem_map *m, u32 *words, u32 nslots, u32 nframes)
 	m->ret_tail = RMEM_NO_FRAME;
 	m->held_head = RMEM_NO_FRAME;
 	m->unfenced = false;
-	m->waiters = false;
 	m->nslots = nslots;
 	m->nframes = nframes;
 	/* a map of a large device is hundreds of MiB: let others run */
@@ -260,8 +259,8 @@ int rmem_map_rq_start(struct rmem_map *m, u32 frame)
 	if (rmem_map_state(m, frame) != RMEM_FRAME_MAPPED)
 		return -EINVAL;
 	if (m->fstate[frame] & RMEM_FS_WRITING) {
-		m->waiters = true;
-		return -EBUSY;
+		m->fstate[frame] |= RMEM_FS_WAITED;
+		return -EAGAIN;
 	}
 	if (rmem_map_busy(m, frame) == RMEM_FS_BUSY_MAX)
 		return -EOVERFLOW;
@@ -269,14 +268,34 @@ int rmem_map_rq_start(struct rmem_map *m, u32 frame)
 	return 0;
 }
 
-/* The same for a write: -EBUSY while any request names the frame. */
+/*
+ * Before a write of slot plans its frame: -EAGAIN (and the frame marked
+ * waited for) if a write of the slot is in flight; if reads alone name
+ * the slot's frame, the slot lets it go (it drains, and the reads finish
+ * on it), so that the write takes another and waits for nobody.
+ */
+int rmem_map_write_prepare(struct rmem_map *m, u32 slot)
+{
+	u32 f = rmem_map_lookup(m, slot);
+
+	if (f == RMEM_NO_FRAME || !rmem_map_busy(m, f))
+		return 0;
+	if (m->fstate[f] & RMEM_FS_WRITING) {
+		m->fstate[f] |= RMEM_FS_WAITED;
+		return -EAGAIN;
+	}
+	rmem_map_release(m, slot);
+	return 0;
+}
+
+/* The same for a write: -EAGAIN while any request names the frame. */
 int rmem_map_rq_start_write(struct rmem_map *m, u32 frame)
 {
 	if (rmem_map_state(m, frame) != RMEM_FRAME_MAPPED)
 		return -EINVAL;
 	if (rmem_map_busy(m, frame)) {
-		m->waiters = true;
-		return -EBUSY;
+		m->fstate[frame] |= RMEM_FS_WAITED;
+		return -EAGAIN;
 	}
 	m->fstate[frame] += (1u << RMEM_FS_BUSY_SHIFT) | RMEM_FS_WRITING;
 	return 0;
@@ -290,19 +309,19 @@ int rmem_map_rq_start_write(struct rmem_map *m, u32 frame)
  * loses it (the bytes on it are unknown; the request goes out again and
  * the slot gets another frame). A draining frame whose last request
  * ended goes where a release would have sent it. True if a request was
- * refused a frame since the last true: the caller runs its queues.
+ * refused this frame while this one had it: the caller runs its queues.
  */
 bool rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write)
 {
 	enum rmem_frame_state st = rmem_map_state(m, frame);
-	bool waiters = m->waiters;
+	bool waiters;
 
 	if ((st != RMEM_FRAME_MAPPED && st != RMEM_FRAME_DRAINING) ||
 	    !rmem_map_busy(m, frame))
 		return false;	/* not started: rmem_map_check finds the rest */
-	m->waiters = false;
+	waiters = m->fstate[frame] & RMEM_FS_WAITED;
 	/* a writer is the frame's only request: it ends with it */
-	m->fstate[frame] = (m->fstate[frame] & ~RMEM_FS_WRITING) -
+	m->fstate[frame] = (m->fstate[frame] & ~(RMEM_FS_WRITING | RMEM_FS_WAITED)) -
 			   (1u << RMEM_FS_BUSY_SHIFT);
 	if (lost_write) {
 		m->owner[frame] = RMEM_NO_OWNER;
@@ -450,8 +469,10 @@ int rmem_map_check(const struct rmem_map *m)
 			return -EUCLEAN;
 		if ((m->fstate[f] & RMEM_FS_WAS_HELD) && st != RMEM_FRAME_DISCARDING)
 			return -EUCLEAN;
-		/* a write is alone on its frame */
+		/* a write is alone on its frame; only a busy one is waited for */
 		if ((m->fstate[f] & RMEM_FS_WRITING) && busy != 1)
+			return -EUCLEAN;
+		if ((m->fstate[f] & RMEM_FS_WAITED) && !busy)
 			return -EUCLEAN;
 	}
 	if (count[RMEM_FRAME_FREE] != m->nfree || count[RMEM_FRAME_PENDING] != m->npending ||

@@ -85,6 +85,7 @@ enum rmem_frame_state {
 #define RMEM_FS_LOST		0x10u	/* DRAINING: a write to it was lost */
 #define RMEM_FS_WAS_HELD	0x20u	/* DISCARDING: taken from HELD */
 #define RMEM_FS_WRITING		0x40u	/* a write names it: it alone */
+#define RMEM_FS_WAITED		0x80u	/* a request was refused it */
 #define RMEM_FS_BUSY_SHIFT	8	/* requests dispatched naming it */
 #define RMEM_FS_BUSY_MAX	((1u << (32 - RMEM_FS_BUSY_SHIFT)) - 1)
 
@@ -106,9 +107,6 @@ struct rmem_map {
 	 * carried after any answer on another one.
 	 */
 	bool unfenced;
-	/* a request was refused a frame a write (or a read, for a write)
-	 * had: rmem_map_rq_end says when to try it again */
-	bool waiters;
 	u32 nslots;
 	u32 nframes;
 	/* frames per state; they add up to nframes */
@@ -148,10 +146,14 @@ u32 rmem_map_release_range(struct rmem_map *m, u32 slot, u32 count);
  * Requests naming a frame, from dispatch to end. Reads share a frame; a
  * write (or PATCH) has it alone, so that two writes of a slot never mix
  * their bytes on the donor (two connections, two event loops) and a
- * read never finds half a write: -EBUSY, and the request waits.
+ * read never finds half a write: -EAGAIN, and the request waits until
+ * rmem_map_rq_end of the one it met says so. A write of a slot whose
+ * frame only reads name takes another frame (the caller releases the
+ * slot first), so a write never waits for reads.
  */
 int rmem_map_rq_start(struct rmem_map *m, u32 frame);
 int rmem_map_rq_start_write(struct rmem_map *m, u32 frame);
+int rmem_map_write_prepare(struct rmem_map *m, u32 slot);
 bool rmem_map_rq_end(struct rmem_map *m, u32 slot, u32 frame, bool lost_write);
 
 /* The DISCARD batch. */

@@ -403,8 +403,9 @@ static inline const char *rmem_map_case_inflight_lost(u32 *mem)
 
 /*
  * A write has its frame alone: a read or another write of the frame waits
- * (-EBUSY) until it ends, and a write waits for the reads; rq_end tells
- * the caller that somebody waited, once. Reads share it.
+ * (-EAGAIN) until it ends, and the end of the request it met, and only
+ * that one, says somebody waited. Reads share a frame (a write of the
+ * slot takes another frame then: the caller's part).
  */
 static inline const char *rmem_map_case_exclusive_write(u32 *mem)
 {
@@ -415,31 +416,46 @@ static inline const char *rmem_map_case_exclusive_write(u32 *mem)
 	if (err)
 		return err;
 	RMEM_T(rmem_map_rq_start_write(&m, 0) == 0);
-	RMEM_T(rmem_map_busy(&m, 0) == 1 && !m.waiters);
-	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
-	RMEM_T(rmem_map_rq_start(&m, 0) == -EBUSY);
-	RMEM_T(rmem_map_busy(&m, 0) == 1 && m.waiters);
+	RMEM_T(rmem_map_busy(&m, 0) == 1);
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EAGAIN);
+	RMEM_T(rmem_map_rq_start(&m, 0) == -EAGAIN);
+	RMEM_T(rmem_map_busy(&m, 0) == 1 && (m.fstate[0] & RMEM_FS_WAITED));
 	RMEM_T(rmem_map_check(&m) == 0);
-	/* other frames are not held up */
+	/* other frames are not held up, and their ends wake nobody */
 	RMEM_T(rmem_map_rq_start_write(&m, 1) == 0);
+	RMEM_T(rmem_map_rq_start(&m, 2) == 0);
+	RMEM_T(!rmem_map_rq_end(&m, 1, 1, false));
+	RMEM_T(!rmem_map_rq_end(&m, 2, 2, false));
 	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));	/* somebody waited */
-	RMEM_T(!m.waiters && rmem_map_busy(&m, 0) == 0);
-	RMEM_T(!rmem_map_rq_end(&m, 1, 1, false));	/* nobody since */
-	/* reads together; a write waits for them all */
+	RMEM_T(rmem_map_busy(&m, 0) == 0 && !(m.fstate[0] & RMEM_FS_WAITED));
+	/* reads together; a write refused by them waits for each end */
 	RMEM_T(rmem_map_rq_start(&m, 0) == 0 && rmem_map_rq_start(&m, 0) == 0);
-	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
+	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EAGAIN);
 	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));
-	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EBUSY);
-	RMEM_T(rmem_map_rq_end(&m, 0, 0, false));
+	RMEM_T(!rmem_map_rq_end(&m, 0, 0, false));	/* told already */
 	RMEM_T(rmem_map_rq_start_write(&m, 0) == 0);
 	/* given back while written: drains, and a lost write is held */
+	RMEM_T(rmem_map_rq_start(&m, 0) == -EAGAIN);
 	RMEM_T(rmem_map_release(&m, 0));
 	RMEM_T(rmem_map_rq_start_write(&m, 0) == -EINVAL);	/* not mapped */
 	RMEM_T(rmem_map_check(&m) == 0);
-	rmem_map_rq_end(&m, 0, 0, true);
+	RMEM_T(rmem_map_rq_end(&m, 0, 0, true));
 	RMEM_T(rmem_map_state(&m, 0) == RMEM_FRAME_HELD);
-	RMEM_T(!(m.fstate[0] & RMEM_FS_WRITING));
+	RMEM_T(!(m.fstate[0] & (RMEM_FS_WRITING | RMEM_FS_WAITED)));
 	RMEM_T(rmem_map_check(&m) == 0);
+	/* a write of a slot: waits for a write, never for reads */
+	RMEM_T(rmem_map_write_prepare(&m, 1) == 0);		/* idle */
+	RMEM_T(rmem_map_lookup(&m, 1) == 1);
+	RMEM_T(rmem_map_rq_start_write(&m, 1) == 0);
+	RMEM_T(rmem_map_write_prepare(&m, 1) == -EAGAIN);
+	RMEM_T(rmem_map_rq_end(&m, 1, 1, false));
+	RMEM_T(rmem_map_rq_start(&m, 1) == 0);			/* a read */
+	RMEM_T(rmem_map_write_prepare(&m, 1) == 0);
+	RMEM_T(rmem_map_lookup(&m, 1) == RMEM_NO_FRAME);	/* let go */
+	RMEM_T(rmem_map_state(&m, 1) == RMEM_FRAME_DRAINING);
+	RMEM_T(rmem_map_check(&m) == 0);
+	RMEM_T(!rmem_map_rq_end(&m, 1, 1, false));
+	RMEM_T(rmem_map_state(&m, 1) == RMEM_FRAME_PENDING);
 	return NULL;
 }
 
@@ -530,7 +546,7 @@ static inline const char *rmem_map_case_random_life(u32 *mem)
 			/* a write alone, reads together (or -EBUSY: it waits) */
 			ret = w ? rmem_map_rq_start_write(&m, f) :
 				  rmem_map_rq_start(&m, f);
-			RMEM_T(ret == 0 || ret == -EBUSY);
+			RMEM_T(ret == 0 || ret == -EAGAIN);
 			if (ret)
 				continue;
 			RMEM_T(!w || rmem_map_busy(&m, f) == 1);

@@ -123,6 +123,14 @@ static void rmem_lat_summary(struct rmem_dev *dev, int kind, u64 *mean,
 	*p99 = rmem_lat_percentile_us(hist, 990);
 }
 
+/* A sum read while a request moves between CPUs can be one short. */
+static u64 rmem_in_flight(struct rmem_dev *dev)
+{
+	s64 n = (s64)rmem_counter(dev, in_flight);
+
+	return n < 0 ? 0 : n;
+}
+
 static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 			 char *buf)
 {
@@ -138,7 +146,7 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 		rmem_counter(dev, read_bytes), rmem_counter(dev, write_bytes),
 		rmem_counter(dev, bytes_out), rmem_counter(dev, bytes_in),
 		rmem_counter(dev, errors), rmem_counter(dev, timeouts),
-		rmem_counter(dev, reconnects), rmem_counter(dev, in_flight),
+		rmem_counter(dev, reconnects), rmem_in_flight(dev),
 		rmean, rp99, wmean, wp99,
 		rmem_counter(dev, zero_reads), rmem_counter(dev, slot_frees),
 		rmem_dev_frames_mapped(dev), rmem_counter(dev, frames_discarded),
