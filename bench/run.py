@@ -46,9 +46,10 @@ CASES = [
     ("seqread-64k-qd8", ["--depth", "8", "--bs", "65536"]),
     ("seqwrite-64k-qd8", ["--depth", "8", "--bs", "65536", "--write"]),
 ]
-# rmem2: the same engine over two connections to the region, which the
-# donor serves on two event loops ([server] threads): how one job uses
-# two donor CPUs
+# rmem: the engine over one connection to a donor as configured by
+# default; rmem2: over two connections to a donor with two event loops
+# ([server] threads = 2), which serves them side by side: how one job
+# uses two donor CPUs
 SYSTEMS = ["rmem", "rmem2", "nbdkit", "floor"]
 
 # The issue's targets, checked against the medians
@@ -93,8 +94,31 @@ def pin(pid, cpus):
                    check=True, stdout=subprocess.DEVNULL)
 
 
+def start_donor(tmp, name, key, size, threads):
+    """rmem-poold on loopback with [server] threads; (process, port)."""
+    conf = os.path.join(tmp, name + ".conf")
+    log = os.path.join(tmp, name + ".log")
+    with open(conf, "w") as f:
+        f.write(f"[server]\nlisten = 127.0.0.1\nport = 0\nthreads = {threads}\n"
+                f"[pool]\nsize = {size * 2}\nlock = no\n"
+                f"[auth]\nkey_file = {key}\nquota = {size * 2}\n"
+                f"[log]\nlevel = warning\n")
+    portfile = os.path.join(tmp, name + ".port")
+    proc = subprocess.Popen(
+        [os.path.join(BUILD, "rmem-poold"), "-f", "-c", conf,
+         "--port-file", portfile], stderr=open(log, "w"))
+    end = time.time() + 60
+    while not (os.path.exists(portfile) and os.path.getsize(portfile)):
+        if proc.poll() is not None or time.time() > end:
+            die("rmem-poold did not start: " + open(log).read())
+        time.sleep(0.05)
+    return proc, int(open(portfile).read())
+
+
 class Servers:
-    """A donor and nbdkit, both on loopback, both ended on exit."""
+    """Two donors and nbdkit, all on loopback, all ended on exit: the
+    donor as configured by default (threads = auto), and one with two
+    event loops for rmem2's two connections."""
 
     def __init__(self, tmp, size):
         self.tmp = tmp
@@ -102,23 +126,8 @@ class Servers:
         subprocess.run([os.path.join(BUILD, "rmemctl"), "-q", "keygen", key],
                        check=True)
         self.key = key
-        conf = os.path.join(tmp, "poold.conf")
-        with open(conf, "w") as f:
-            f.write(f"[server]\nlisten = 127.0.0.1\nport = 0\n"
-                    f"[pool]\nsize = {size * 2}\nlock = no\n"
-                    f"[auth]\nkey_file = {key}\nquota = {size * 2}\n"
-                    f"[log]\nlevel = warning\n")
-        portfile = os.path.join(tmp, "port")
-        self.donor = subprocess.Popen(
-            [os.path.join(BUILD, "rmem-poold"), "-f", "-c", conf,
-             "--port-file", portfile], stderr=open(os.path.join(tmp, "poold.log"), "w"))
-        end = time.time() + 60
-        while not (os.path.exists(portfile) and os.path.getsize(portfile)):
-            if self.donor.poll() is not None or time.time() > end:
-                die("rmem-poold did not start: " +
-                    open(os.path.join(tmp, "poold.log")).read())
-            time.sleep(0.05)
-        self.donor_port = int(open(portfile).read())
+        self.donor, self.donor_port = start_donor(tmp, "poold", key, size, "auto")
+        self.donor2, self.donor2_port = start_donor(tmp, "poold2", key, size, 2)
         self.nbd_port = free_port()
         self.nbdkit = subprocess.Popen(
             ["nbdkit", "--exit-with-parent", "-f", "-i", "127.0.0.1",
@@ -127,11 +136,11 @@ class Servers:
         wait_port(self.nbd_port, self.nbdkit, "nbdkit")
 
     def pin(self, cpus):
-        pin(self.donor.pid, cpus)
-        pin(self.nbdkit.pid, cpus)
+        for p in (self.donor, self.donor2, self.nbdkit):
+            pin(p.pid, cpus)
 
     def stop(self):
-        for p in (self.donor, self.nbdkit):
+        for p in (self.donor, self.donor2, self.nbdkit):
             if p.poll() is None:
                 p.terminate()
                 try:
@@ -142,8 +151,9 @@ class Servers:
 
 def engine_args(system, srv):
     if system in ("rmem", "rmem2"):
+        port = srv.donor2_port if system == "rmem2" else srv.donor_port
         return ["--ioengine=external:" + os.path.join(BUILD, "rmem-fio.so"),
-                f"--donor=127.0.0.1:{srv.donor_port}",
+                f"--donor=127.0.0.1:{port}",
                 "--key_file=" + srv.key,
                 "--connections=" + ("2" if system == "rmem2" else "1")]
     return ["--ioengine=nbd", f"--uri=nbd://127.0.0.1:{srv.nbd_port}/"]

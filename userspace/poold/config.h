@@ -13,7 +13,7 @@ enum poold_huge {
 	POOLD_HUGE_TRY,		/* huge pages if the system has them */
 };
 
-/* [server] threads: at most this many; auto takes one per CPU up to 8 */
+/* [server] threads: at most this many; auto takes one per two CPUs, up to 8 */
 #define POOLD_MAX_THREADS	64
 #define POOLD_AUTO_THREADS	8
 

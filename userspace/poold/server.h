@@ -95,7 +95,7 @@ struct server {
 	struct rmem_io_counters io;
 };
 
-/* [server] threads resolved: auto is one loop per online CPU, up to 8 */
+/* [server] threads resolved: auto is a loop per two online CPUs, 1..8 */
 unsigned int server_threads(const struct poold_config *cfg);
 int server_listen(struct server *s, char *err, size_t errlen);
 int server_write_port_file(struct server *s, const char *port_file,
