@@ -1519,7 +1519,7 @@ static void test_restage_peer_gone(void **state)
  */
 struct busy_writer {
 	struct rmem_client *c;
-	unsigned int done;	/* writes answered */
+	unsigned int done;	/* writes answered (atomic: the test reads it) */
 	int errors;
 };
 
@@ -1553,7 +1553,8 @@ static void *busy_writer_main(void *arg)
 				if (ev[i].result)
 					w->errors++;
 				else
-					w->done++;
+					__atomic_fetch_add(&w->done, 1,
+							   __ATOMIC_RELAXED);
 			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
