@@ -272,7 +272,10 @@ int rmem_map_rq_start(struct rmem_map *m, u32 frame)
  * Before a write of slot plans its frame: -EAGAIN (and the frame marked
  * waited for) if a write of the slot is in flight; if reads alone name
  * the slot's frame, the slot lets it go (it drains, and the reads finish
- * on it), so that the write takes another and waits for nobody.
+ * on it), so that the write takes another and waits for nobody. Only if
+ * there is another to take: a slot let go and left without a frame would
+ * read as data lost (its checksum is not the zero page's), so with no
+ * frame to spare the write waits for the reads instead.
  */
 int rmem_map_write_prepare(struct rmem_map *m, u32 slot)
 {
@@ -280,7 +283,8 @@ int rmem_map_write_prepare(struct rmem_map *m, u32 slot)
 
 	if (f == RMEM_NO_FRAME || !rmem_map_busy(m, f))
 		return 0;
-	if (m->fstate[f] & RMEM_FS_WRITING) {
+	if ((m->fstate[f] & RMEM_FS_WRITING) ||
+	    !(m->nfree || m->npending || m->nretained)) {
 		m->fstate[f] |= RMEM_FS_WAITED;
 		return -EAGAIN;
 	}

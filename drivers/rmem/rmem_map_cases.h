@@ -450,11 +450,16 @@ static inline const char *rmem_map_case_exclusive_write(u32 *mem)
 	RMEM_T(rmem_map_write_prepare(&m, 1) == -EAGAIN);
 	RMEM_T(rmem_map_rq_end(&m, 1, 1, false));
 	RMEM_T(rmem_map_rq_start(&m, 1) == 0);			/* a read */
+	/* no frame to take instead (0 is held): the write waits */
+	RMEM_T(m.nfree == 0 && m.npending == 0 && m.nretained == 0);
+	RMEM_T(rmem_map_write_prepare(&m, 1) == -EAGAIN);
+	RMEM_T(rmem_map_lookup(&m, 1) == 1);
+	RMEM_T(rmem_map_release(&m, 2));			/* one spare */
 	RMEM_T(rmem_map_write_prepare(&m, 1) == 0);
 	RMEM_T(rmem_map_lookup(&m, 1) == RMEM_NO_FRAME);	/* let go */
 	RMEM_T(rmem_map_state(&m, 1) == RMEM_FRAME_DRAINING);
 	RMEM_T(rmem_map_check(&m) == 0);
-	RMEM_T(!rmem_map_rq_end(&m, 1, 1, false));
+	RMEM_T(rmem_map_rq_end(&m, 1, 1, false));	/* it was waited for */
 	RMEM_T(rmem_map_state(&m, 1) == RMEM_FRAME_PENDING);
 	return NULL;
 }
