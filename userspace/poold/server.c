@@ -845,6 +845,26 @@ static bool conn_start_request(struct conn *c)
 	return true;
 }
 
+/*
+ * Append len bytes at base to iov[0, *n): one iovec with the last if
+ * they follow it in memory (frames adjacent in the pool). False if a
+ * new iovec is needed and max are in use.
+ */
+static bool iov_add(struct iovec *iov, int *n, int max, void *base,
+		    size_t len)
+{
+	if (*n && (uint8_t *)iov[*n - 1].iov_base + iov[*n - 1].iov_len ==
+		  (uint8_t *)base) {
+		iov[*n - 1].iov_len += len;
+		return true;
+	}
+	if (*n >= max)
+		return false;
+	iov[*n].iov_base = base;
+	iov[(*n)++].iov_len = len;
+	return true;
+}
+
 /* Where the rest of the payload goes: frames, the scratch buffer, or
  * the scratch buffer over and over for a refused request's bytes. */
 static int conn_payload_iov(struct conn *c, struct iovec *iov, int max)
@@ -859,16 +879,8 @@ static int conn_payload_iov(struct conn *c, struct iovec *iov, int max)
 			size_t in = off % RMEM_FRAME_SIZE;
 			uint8_t *at = pool_frame(&c->srv->pool, c->region, f) + in;
 
-			/* frames adjacent in the pool: one iovec */
-			if (n && (uint8_t *)iov[n - 1].iov_base +
-				 iov[n - 1].iov_len == at) {
-				iov[n - 1].iov_len += RMEM_FRAME_SIZE - in;
-			} else if (n < max) {
-				iov[n].iov_base = at;
-				iov[n++].iov_len = RMEM_FRAME_SIZE - in;
-			} else {
+			if (!iov_add(iov, &n, max, at, RMEM_FRAME_SIZE - in))
 				break;
-			}
 			off += RMEM_FRAME_SIZE - in;
 		}
 	} else if (c->in_status) {
@@ -1021,7 +1033,8 @@ static int conn_output(struct conn *c)
 		struct iovec iov[CONN_SEND_IOV];
 		struct msghdr msg = { .msg_iov = iov };
 		size_t skip = c->out_off;
-		unsigned int i, n = 0;
+		unsigned int i;
+		int n = 0;
 		ssize_t sent;
 
 		for (i = 0; i < c->oq_count && n < CONN_SEND_IOV; i++) {
@@ -1053,16 +1066,9 @@ static int conn_output(struct conn *c)
 					continue;
 				}
 				at = pool_frame(p, c->region, r->frame + f) + skip;
-				/* frames adjacent in the pool: one iovec */
-				if (f && n && (uint8_t *)iov[n - 1].iov_base +
-					      iov[n - 1].iov_len == at) {
-					iov[n - 1].iov_len += RMEM_FRAME_SIZE - skip;
-				} else if (n < CONN_SEND_IOV) {
-					iov[n].iov_base = at;
-					iov[n++].iov_len = RMEM_FRAME_SIZE - skip;
-				} else {
+				if (!iov_add(iov, &n, CONN_SEND_IOV, at,
+					     RMEM_FRAME_SIZE - skip))
 					break;
-				}
 				skip = 0;
 			}
 		}
