@@ -31,6 +31,8 @@ static void test_full(void **state)
 		"idle_timeout = 0   # and this style\n"
 		"handshake_timeout = 2\n"
 		"threads = 4\n"
+		"max_startups = 5:40:20\n"
+		"source_startups = 3\n"
 		"[pool]\n"
 		"size = 64M\n"
 		"hugepages = try\n"
@@ -48,6 +50,10 @@ static void test_full(void **state)
 	assert_int_equal(c.handshake_timeout, 2);
 	assert_int_equal(c.threads, 4);
 	assert_int_equal(server_threads(&c), 4);
+	assert_int_equal(c.startups.begin, 5);
+	assert_int_equal(c.startups.rate, 40);
+	assert_int_equal(c.startups.full, 20);
+	assert_int_equal(c.source_startups, 3);
 	assert_true(c.pool_size == 64ull << 20);
 	assert_int_equal(c.hugepages, POOLD_HUGE_TRY);
 	assert_false(c.lock);
@@ -70,6 +76,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.port, 7609);
 	assert_int_equal(c.max_clients, 64);
 	assert_int_equal(c.idle_timeout, 300);
+	assert_int_equal(c.startups.begin, 16);
+	assert_int_equal(c.startups.rate, 30);
+	assert_int_equal(c.startups.full, 128);
+	assert_int_equal(c.source_startups, 8);
 	/* threads = auto: a loop per two CPUs, 1..POOLD_AUTO_THREADS */
 	assert_int_equal(c.threads, 0);
 	{
@@ -131,6 +141,19 @@ static const struct bad_case bad_cases[] = {
 	{ HDR "[server]\nthreads = many\n",
 	  "t.conf:6: [server] threads: 'many' is not auto or a whole number" },
 	{ HDR "[server]\nthreads = AUTO\n", NULL },
+	{ HDR "[server]\nmax_startups = 7\n", NULL },
+	{ HDR "[server]\nmax_startups = 10:30\n",
+	  "t.conf:6: [server] max_startups: '10:30' is not a number or begin:rate:full" },
+	{ HDR "[server]\nmax_startups = 10:30:60:\n",
+	  "t.conf:6: [server] max_startups: '10:30:60:' is not a number or begin:rate:full" },
+	{ HDR "[server]\nmax_startups = 30:30:10\n",
+	  "t.conf:6: [server] max_startups: '30:30:10' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
+	{ HDR "[server]\nmax_startups = 0\n",
+	  "t.conf:6: [server] max_startups: '0' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
+	{ HDR "[server]\nmax_startups = 1:101:5\n",
+	  "t.conf:6: [server] max_startups: '1:101:5' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
+	{ HDR "[server]\nsource_startups = 0\n",
+	  "t.conf:6: [server] source_startups: 0 is out of range 1..65536" },
 	{ HDR "[pool]\n", NULL },	/* reopening a section is fine */
 	{ HDR "[pool]\nlock = maybe\n",
 	  "t.conf:6: [pool] lock: 'maybe' is not yes or no" },

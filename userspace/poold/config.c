@@ -27,6 +27,7 @@ enum poold_key_type {
 	KEY_LEVEL,
 	KEY_TARGET,
 	KEY_THREADS,
+	KEY_STARTUPS,
 };
 
 struct poold_key {
@@ -54,6 +55,10 @@ static const struct poold_key poold_keys[] = {
 	  3600, false, true },
 	{ "server", "threads", KEY_THREADS, CFG(threads), 1,
 	  POOLD_MAX_THREADS, false, false },
+	{ "server", "max_startups", KEY_STARTUPS, CFG(startups), 1, 65536,
+	  false, true },
+	{ "server", "source_startups", KEY_UINT, CFG(source_startups), 1,
+	  65536, false, true },
 	{ "pool", "size", KEY_SIZE, CFG(pool_size), RMEM_FRAME_SIZE,
 	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },
 	{ "pool", "hugepages", KEY_HUGE, CFG(hugepages), 0, 0, false, false },
@@ -82,6 +87,9 @@ void poold_config_defaults(struct poold_config *cfg)
 	cfg->max_clients = 64;
 	cfg->idle_timeout = 300;
 	cfg->handshake_timeout = 10;
+	/* Documentation/admin-guide/rmem-poold.rst says why these */
+	cfg->startups = (struct poold_startups){ 16, 30, 128 };
+	cfg->source_startups = 8;
 	cfg->hugepages = POOLD_HUGE_NO;
 	cfg->lock = true;
 	cfg->log_level = POOLD_LOG_INFO;
@@ -104,6 +112,47 @@ static int poold_parse_bool(const char *v, bool *out)
 		}
 	}
 	return -EINVAL;
+}
+
+/* "N" (drop every one past N) or sshd's "begin:rate:full". */
+static int poold_parse_startups(struct poold_parse *p,
+				const struct poold_key *k, const char *v,
+				struct poold_startups *out)
+{
+	unsigned long long n[3];
+	int fields = 0;
+	const char *c = v;
+	char *end = (char *)v;
+
+	while (fields < 3) {
+		errno = 0;
+		n[fields] = strtoull(c, &end, 10);
+		if (end == c || errno || *c == '-' || *c == '+')
+			break;
+		fields++;
+		if (*end != ':')
+			break;
+		c = end + 1;
+	}
+	if ((fields != 1 && fields != 3) || *end) {
+		snprintf(p->reason, sizeof(p->reason),
+			 "'%s' is not a number or begin:rate:full", v);
+		return -EINVAL;
+	}
+	if (fields == 1) {
+		n[1] = 100;
+		n[2] = n[0];
+	}
+	if (n[0] < k->min || n[2] > k->max || n[0] > n[2] || n[1] > 100) {
+		snprintf(p->reason, sizeof(p->reason),
+			 "'%s' is out of range (1 <= begin <= full <= %llu, rate 0..100)",
+			 v, (unsigned long long)k->max);
+		return -ERANGE;
+	}
+	out->begin = (unsigned int)n[0];
+	out->rate = (unsigned int)n[1];
+	out->full = (unsigned int)n[2];
+	return 0;
 }
 
 static int poold_set(struct poold_parse *p, const struct poold_key *k,
@@ -177,6 +226,8 @@ static int poold_set(struct poold_parse *p, const struct poold_key *k,
 		}
 		*(uint64_t *)dst = n;
 		return 0;
+	case KEY_STARTUPS:
+		return poold_parse_startups(p, k, v, dst);
 	case KEY_BOOL:
 		if (poold_parse_bool(v, &b)) {
 			snprintf(p->reason, sizeof(p->reason),

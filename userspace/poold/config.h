@@ -18,6 +18,15 @@ enum poold_huge {
 #define POOLD_AUTO_THREADS	8
 
 /*
+ * [server] max_startups, sshd's MaxStartups: connections not yet
+ * authenticated beyond begin are dropped at accept with a probability
+ * that rises from rate percent to 100 at full.
+ */
+struct poold_startups {
+	unsigned int begin, rate, full;
+};
+
+/*
  * Every key of rmem-poold.conf; Documentation/admin-guide/rmem-poold.rst
  * documents them and config.c's table defines them.
  */
@@ -29,6 +38,8 @@ struct poold_config {
 	unsigned int idle_timeout;	/* seconds an orphaned region is kept */
 	unsigned int handshake_timeout;	/* seconds to authenticate */
 	unsigned int threads;		/* event loops; 0: auto */
+	struct poold_startups startups;	/* unauthenticated, all sources */
+	unsigned int source_startups;	/* unauthenticated, one address */
 	/* [pool] */
 	uint64_t pool_size;
 	int hugepages;			/* enum poold_huge */
