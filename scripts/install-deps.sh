@@ -26,6 +26,7 @@ pkgs=(
 	# tests
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
+	libfaketime       # test_donor steps the donor's wall clock (LD_PRELOAD)
 	python3-prometheus-client  # its parser checks rmemctl's --prometheus output
 	# the kernel module, out of tree
 	linux-headers-amd64 pahole

@@ -47,4 +47,22 @@ expect_exit 1 "$POOLD" -f -c "$TMP/conf"
 expect_in "$TMP/err" "cannot listen on 127.0.0.1 port $PORT: Address already in use"
 sed -i "s/^port = $PORT/port = 0/" "$TMP/conf"
 stop_donor
+
+# max_startups: a number or sshd's begin:rate:full, in range
+for v in 10:30 0 30:50:20 10:101:20 x -5 10:30:100:5; do
+	sed "s/^\[server\]/[server]\nmax_startups = $v/" "$TMP/conf" >"$TMP/ms.conf"
+	expect_exit 2 "$POOLD" -t -c "$TMP/ms.conf"
+	expect_in "$TMP/err" "[server] max_startups: '$v' is"
+done
+sed "s/^\[server\]/[server]\nmax_startups = 4:50:9\nsource_startups = 2/" "$TMP/conf" >"$TMP/ms.conf"
+expect_exit 0 "$POOLD" -t -c "$TMP/ms.conf"
+
+# every connection the configuration admits needs a descriptor: a limit
+# too low for max_clients is refused at start, with what it takes
+if command -v prlimit >/dev/null; then
+	sed "s/^max_clients = 8/max_clients = 500/" "$TMP/conf" >"$TMP/fd.conf"
+	expect_exit 1 prlimit --nofile=100 "$POOLD" -f -c "$TMP/fd.conf"
+	expect_in "$TMP/err" "[server] max_clients 500 and max_startups' full 128 need "
+	expect_in "$TMP/err" "file descriptors, and RLIMIT_NOFILE allows 100 (hard limit 100): lower them"
+fi
 echo PASS

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -37,11 +40,18 @@
 #define QUOTA_FRAMES	2048	/* 8 MiB */
 #define MAX_CLIENTS	12
 #define IDLE_TIMEOUT	2
+/* the group whose wall clock test_clock_step moves (libfaketime) */
+#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+#define CLOCK_IDLE_TIMEOUT 30
+#define MAX_STARTUPS	10	/* unauthenticated, drop all past it */
+#define SOURCE_STARTUPS	8	/* unauthenticated, from one address */
 
 static char dir[64];
 static char key_path[128], bad_key_path[128], log_path[128];
 static uint16_t port;
 static pid_t daemon_pid;
+static bool clock_group;	/* the donor's wall clock is faked */
+static char faketime_path[128];
 /*
  * The whole group runs twice: on one event loop, where the order in
  * which requests of different connections execute is the order epoll
@@ -91,15 +101,20 @@ static int start_daemon(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/poold.log", dir);
 	snprintf(conf, sizeof(conf), "%s/poold.conf", dir);
 	snprintf(port_path, sizeof(port_path), "%s/port", dir);
+	snprintf(faketime_path, sizeof(faketime_path), "%s/faketime", dir);
+	write_text(faketime_path, "+0\n");
 	write_text(key_path, "3f6c0f3d9b8e4a1c2d7e5f60718293a4\n");
 	write_text(bad_key_path, "not-the-key-not-the-key-not-the-key\n");
 	snprintf(conf_text, sizeof(conf_text),
 		 "[server]\nlisten = 127.0.0.1\nport = 0\nmax_clients = %d\nthreads = %u\n"
 		 "idle_timeout = %d\nhandshake_timeout = 2\n"
+		 "max_startups = %d\nsource_startups = %d\n"
 		 "[pool]\nsize = %d\nlock = no\n"
 		 "[auth]\nkey_file = %s\nquota = %d\n"
 		 "[log]\nlevel = debug\n",
-		 MAX_CLIENTS, donor_threads, IDLE_TIMEOUT,
+		 MAX_CLIENTS, donor_threads,
+		 clock_group ? CLOCK_IDLE_TIMEOUT : IDLE_TIMEOUT, MAX_STARTUPS,
+		 SOURCE_STARTUPS,
 		 POOL_FRAMES * RMEM_FRAME_SIZE,
 		 key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE);
 	write_text(conf, conf_text);
@@ -113,6 +128,15 @@ static int start_daemon(void **state)
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd, STDERR_FILENO);
+		if (clock_group) {
+			/* the wall clock as the file says, the monotonic one
+			 * real; the sanitizer runtime need not come first */
+			setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+			setenv("FAKETIME_TIMESTAMP_FILE", faketime_path, 1);
+			setenv("FAKETIME_NO_CACHE", "1", 1);
+			setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+			setenv("ASAN_OPTIONS", "detect_leaks=1:verify_asan_link_order=0", 1);
+		}
 		execl(bin, bin, "-f", "-c", conf, "--port-file", port_path,
 		      (char *)NULL);
 		perror(bin);
@@ -301,6 +325,26 @@ static int raw_connect(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* A connection from src, an address of 127/8 (all of it is loopback). */
+static int raw_connect_from(const char *src)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct sockaddr_in b = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &b.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
@@ -1731,6 +1775,236 @@ static void test_handshake_timeout(void **state)
 	close(fd);
 }
 
+/* Lines of the donor's log that hold text. */
+static int log_count(const char *text)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(log_path, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Say HELLO and see whether the donor answers: true for a HELLO reply,
+ * false if it hung up instead (a connection dropped at accept).
+ */
+static bool raw_hello_answered(int fd)
+{
+	struct rmem_hello hello = {
+		.min_version = htole16(RMEM_PROTO_VERSION_MIN),
+		.max_version = htole16(RMEM_PROTO_VERSION),
+	};
+	struct rmem_reply_hdr h;
+	struct rmem_req r = {
+		.op = RMEM_OP_HELLO, .tag = 1, .len = sizeof(hello),
+	};
+	struct rmem_req_hdr rh;
+
+	rmem_req_encode(&rh, &r);
+	strcpy(hello.name, "stranger");
+	/* the peer may have hung up already: not a test failure */
+	if (send(fd, &rh, sizeof(rh), MSG_NOSIGNAL) != sizeof(rh) ||
+	    send(fd, &hello, sizeof(hello), MSG_NOSIGNAL) != sizeof(hello))
+		return false;
+	return raw_recv_all(fd, &h, sizeof(h)) == 0;
+}
+
+/*
+ * Strangers who connect and never authenticate are capped apart from the
+ * clients (max_startups, source_startups): past the caps they are
+ * dropped at accept, and those admitted take none of max_clients' places.
+ * An address that authenticated lately (127.0.0.1: every case's clients)
+ * gets in even when strangers fill max_startups.
+ */
+static void test_strangers(void **state)
+{
+	int a[SOURCE_STARTUPS], b[MAX_STARTUPS - SOURCE_STARTUPS], fd, i;
+	struct rmem_client *c[MAX_CLIENTS];
+	struct rmem_stats_info st;
+	unsigned int n;
+
+	(void)state;
+	wait_quiet(0);
+	/* each answered: admitted and counted before the next is judged
+	 * (and well inside the 2 s handshake_timeout) */
+	for (i = 0; i < SOURCE_STARTUPS; i++) {
+		a[i] = raw_connect_from("127.0.0.2");
+		assert_true(raw_hello_answered(a[i]));
+	}
+	fd = raw_connect_from("127.0.0.2");
+	assert_false(raw_hello_answered(fd));	/* source_startups */
+	close(fd);
+	for (i = 0; i < MAX_STARTUPS - SOURCE_STARTUPS; i++) {
+		b[i] = raw_connect_from("127.0.0.3");
+		assert_true(raw_hello_answered(b[i]));
+	}
+	fd = raw_connect_from("127.0.0.4");
+	assert_false(raw_hello_answered(fd));	/* max_startups */
+	close(fd);
+	/* a key holder's address: every place of max_clients is its */
+	c[0] = connect_client("crowded0");
+	assert_int_equal(rmem_stats(c[0], &st), 0);
+	n = st.max_clients - st.clients;
+	for (i = 1; i <= (int)n; i++)
+		c[i] = connect_client("crowded");
+	for (i = 0; i <= (int)n; i++)
+		close_client(c[i]);
+	for (i = 0; i < SOURCE_STARTUPS; i++)
+		close(a[i]);
+	for (i = 0; i < MAX_STARTUPS - SOURCE_STARTUPS; i++)
+		close(b[i]);
+	wait_quiet(0);
+	/* the strangers gone (once the donor has seen them go), a new
+	 * address is let in again */
+	for (i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		bool ok;
+
+		fd = raw_connect_from("127.0.0.4");
+		ok = raw_hello_answered(fd);
+		close(fd);
+		if (ok)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_true(i < 50);
+}
+
+/* Seconds of CPU the donor has used (every thread): utime + stime. */
+static double donor_cpu(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	/* after the name: state, then fields 4..13; utime and stime are 14, 15 */
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&ut, &st), 2);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The lowest descriptor number the donor has free: its next open's. */
+static unsigned int donor_free_fd(void)
+{
+	char path[64];
+	struct dirent *e;
+	bool used[4096] = { false };
+	unsigned int n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && (n = (unsigned int)atoi(e->d_name)) < 4096)
+			used[n] = true;
+	closedir(d);
+	for (n = 0; n < 4096 && used[n]; n++)
+		;
+	return n;
+}
+
+/*
+ * Out of descriptors (EMFILE), the donor stops watching its listening
+ * socket until its next tick instead of spinning on it; the peer waits
+ * in the backlog and is served once descriptors are back.
+ */
+static void test_accept_emfile(void **state)
+{
+	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	struct rlimit old, low;
+	unsigned int free_fd = 0, n;
+	double cpu;
+	int fd, i;
+
+	(void)state;
+	wait_quiet(0);
+	/* until wait_quiet's own connection has gone from the donor */
+	for (i = n = 0; n < 5 && i < 100; i++) {
+		struct timespec t = { 0, 100 * 1000 * 1000 };
+		unsigned int f = donor_free_fd();
+
+		n = f == free_fd ? n + 1 : 0;
+		free_fd = f;
+		nanosleep(&t, NULL);
+	}
+	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, NULL, &old), 0);
+	low = old;
+	low.rlim_cur = free_fd;	/* the next accept: EMFILE */
+	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &low, NULL), 0);
+	fd = raw_connect();	/* the kernel completes it: in the backlog */
+	cpu = donor_cpu();
+	nanosleep(&ts, NULL);
+	cpu = donor_cpu() - cpu;
+	/* spinning on accept would take the whole 1.5 s */
+	if (cpu > 0.5)
+		fail_msg("the donor used %.2f s of CPU in 1.5 s at its descriptor limit", cpu);
+	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &old, NULL), 0);
+	assert_true(raw_hello_answered(fd));
+	close(fd);
+	/* it did meet the limit, and said so */
+	assert_true(log_count("accept: Too many open files; not accepting for a second") >= 1);
+	for (i = 0; i < 2; i++) {	/* and it goes on accepting */
+		fd = raw_connect();
+		assert_true(raw_hello_answered(fd));
+		close(fd);
+	}
+}
+
+/*
+ * Orphans, handshakes and lingering count on CLOCK_MONOTONIC: a step of
+ * the wall clock (here two days ahead, through libfaketime) frees no
+ * orphaned region. With the wall clock the region would be gone at the
+ * next tick, its 30 s idle_timeout long past.
+ */
+static void test_clock_step(void **state)
+{
+	struct timespec ts = { 2, 500 * 1000 * 1000 };
+	struct rmem_region r;
+	struct rmem_client *a, *b;
+
+	(void)state;
+	if (access(FAKETIME_LIB, R_OK))
+		skip();		/* scripts/install-deps.sh installs it */
+	/* the donor runs with it: else this case would prove nothing */
+	{
+		char path[64], line[512];
+		bool mapped = false;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)daemon_pid);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			mapped |= strstr(line, "libfaketime") != NULL;
+		fclose(f);
+		assert_true(mapped);
+	}
+	a = open_client("clock", 8, &r);
+	write_pattern(a, 41, 0, 8);
+	rmem_client_free(a);	/* no CLOSE: an orphan */
+	write_text(faketime_path, "+2d\n");
+	nanosleep(&ts, NULL);	/* two ticks at least */
+	b = connect_client("clock-back");
+	assert_int_equal(rmem_attach_region(b, &r), 0);
+	check_pattern(b, 41, 0, 8);
+	assert_int_equal(rmem_close(b, true), 0);
+	rmem_client_free(b);
+	write_text(faketime_path, "+0\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1762,6 +2036,8 @@ int main(void)
 		cmocka_unit_test(test_fence_refusals),
 		cmocka_unit_test(test_max_clients),
 		cmocka_unit_test(test_handshake_timeout),
+		cmocka_unit_test(test_strangers),
+		cmocka_unit_test(test_accept_emfile),
 	};
 	int ret;
 
@@ -1775,5 +2051,17 @@ int main(void)
 	donor_threads = 3;
 	ret |= cmocka_run_group_tests_name("donor, three event loops", tests,
 					   start_daemon, stop_daemon);
+	/* libfaketime beside ThreadSanitizer's runtime: not tried */
+	if (!getenv("RMEM_BUILD") || !strstr(getenv("RMEM_BUILD"), "tsan")) {
+		const struct CMUnitTest clock_tests[] = {
+			cmocka_unit_test(test_clock_step),
+		};
+
+		donor_threads = 1;
+		clock_group = true;
+		ret |= cmocka_run_group_tests_name("donor, wall clock stepped",
+						   clock_tests, start_daemon,
+						   stop_daemon);
+	}
 	return ret;
 }

@@ -34,6 +34,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -53,6 +54,12 @@
 #define CONN_IN_STAGE		16384	/* one recv takes a batch of requests */
 #define SERVER_DRAIN_SEC	5
 #define SERVER_EXTRA_SOCKETS	16	/* refused-but-answered peers over max */
+/* Descriptors besides connections: listen, signalfd, stdio, journal, slack */
+#define SERVER_FIXED_FDS	16
+#define LOOP_FDS		3	/* epoll, eventfd, timerfd */
+/* Addresses remembered as a key holder's, and for how long after it left */
+#define SERVER_TRUSTED_MAX	256
+#define SERVER_TRUSTED_SEC	3600
 #define SERVER_STALE_SEC	10	/* a loop this late: no watchdog ping */
 #define LOOP_STACK		(256 << 10)	/* locked, with [pool] lock */
 
@@ -83,7 +90,9 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	char name[RMEM_NAME_SIZE + 1];
 	enum conn_state state;
-	bool refused;		/* over max_clients: answer HELLO with E_BUSY */
+	bool startup;		/* not authenticated: counted in s->nstartups */
+	bool counted;		/* authenticated: counted against max_clients */
+	uint8_t src[16];	/* the peer's address, IPv4 as ::ffff:a.b.c.d */
 	uint16_t version;
 	uint8_t client_nonce[RMEM_NONCE_SIZE];
 	uint8_t donor_nonce[RMEM_NONCE_SIZE];
@@ -133,6 +142,19 @@ struct conn {
 static struct { enum ev_type type; } ev_listen = { EV_LISTEN },
 	ev_signal = { EV_SIGNAL }, ev_timer = { EV_TIMER },
 	ev_wake = { EV_WAKE };
+
+/*
+ * Every timeout (handshake, linger, drain, orphans) and the uptime count
+ * on CLOCK_MONOTONIC: a step of the wall clock must not free an orphaned
+ * region or drop a connection.
+ */
+static time_t monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 /* Counters bumped by every loop: relaxed atomics, read whole by STATS. */
 static inline void count(uint64_t *c, uint64_t n)
@@ -217,6 +239,191 @@ static void conn_set_events(struct conn *c)
 		c->events = want;
 }
 
+/* ---- connections not yet authenticated ([server] max_startups) ---- */
+
+static struct startup_src *startup_src_find(struct server *s,
+					    const uint8_t addr[16])
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nsrcs; i++)
+		if (!memcmp(s->srcs[i].addr, addr, 16))
+			return &s->srcs[i];
+	return NULL;
+}
+
+static struct trusted_src *trusted_find(struct server *s,
+					const uint8_t addr[16])
+{
+	unsigned int i;
+
+	for (i = 0; i < s->ntrusted; i++)
+		if (!memcmp(s->trusted[i].addr, addr, 16))
+			return &s->trusted[i];
+	return NULL;
+}
+
+/*
+ * A key holder's connection from addr authenticated (live +1) or ended
+ * (-1): remember the address, so that its reconnect is not crowded out
+ * by strangers (startup_admit). Only a key holder adds here, so the table
+ * cannot be filled by strangers; when it is full, the address without a
+ * live connection seen longest ago goes. Under s->lock.
+ */
+static void trusted_note_locked(struct server *s, const uint8_t addr[16],
+				int live)
+{
+	struct trusted_src *t = trusted_find(s, addr);
+	unsigned int i;
+
+	if (!t && !s->trusted) {
+		s->trusted = calloc(SERVER_TRUSTED_MAX, sizeof(*s->trusted));
+		if (!s->trusted)
+			return;		/* then no one is exempt */
+	}
+	if (!t && s->ntrusted == SERVER_TRUSTED_MAX) {
+		for (i = 0; i < s->ntrusted; i++)
+			if (!s->trusted[i].live &&
+			    (!t || s->trusted[i].seen < t->seen))
+				t = &s->trusted[i];
+		if (!t)
+			return;	/* 256 addresses with clients on: none new */
+	} else if (!t) {
+		t = &s->trusted[s->ntrusted++];
+	}
+	if (memcmp(t->addr, addr, 16)) {	/* a new entry */
+		memcpy(t->addr, addr, 16);
+		t->live = 0;
+	}
+	if (live > 0 || t->live)
+		t->live += (unsigned int)live;
+	t->seen = monotonic_sec();
+}
+
+/*
+ * May a new connection from addr be served until it authenticates?
+ * Under s->lock, in accept. Yes counts it (nstartups and its address);
+ * no names the limit in *why. As sshd's MaxStartups: past begin, drop
+ * with a probability rising from rate percent to 100 at full; and no
+ * address may hold more than source_startups, so that strangers at
+ * one address cannot crowd out a client reconnecting from another. An
+ * address with a key holder's connection on, or one that ended within
+ * the last hour, is exempt from max_startups, so that many strangers
+ * cannot keep a swap client's reconnect out either.
+ */
+static bool startup_admit(struct server *s, const uint8_t addr[16],
+			  const char **why)
+{
+	const struct poold_startups *m = &s->cfg.startups;
+	struct startup_src *src = startup_src_find(s, addr);
+	struct trusted_src *t = trusted_find(s, addr);
+	unsigned int n = s->nstartups;
+	/* a key holder's address (lately) has only its own limit */
+	bool trusted = t && (t->live ||
+			     monotonic_sec() - t->seen < SERVER_TRUSTED_SEC);
+
+	if (src && src->n >= s->cfg.source_startups) {
+		*why = "source_startups";
+		return false;
+	}
+	if (!trusted && n >= m->full) {
+		*why = "max_startups";
+		return false;
+	}
+	if (!trusted && n >= m->begin) {
+		unsigned int p = m->rate +
+			(100 - m->rate) * (n - m->begin) / (m->full - m->begin + 1);
+
+		/* xorshift32: cheap, and an attacker gains nothing by
+		 * predicting it that sending more would not give him */
+		s->drop_rand ^= s->drop_rand << 13;
+		s->drop_rand ^= s->drop_rand >> 17;
+		s->drop_rand ^= s->drop_rand << 5;
+		if (s->drop_rand % 100 < p) {
+			*why = "max_startups";
+			return false;
+		}
+	}
+	if (!src) {
+		if (s->nsrcs == s->srcs_cap) {
+			unsigned int cap = s->srcs_cap ? 2 * s->srcs_cap : 16;
+			struct startup_src *a = realloc(s->srcs,
+							cap * sizeof(*a));
+
+			if (!a) {
+				*why = "memory";
+				return false;
+			}
+			s->srcs = a;
+			s->srcs_cap = cap;
+		}
+		src = &s->srcs[s->nsrcs++];
+		memcpy(src->addr, addr, 16);
+		src->n = 0;
+	}
+	src->n++;
+	s->nstartups++;
+	return true;
+}
+
+/* Take back what startup_admit counted for addr. Under s->lock. */
+static void startup_forget_locked(struct server *s, const uint8_t addr[16])
+{
+	struct startup_src *src = startup_src_find(s, addr);
+
+	s->nstartups--;
+	if (src && !--src->n)
+		*src = s->srcs[--s->nsrcs];
+}
+
+/* c authenticated or went: it no longer counts as a startup. Under lock. */
+static void startup_end_locked(struct conn *c)
+{
+	if (!c->startup)
+		return;
+	c->startup = false;
+	startup_forget_locked(c->srv, c->src);
+}
+
+/*
+ * Descriptors the configuration can take: every connection it admits
+ * (max_clients, max_startups' full, and the refused ones answered), the
+ * loops' own, and a few fixed. Raises the soft RLIMIT_NOFILE toward the
+ * hard one if need be; an error if even that is short, so that accept
+ * never meets EMFILE in a configuration that start-up accepted.
+ */
+static int server_check_fds(const struct poold_config *cfg,
+			    unsigned int nloops, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)cfg->max_clients + cfg->startups.full +
+		      SERVER_EXTRA_SOCKETS + (rlim_t)LOOP_FDS * nloops +
+		      SERVER_FIXED_FDS;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return -errno;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+			      need : rl.rlim_max;
+		if (up.rlim_cur > rl.rlim_cur && !setrlimit(RLIMIT_NOFILE, &up))
+			rl = up;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		snprintf(err, errlen,
+			 "[server] max_clients %u and max_startups' full %u need %llu file descriptors, and RLIMIT_NOFILE allows %llu (hard limit %llu): lower them, or raise the limit (LimitNOFILE= in the unit, ulimit -n)",
+			 cfg->max_clients, cfg->startups.full,
+			 (unsigned long long)need,
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_max);
+		return -EMFILE;
+	}
+	return 0;
+}
+
 /*
  * Let go of the socket and the region; the struct itself stays. The
  * caller holds s->lock, and exec: its loop's read side, or a fence's
@@ -232,10 +439,14 @@ static void conn_shut_locked(struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	if (c->region)
-		pool_region_put(&s->pool, c->region, time(NULL));
+		pool_region_put(&s->pool, c->region, monotonic_sec());
 	c->region = NULL;
-	if (!c->refused)
+	startup_end_locked(c);
+	if (c->counted) {
 		s->nconns--;
+		trusted_note_locked(s, c->src, -1);
+	}
+	c->counted = false;
 	s->nsockets--;
 	c->loop->load--;
 }
@@ -281,7 +492,7 @@ static void conn_close_after_flush(struct conn *c)
 {
 	if (!c->closing) {
 		c->closing = true;
-		c->closing_since = time(NULL);
+		c->closing_since = monotonic_sec();
 	}
 }
 
@@ -362,17 +573,6 @@ static void do_hello(struct conn *c)
 		snprintf(c->name, sizeof(c->name), "unnamed");
 	memcpy(c->client_nonce, h->nonce, RMEM_NONCE_SIZE);
 
-	if (c->refused) {
-		unsigned int max;
-
-		pthread_mutex_lock(&c->srv->lock);
-		max = c->srv->cfg.max_clients;
-		pthread_mutex_unlock(&c->srv->lock);
-		log_warn("%s (%s): refused: %u clients is the maximum",
-			 c->peer, c->name, max);
-		conn_error(c, RMEM_E_BUSY);
-		return;
-	}
 	if (lo > hi || hi < RMEM_PROTO_VERSION_MIN ||
 	    lo > RMEM_PROTO_VERSION) {
 		struct reply *r = conn_reply(c, RMEM_E_VERSION, sizeof(rep));
@@ -404,6 +604,8 @@ static void do_auth(struct conn *c)
 	struct rmem_auth_reply rep = { 0 };
 	uint8_t mac[RMEM_MAC_SIZE];
 	struct rmem_key key;
+	unsigned int max;
+	bool over;
 
 	/* a SIGHUP may rotate the key: use the one of this moment */
 	pthread_mutex_lock(&s->lock);
@@ -424,6 +626,24 @@ static void do_auth(struct conn *c)
 	rmem_auth_donor_mac(&key, c->version, c->client_nonce,
 			    c->donor_nonce, rep.mac);
 	explicit_bzero(&key, sizeof(key));
+	/* only a key holder takes one of the max_clients places */
+	pthread_mutex_lock(&s->lock);
+	startup_end_locked(c);
+	max = s->cfg.max_clients;
+	over = s->nconns >= max;
+	if (!over) {
+		s->nconns++;
+		c->counted = true;
+	}
+	if (c->counted)
+		trusted_note_locked(s, c->src, 1);
+	pthread_mutex_unlock(&s->lock);
+	if (over) {
+		log_warn("%s (%s): refused: %u clients is the maximum",
+			 c->peer, c->name, max);
+		conn_error(c, RMEM_E_BUSY);
+		return;
+	}
 	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
 	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
 	rep.frame_size = htole32(RMEM_FRAME_SIZE);
@@ -689,7 +909,7 @@ static void do_stats(struct conn *c)
 	st.max_clients = htole32(s->cfg.max_clients);
 	st.regions = htole32(s->pool.nregions);
 	pthread_mutex_unlock(&s->lock);
-	st.uptime_sec = htole64((uint64_t)(time(NULL) - s->start));
+	st.uptime_sec = htole64((uint64_t)(monotonic_sec() - s->start));
 	st.flags = htole32((s->pool.huge ? RMEM_STATS_F_HUGEPAGES : 0) |
 			   (s->locked ? RMEM_STATS_F_LOCKED : 0));
 	st.auth_failures = htole64(counted(&s->auth_failures));
@@ -1111,7 +1331,7 @@ static int conn_linger(struct conn *c)
 
 	if (!c->lingering) {
 		c->lingering = true;
-		c->closing_since = time(NULL);
+		c->closing_since = monotonic_sec();
 		shutdown(c->fd, SHUT_WR);
 	}
 	for (;;) {
@@ -1226,17 +1446,35 @@ static void server_accept(struct server *s)
 		struct conn *c;
 		struct loop *l;
 		char host[INET6_ADDRSTRLEN];
+		uint8_t src[16] = { [10] = 0xff, [11] = 0xff };
+		const char *why = NULL;
 		int fd, one = 1;
 		uint16_t port;
-		bool over;
 
 		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/*
+				 * The listening socket stays readable while
+				 * the connection waits in the backlog: stop
+				 * watching it until the next tick rather than
+				 * spin. The peer waits; it is not dropped.
+				 */
+				struct epoll_event ev = { .events = 0,
+							  .data.ptr = &ev_listen };
+
+				log_warn("accept: %s; not accepting for a second",
+					 strerror(errno));
+				epoll_ctl(s->loops[0].epfd, EPOLL_CTL_MOD,
+					  s->listen_fd, &ev);
+				s->accept_paused = true;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("accept: %s", strerror(errno));
+			}
 			return;
 		}
 		if (ss.ss_family == AF_INET6) {
@@ -1244,39 +1482,57 @@ static void server_accept(struct server *s)
 
 			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
 			port = ntohs(a->sin6_port);
+			memcpy(src, &a->sin6_addr, 16);
 		} else {
 			struct sockaddr_in *a = (void *)&ss;
 
 			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
 			port = ntohs(a->sin_port);
+			memcpy(src + 12, &a->sin_addr, 4);
 		}
+		/* admitted: counted now, so the next accept sees it */
 		pthread_mutex_lock(&s->lock);
-		over = s->nsockets >= s->cfg.max_clients + SERVER_EXTRA_SOCKETS;
+		if (s->nsockets >= s->cfg.max_clients + s->cfg.startups.full +
+				   SERVER_EXTRA_SOCKETS)
+			why = "too many connections";
+		else if (startup_admit(s, src, &why))
+			s->nsockets++;
 		pthread_mutex_unlock(&s->lock);
-		if (over) {
-			log_warn("%s:%u: dropped: too many connections",
-				 host, port);
+		if (why) {
+			/* a stranger may send these as fast as he likes:
+			 * counted here, told once a second (server_tick) */
+			if (!strcmp(why, "source_startups"))
+				s->dropped_source++;
+			else
+				s->dropped_startups++;
+			snprintf(s->dropped_last, sizeof(s->dropped_last),
+				 "%s", host);
+			if (strcmp(why, "max_startups") &&
+			    strcmp(why, "source_startups"))
+				log_warn("%s:%u: dropped: %s", host, port, why);
 			close(fd);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			log_err("out of memory for a connection");
+			pthread_mutex_lock(&s->lock);
+			s->nsockets--;
+			startup_forget_locked(s, src);
+			pthread_mutex_unlock(&s->lock);
 			close(fd);
 			continue;
 		}
 		c->type = EV_CONN;
 		c->srv = s;
 		c->fd = fd;
-		c->since = time(NULL);
+		c->since = monotonic_sec();
+		c->startup = true;
+		memcpy(c->src, src, sizeof(src));
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 		snprintf(c->name, sizeof(c->name), "-");
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		pthread_mutex_lock(&s->lock);
-		c->refused = s->nconns >= s->cfg.max_clients;
-		if (!c->refused)
-			s->nconns++;
-		s->nsockets++;
 		l = server_pick_loop(s);
 		l->load++;
 		c->loop = l;
@@ -1398,6 +1654,11 @@ static void server_load(struct server *s)
 		log_err("reload: %s; keeping the running configuration", err);
 		return;
 	}
+	if (server_check_fds(&cfg, s->nloops, err, sizeof(err))) {
+		explicit_bzero(&key, sizeof(key));
+		log_err("reload: %s; keeping the running configuration", err);
+		return;
+	}
 	poold_config_restart_keys(&s->cfg, &cfg, restart, sizeof(restart));
 	if (restart[0])
 		log_warn("reload: %s changed; that takes a restart", restart);
@@ -1406,6 +1667,8 @@ static void server_load(struct server *s)
 	s->cfg.max_clients = cfg.max_clients;
 	s->cfg.idle_timeout = cfg.idle_timeout;
 	s->cfg.handshake_timeout = cfg.handshake_timeout;
+	s->cfg.startups = cfg.startups;
+	s->cfg.source_startups = cfg.source_startups;
 	s->cfg.quota = cfg.quota > s->cfg.pool_size ? s->cfg.pool_size :
 		       cfg.quota;
 	memcpy(s->cfg.key_file, cfg.key_file, sizeof(cfg.key_file));
@@ -1460,7 +1723,7 @@ static void loop_drain(struct loop *l)
 	if (l->draining || !server_draining(l->srv))
 		return;
 	l->draining = true;
-	l->drain_deadline = time(NULL) + SERVER_DRAIN_SEC;
+	l->drain_deadline = monotonic_sec() + SERVER_DRAIN_SEC;
 	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (!c->in_payload && c->hdr_off == 0)
@@ -1484,20 +1747,12 @@ static void server_signal(struct server *s)
 	}
 }
 
-static time_t monotonic_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Every loop, every second: its connections' timeouts. */
 static void loop_tick(struct loop *l)
 {
 	struct server *s = l->srv;
 	struct conn *c, *next;
-	time_t now = time(NULL);
+	time_t now = monotonic_sec();
 	unsigned int handshake;
 	uint64_t ticks;
 
@@ -1535,12 +1790,29 @@ static void loop_tick(struct loop *l)
  */
 static void server_tick(struct server *s)
 {
-	time_t now = time(NULL), mono = monotonic_sec();
+	time_t now = monotonic_sec(), mono = monotonic_sec();
 	unsigned int i, stale = s->nloops;
 
 	pthread_mutex_lock(&s->lock);
 	pool_expire(&s->pool, now, s->cfg.idle_timeout);
+	if (s->dropped_startups || s->dropped_source)
+		log_warn("dropped %llu connections before authentication in the last second (%llu over source_startups %u, %llu over max_startups %u:%u:%u; %u unauthenticated now), the last from %s",
+			 (unsigned long long)(s->dropped_startups +
+					      s->dropped_source),
+			 (unsigned long long)s->dropped_source,
+			 s->cfg.source_startups,
+			 (unsigned long long)s->dropped_startups,
+			 s->cfg.startups.begin, s->cfg.startups.rate,
+			 s->cfg.startups.full, s->nstartups, s->dropped_last);
 	pthread_mutex_unlock(&s->lock);
+	s->dropped_startups = s->dropped_source = 0;
+	if (s->accept_paused && s->listen_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &ev_listen };
+
+		epoll_ctl(s->loops[0].epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+		s->accept_paused = false;
+	}
 	for (i = 0; i < s->nloops; i++) {
 		time_t beat = __atomic_load_n(&s->loops[i].beat,
 					      __ATOMIC_RELAXED);
@@ -1574,6 +1846,11 @@ int server_listen(struct server *s, char *err, size_t errlen)
 	socklen_t sl = sizeof(ss);
 	char port[8];
 	int fd, one = 1, ret;
+
+	/* first: a configuration that cannot work stops before the pool */
+	ret = server_check_fds(&s->cfg, server_threads(&s->cfg), err, errlen);
+	if (ret)
+		return ret;
 
 	snprintf(port, sizeof(port), "%u", s->cfg.port);
 	ret = getaddrinfo(s->cfg.listen, port, &hints, &res);
@@ -1787,7 +2064,7 @@ int server_start(struct server *s, char *err, size_t errlen)
 	sigset_t mask;
 	unsigned int i;
 
-	s->start = time(NULL);
+	s->start = monotonic_sec();
 	/* a fence must not wait behind a stream of rounds */
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra,
@@ -1796,6 +2073,10 @@ int server_start(struct server *s, char *err, size_t errlen)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&s->lock, NULL);
 	s->nloops = server_threads(&s->cfg);
+	s->drop_rand = (uint32_t)getpid() * 2654435761u ^
+		       (uint32_t)monotonic_sec() ^ 0x9e3779b9u;
+	if (!s->drop_rand)
+		s->drop_rand = 1;
 	s->loops = calloc(s->nloops, sizeof(*s->loops));
 	if (!s->loops) {
 		snprintf(err, errlen, "out of memory for %u event loops",
@@ -1912,6 +2193,12 @@ void server_close(struct server *s)
 	free(s->loops);
 	s->loops = NULL;
 	s->nloops = 0;
+	free(s->srcs);
+	s->srcs = NULL;
+	free(s->trusted);
+	s->trusted = NULL;
+	s->ntrusted = 0;
+	s->nsrcs = s->srcs_cap = 0;
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->signal_fd >= 0)

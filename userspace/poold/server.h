@@ -2,6 +2,7 @@
 #ifndef POOLD_SERVER_H
 #define POOLD_SERVER_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,20 @@
 
 struct conn;
 struct server;
+
+/* An address a client authenticated from, and when it last was or left. */
+struct trusted_src {
+	uint8_t addr[16];
+	time_t seen;		/* CLOCK_MONOTONIC */
+	unsigned int live;	/* its authenticated connections now */
+};
+
+/* Connections of one address not yet authenticated ([server]
+ * source_startups); under srv->lock. */
+struct startup_src {
+	uint8_t addr[16];	/* IPv4 as ::ffff:a.b.c.d */
+	unsigned int n;
+};
 
 /*
  * An event loop: its own epoll set, timer and wake-up eventfd, and the
@@ -78,8 +93,24 @@ struct server {
 	int listen_fd;		/* loop 0's */
 	int signal_fd;		/* loop 0's */
 
-	unsigned int nconns;	/* connections counted against max_clients */
+	unsigned int nconns;	/* authenticated, counted against max_clients */
 	unsigned int nsockets;	/* all connections, refused ones too */
+	/*
+	 * Not yet authenticated (max_startups), and of those how many each
+	 * address has (source_startups): strangers cannot take the
+	 * places of clients that hold the key. Under lock.
+	 */
+	unsigned int nstartups;
+	struct startup_src *srcs;
+	unsigned int nsrcs, srcs_cap;
+	uint32_t drop_rand;	/* max_startups' random early drop */
+	/* addresses that held the key lately: exempt from max_startups */
+	struct trusted_src *trusted;
+	unsigned int ntrusted;
+	/* loop 0's: drops since its last tick, told once a second */
+	uint64_t dropped_startups, dropped_source;
+	char dropped_last[INET6_ADDRSTRLEN];
+	bool accept_paused;	/* out of descriptors: until the next tick */
 
 	bool draining;		/* set once by loop 0 (atomic) */
 	bool stale_warned;	/* a loop missed its ticks: told once */
