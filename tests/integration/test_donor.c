@@ -1964,6 +1964,39 @@ static void test_accept_emfile(void **state)
 }
 
 /*
+ * The donor's end of a connection sends TCP keepalive probes ([server]
+ * keepalive, 60 s by default), so a client that vanished without a FIN
+ * leaves its region an orphan. ss(8) shows the donor socket's timer.
+ */
+static void test_keepalive(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	char cmd[256], line[1024];
+	bool found = false, keep = false;
+	FILE *p;
+	int fd = raw_connect();
+
+	(void)state;
+	assert_true(raw_hello_answered(fd));	/* accepted, options set */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "ss -tnoH state established '( sport = :%u and dport = :%u )' 2>&1",
+		 port, ntohs(a.sin_port));
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		found = true;
+		keep |= strstr(line, "timer:(keepalive,") != NULL;
+	}
+	pclose(p);
+	close(fd);
+	if (!found)
+		skip();		/* no ss (iproute2) here */
+	assert_true(keep);
+}
+
+/*
  * Orphans, handshakes and lingering count on CLOCK_MONOTONIC: a step of
  * the wall clock (here two days ahead, through libfaketime) frees no
  * orphaned region. With the wall clock the region would be gone at the
@@ -2038,6 +2071,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_strangers),
 		cmocka_unit_test(test_accept_emfile),
+		cmocka_unit_test(test_keepalive),
 	};
 	int ret;
 

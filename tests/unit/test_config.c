@@ -80,6 +80,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.startups.rate, 30);
 	assert_int_equal(c.startups.full, 128);
 	assert_int_equal(c.source_startups, 8);
+	assert_int_equal(c.keepalive, 60);
 	/* threads = auto: a loop per two CPUs, 1..POOLD_AUTO_THREADS */
 	assert_int_equal(c.threads, 0);
 	{
@@ -152,6 +153,9 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:6: [server] max_startups: '0' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
 	{ HDR "[server]\nmax_startups = 1:101:5\n",
 	  "t.conf:6: [server] max_startups: '1:101:5' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
+	{ HDR "[server]\nkeepalive = 0\n", NULL },
+	{ HDR "[server]\nkeepalive = 86401\n",
+	  "t.conf:6: [server] keepalive: 86401 is out of range 0..86400" },
 	{ HDR "[server]\nsource_startups = 0\n",
 	  "t.conf:6: [server] source_startups: 0 is out of range 1..65536" },
 	{ HDR "[pool]\n", NULL },	/* reopening a section is fine */

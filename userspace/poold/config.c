@@ -59,6 +59,8 @@ static const struct poold_key poold_keys[] = {
 	  false, true },
 	{ "server", "source_startups", KEY_UINT, CFG(source_startups), 1,
 	  65536, false, true },
+	{ "server", "keepalive", KEY_UINT, CFG(keepalive), 0, 86400, false,
+	  true },
 	{ "pool", "size", KEY_SIZE, CFG(pool_size), RMEM_FRAME_SIZE,
 	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },
 	{ "pool", "hugepages", KEY_HUGE, CFG(hugepages), 0, 0, false, false },
@@ -90,6 +92,7 @@ void poold_config_defaults(struct poold_config *cfg)
 	/* Documentation/admin-guide/rmem-poold.rst says why these */
 	cfg->startups = (struct poold_startups){ 16, 30, 128 };
 	cfg->source_startups = 8;
+	cfg->keepalive = 60;
 	cfg->hugepages = POOLD_HUGE_NO;
 	cfg->lock = true;
 	cfg->log_level = POOLD_LOG_INFO;

@@ -40,6 +40,7 @@ struct poold_config {
 	unsigned int threads;		/* event loops; 0: auto */
 	struct poold_startups startups;	/* unauthenticated, all sources */
 	unsigned int source_startups;	/* unauthenticated, one address */
+	unsigned int keepalive;		/* seconds idle before probes; 0 off */
 	/* [pool] */
 	uint64_t pool_size;
 	int hugepages;			/* enum poold_huge */

@@ -239,6 +239,31 @@ static void conn_set_events(struct conn *c)
 		c->events = want;
 }
 
+/*
+ * [server] keepalive: a client that vanished (its host powered off, a
+ * partition) sends no FIN, and without probes its connection would hold
+ * its region for ever instead of leaving it an orphan for idle_timeout.
+ * Probes start after keepalive seconds idle, every quarter of it, four
+ * times; TCP_USER_TIMEOUT drops a connection whose sent data goes
+ * unacknowledged for twice keepalive (a peer that stopped reading is
+ * not dead, and is left to the probes' view of it).
+ */
+static void conn_keepalive(int fd, unsigned int keepalive)
+{
+	int one = 1, idle = (int)keepalive, intvl = (int)(keepalive / 4 ?: 1),
+	    cnt = 4;
+	unsigned int user = keepalive * 2000;
+
+	if (!keepalive)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof(user)))
+		log_warn("keepalive: %s", strerror(errno));
+}
+
 /* ---- connections not yet authenticated ([server] max_startups) ---- */
 
 static struct startup_src *startup_src_find(struct server *s,
@@ -1448,6 +1473,7 @@ static void server_accept(struct server *s)
 		char host[INET6_ADDRSTRLEN];
 		uint8_t src[16] = { [10] = 0xff, [11] = 0xff };
 		const char *why = NULL;
+		unsigned int keepalive;
 		int fd, one = 1;
 		uint16_t port;
 
@@ -1497,6 +1523,7 @@ static void server_accept(struct server *s)
 			why = "too many connections";
 		else if (startup_admit(s, src, &why))
 			s->nsockets++;
+		keepalive = s->cfg.keepalive;
 		pthread_mutex_unlock(&s->lock);
 		if (why) {
 			/* a stranger may send these as fast as he likes:
@@ -1532,6 +1559,7 @@ static void server_accept(struct server *s)
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 		snprintf(c->name, sizeof(c->name), "-");
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conn_keepalive(fd, keepalive);
 		pthread_mutex_lock(&s->lock);
 		l = server_pick_loop(s);
 		l->load++;
@@ -1669,6 +1697,7 @@ static void server_load(struct server *s)
 	s->cfg.handshake_timeout = cfg.handshake_timeout;
 	s->cfg.startups = cfg.startups;
 	s->cfg.source_startups = cfg.source_startups;
+	s->cfg.keepalive = cfg.keepalive;
 	s->cfg.quota = cfg.quota > s->cfg.pool_size ? s->cfg.pool_size :
 		       cfg.quota;
 	memcpy(s->cfg.key_file, cfg.key_file, sizeof(cfg.key_file));
