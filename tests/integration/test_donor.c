@@ -1022,6 +1022,26 @@ static void test_discard(void **state)
 	assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
 	assert_int_equal(ev.result, -ERANGE);
 	check_pattern(c, 8, 0, 1);
+	/* extents that add up to more than the region (here the whole of
+	 * it, 256 times) would have the donor zero it over and over while
+	 * every connection of its loop waits: refused, nothing discarded */
+	{
+		static struct rmem_extent many[RMEM_MAX_DISCARD_EXTENTS];
+		unsigned int i;
+
+		for (i = 0; i < RMEM_MAX_DISCARD_EXTENTS; i++)
+			rmem_extent_set(&many[i], 0, 16);
+		assert_int_equal(rmem_submit_discard(c, many,
+						     RMEM_MAX_DISCARD_EXTENTS,
+						     NULL), 0);
+		assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
+		assert_int_equal(ev.result, -EINVAL);
+		check_pattern(c, 8, 0, 1);
+		/* the whole region once is fine */
+		assert_int_equal(rmem_submit_discard(c, many, 1, NULL), 0);
+		assert_int_equal(rmem_reap(c, &ev, 1, 1, 10000), 1);
+		assert_int_equal(ev.result, 0);
+	}
 	close_client(c);
 }
 

@@ -897,7 +897,12 @@ static void do_discard(struct conn *c)
 	uint64_t total = 0, i, f;
 	uint32_t n = c->req.count;
 
-	/* check every extent before touching any */
+	/*
+	 * Check every extent before touching any. Together they may name no
+	 * more frames than the region has: a request of overlapping extents
+	 * could otherwise make this loop zero the region RMEM_MAX_DISCARD_
+	 * EXTENTS times over while its other connections wait.
+	 */
 	for (i = 0; i < n; i++) {
 		if (e[i].reserved || !e[i].count) {
 			conn_error(c, RMEM_E_INVAL);
@@ -908,6 +913,14 @@ static void do_discard(struct conn *c)
 			conn_error(c, RMEM_E_RANGE);
 			return;
 		}
+		total += le32toh(e[i].count);
+	}
+	if (total > r->nframes) {
+		log_warn("%s (%s): DISCARD of %llu frames in %u extents, more than the region's %llu: refused",
+			 c->peer, c->name, (unsigned long long)total, n,
+			 (unsigned long long)r->nframes);
+		conn_error(c, RMEM_E_INVAL);
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t start = le64toh(e[i].frame);
@@ -915,7 +928,6 @@ static void do_discard(struct conn *c)
 		for (f = start; f < start + le32toh(e[i].count); f++)
 			memset(pool_frame(&c->srv->pool, r, f), 0,
 			       RMEM_FRAME_SIZE);
-		total += le32toh(e[i].count);
 	}
 	COUNT(c, discarded, total);
 	conn_reply(c, RMEM_OK, 0);
