@@ -764,6 +764,68 @@ static void test_malformed_header(void **state)
 	close_client(witness);
 }
 
+struct flood {
+	int fd;
+	volatile bool stop, done;
+	uint64_t sent;
+};
+
+static void *flood_main(void *arg)
+{
+	static uint8_t junk[65536];
+	struct flood *f = arg;
+
+	while (!f->stop) {
+		ssize_t n = send(f->fd, junk, sizeof(junk), MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;		/* the donor closed it */
+		f->sent += (uint64_t)n;
+	}
+	f->done = true;
+	return NULL;
+}
+
+/*
+ * A peer the donor is closing on (it answered E_PROTO and lingers to
+ * let the reply be read) that then sends without end: the donor reads
+ * a bounded amount a wake-up and in all, so the loop's other
+ * connections keep being served, and the flooder is cut off.
+ */
+static void test_linger_flood(void **state)
+{
+	uint8_t junk[32];
+	struct rmem_reply rep;
+	struct rmem_client *witness = connect_client("witness");
+	struct flood f = { .fd = raw_connect() };
+	pthread_t t;
+	int i;
+
+	(void)state;
+	memset(junk, 0x41, sizeof(junk));
+	assert_int_equal(send(f.fd, junk, sizeof(junk), 0), sizeof(junk));
+	raw_recv(f.fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	assert_int_equal(pthread_create(&t, NULL, flood_main, &f), 0);
+	for (i = 0; i < 20; i++)	/* each within the client's 10 s */
+		assert_int_equal(rmem_ping(witness, NULL), 0);
+	/* cut off after about a MiB (and what the sockets' buffers hold),
+	 * not after the 2 s linger, by which loopback carries gigabytes */
+	for (i = 0; i < 150 && !f.done; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	f.stop = true;
+	pthread_join(t, NULL);
+	assert_true(f.done);
+	if (f.sent > 32u << 20)
+		fail_msg("the donor read %llu bytes of a closing connection's input",
+			 (unsigned long long)f.sent);
+	close(f.fd);
+	close_client(witness);
+}
+
 static void test_request_before_auth(void **state)
 {
 	struct rmem_reply rep;
@@ -2071,6 +2133,7 @@ int main(void)
 		cmocka_unit_test(test_patch_length_lies),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_malformed_header),
+		cmocka_unit_test(test_linger_flood),
 		cmocka_unit_test(test_request_before_auth),
 		cmocka_unit_test(test_oversized_length),
 		cmocka_unit_test(test_unknown_op_is_skipped),

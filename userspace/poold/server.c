@@ -51,6 +51,8 @@
 #define CONN_BUDGET		64	/* requests per wake-up, for fairness */
 #define CONN_SEND_IOV		64
 #define CONN_LINGER_SEC		2	/* wait for a peer to read our last words */
+#define CONN_LINGER_RECVS	16	/* recvs of its input per wake-up */
+#define CONN_LINGER_BYTES	(1 << 20)	/* then close, reset or not */
 #define CONN_IN_STAGE		16384	/* one recv takes a batch of requests */
 #define SERVER_DRAIN_SEC	5
 #define SERVER_EXTRA_SOCKETS	16	/* refused-but-answered peers over max */
@@ -136,6 +138,7 @@ struct conn {
 
 	bool closing;		/* no more requests; close once flushed */
 	bool lingering;		/* flushed, write side shut, draining input */
+	size_t linger_bytes;	/* input drained since */
 	time_t closing_since;
 };
 
@@ -1359,28 +1362,37 @@ static int conn_output(struct conn *c)
 /*
  * After our last reply, shut the write side and read until the peer
  * closes: closing with unread input would send a reset that can destroy
- * the error reply before the peer reads it.
+ * the error reply before the peer reads it. A peer that keeps sending
+ * gets CONN_LINGER_RECVS reads a wake-up (the loop's other connections
+ * take their turn) and CONN_LINGER_BYTES in all, then the close.
  */
 static int conn_linger(struct conn *c)
 {
 	uint8_t sink[4096];
+	unsigned int n;
 	ssize_t got;
 
 	if (!c->lingering) {
 		c->lingering = true;
 		c->closing_since = monotonic_sec();
+		c->linger_bytes = 0;
 		shutdown(c->fd, SHUT_WR);
 	}
-	for (;;) {
+	for (n = 0; n < CONN_LINGER_RECVS; n++) {
 		got = recv(c->fd, sink, sizeof(sink), 0);
-		if (got > 0)
+		if (got > 0) {
+			c->linger_bytes += (size_t)got;
+			if (c->linger_bytes >= CONN_LINGER_BYTES)
+				return -1;
 			continue;
+		}
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		return -1;
 	}
+	return 0;	/* more: epoll (level-triggered) brings us back */
 }
 
 static void conn_event(struct conn *c, uint32_t events)
