@@ -27,6 +27,7 @@ pkgs=(
 	libcmocka-dev     # C unit and integration test runner
 	procps            # pgrep/pkill in test cleanup hooks
 	libfaketime       # test_donor steps the donor's wall clock (LD_PRELOAD)
+	iproute2          # ss: test_donor reads the donor socket's keepalive timer
 	python3-prometheus-client  # its parser checks rmemctl's --prometheus output
 	# the kernel module, out of tree
 	linux-headers-amd64 pahole

@@ -64,5 +64,8 @@ if command -v prlimit >/dev/null; then
 	expect_exit 1 prlimit --nofile=100 "$POOLD" -f -c "$TMP/fd.conf"
 	expect_in "$TMP/err" "[server] max_clients 500 and max_startups' full 128 need "
 	expect_in "$TMP/err" "file descriptors, and RLIMIT_NOFILE allows 100 (hard limit 100): lower them"
+	# and -t (systemd's ExecStartPre, under the unit's limit) says so first
+	expect_exit 2 prlimit --nofile=100 "$POOLD" -t -c "$TMP/fd.conf"
+	expect_in "$TMP/err" "file descriptors, and RLIMIT_NOFILE allows 100"
 fi
 echo PASS

@@ -766,8 +766,8 @@ static void test_malformed_header(void **state)
 
 struct flood {
 	int fd;
-	volatile bool stop, done;
-	uint64_t sent;
+	bool stop, done;	/* atomic: both threads */
+	uint64_t sent;		/* the flooder's; read after the join */
 };
 
 static void *flood_main(void *arg)
@@ -775,14 +775,14 @@ static void *flood_main(void *arg)
 	static uint8_t junk[65536];
 	struct flood *f = arg;
 
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
 		ssize_t n = send(f->fd, junk, sizeof(junk), MSG_NOSIGNAL);
 
 		if (n <= 0)
 			break;		/* the donor closed it */
 		f->sent += (uint64_t)n;
 	}
-	f->done = true;
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -811,12 +811,12 @@ static void test_linger_flood(void **state)
 		assert_int_equal(rmem_ping(witness, NULL), 0);
 	/* cut off after about a MiB (and what the sockets' buffers hold),
 	 * not after the 2 s linger, by which loopback carries gigabytes */
-	for (i = 0; i < 150 && !f.done; i++) {
+	for (i = 0; i < 150 && !__atomic_load_n(&f.done, __ATOMIC_ACQUIRE); i++) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
 	}
-	f.stop = true;
+	__atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	assert_true(f.done);
 	if (f.sent > 32u << 20)
@@ -1912,8 +1912,12 @@ static void test_strangers(void **state)
 
 	(void)state;
 	wait_quiet(0);
+	/* unauthenticated connections of earlier cases (STATS does not
+	 * count them) are gone after handshake_timeout or the linger, and
+	 * the tick that drops them */
+	sleep(4);
 	/* each answered: admitted and counted before the next is judged
-	 * (and well inside the 2 s handshake_timeout) */
+	 * (and inside the handshake_timeout: 2 s, counted in ticks) */
 	for (i = 0; i < SOURCE_STARTUPS; i++) {
 		a[i] = raw_connect_from("127.0.0.2");
 		assert_true(raw_hello_answered(a[i]));
@@ -2005,39 +2009,47 @@ static unsigned int donor_free_fd(void)
  */
 static void test_accept_emfile(void **state)
 {
+	static const char said[] = "accept: Too many open files; not accepting for a second";
 	struct timespec ts = { 1, 500 * 1000 * 1000 };
 	struct rlimit old, low;
-	unsigned int free_fd = 0, n;
-	double cpu;
-	int fd, i;
+	unsigned int free_fd = 0, n, attempt;
+	double cpu = 0;
+	int fd = -1, i, before;
+	bool met = false;
 
 	(void)state;
 	wait_quiet(0);
-	/* until wait_quiet's own connection has gone from the donor */
-	for (i = n = 0; n < 5 && i < 100; i++) {
-		struct timespec t = { 0, 100 * 1000 * 1000 };
-		unsigned int f = donor_free_fd();
-
-		n = f == free_fd ? n + 1 : 0;
-		free_fd = f;
-		nanosleep(&t, NULL);
-	}
 	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, NULL, &old), 0);
-	low = old;
-	low.rlim_cur = free_fd;	/* the next accept: EMFILE */
-	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &low, NULL), 0);
-	fd = raw_connect();	/* the kernel completes it: in the backlog */
-	cpu = donor_cpu();
-	nanosleep(&ts, NULL);
-	cpu = donor_cpu() - cpu;
+	/* a descriptor below the limit that an earlier case's connection
+	 * frees late lets the accept through: then again */
+	for (attempt = 0; attempt < 3 && !met; attempt++) {
+		for (i = n = 0; n < 5 && i < 100; i++) {	/* settled */
+			struct timespec t = { 0, 100 * 1000 * 1000 };
+			unsigned int f = donor_free_fd();
+
+			n = f == free_fd ? n + 1 : 0;
+			free_fd = f;
+			nanosleep(&t, NULL);
+		}
+		before = log_count(said);
+		low = old;
+		low.rlim_cur = free_fd;	/* the next accept: EMFILE */
+		assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &low, NULL), 0);
+		fd = raw_connect();	/* the kernel completes it: in the backlog */
+		cpu = donor_cpu();
+		nanosleep(&ts, NULL);
+		cpu = donor_cpu() - cpu;
+		assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &old, NULL), 0);
+		met = log_count(said) > before;
+		if (!met)
+			close(fd);
+	}
+	assert_true(met);	/* it met the limit, and said so */
 	/* spinning on accept would take the whole 1.5 s */
 	if (cpu > 0.5)
 		fail_msg("the donor used %.2f s of CPU in 1.5 s at its descriptor limit", cpu);
-	assert_int_equal(prlimit(daemon_pid, RLIMIT_NOFILE, &old, NULL), 0);
-	assert_true(raw_hello_answered(fd));
+	assert_true(raw_hello_answered(fd));	/* served once it could be */
 	close(fd);
-	/* it did meet the limit, and said so */
-	assert_true(log_count("accept: Too many open files; not accepting for a second") >= 1);
 	for (i = 0; i < 2; i++) {	/* and it goes on accepting */
 		fd = raw_connect();
 		assert_true(raw_hello_answered(fd));
@@ -2055,27 +2067,35 @@ static void test_keepalive(void **state)
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
 	char cmd[256], line[1024];
-	bool found = false, keep = false;
+	bool found = false;
+	int secs = -1;
 	FILE *p;
-	int fd = raw_connect();
+	int fd;
 
 	(void)state;
+	if (system("command -v ss >/dev/null 2>&1"))
+		skip();		/* no ss (iproute2) here */
+	fd = raw_connect();
 	assert_true(raw_hello_answered(fd));	/* accepted, options set */
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	snprintf(cmd, sizeof(cmd),
-		 "ss -tnoH state established '( sport = :%u and dport = :%u )' 2>&1",
+		 "ss -tnoH state established '( sport = :%u and dport = :%u )'",
 		 port, ntohs(a.sin_port));
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p)) {
+		char *t = strstr(line, "timer:(keepalive,");
+
 		found = true;
-		keep |= strstr(line, "timer:(keepalive,") != NULL;
+		if (t)
+			secs = atoi(t + strlen("timer:(keepalive,"));
 	}
 	pclose(p);
 	close(fd);
-	if (!found)
-		skip();		/* no ss (iproute2) here */
-	assert_true(keep);
+	assert_true(found);
+	/* the donor's TCP_KEEPIDLE (60 s), not the system's two hours */
+	if (secs < 0 || secs > 60)
+		fail_msg("the donor's socket: keepalive timer %d s", secs);
 }
 
 /*
@@ -2110,6 +2130,7 @@ static void test_clock_step(void **state)
 	a = open_client("clock", 8, &r);
 	write_pattern(a, 41, 0, 8);
 	rmem_client_free(a);	/* no CLOSE: an orphan */
+	wait_quiet(1);		/* orphaned before the clock moves */
 	write_text(faketime_path, "+2d\n");
 	nanosleep(&ts, NULL);	/* two ticks at least */
 	b = connect_client("clock-back");

@@ -154,8 +154,9 @@ static const struct bad_case bad_cases[] = {
 	{ HDR "[server]\nmax_startups = 1:101:5\n",
 	  "t.conf:6: [server] max_startups: '1:101:5' is out of range (1 <= begin <= full <= 65536, rate 0..100)" },
 	{ HDR "[server]\nkeepalive = 0\n", NULL },
-	{ HDR "[server]\nkeepalive = 86401\n",
-	  "t.conf:6: [server] keepalive: 86401 is out of range 0..86400" },
+	{ HDR "[server]\nkeepalive = 32767\n", NULL },
+	{ HDR "[server]\nkeepalive = 32768\n",
+	  "t.conf:6: [server] keepalive: 32768 is out of range 0..32767" },
 	{ HDR "[server]\nsource_startups = 0\n",
 	  "t.conf:6: [server] source_startups: 0 is out of range 1..65536" },
 	{ HDR "[pool]\n", NULL },	/* reopening a section is fine */

@@ -59,7 +59,8 @@ static const struct poold_key poold_keys[] = {
 	  false, true },
 	{ "server", "source_startups", KEY_UINT, CFG(source_startups), 1,
 	  65536, false, true },
-	{ "server", "keepalive", KEY_UINT, CFG(keepalive), 0, 86400, false,
+	/* TCP_KEEPIDLE's own maximum (MAX_TCP_KEEPIDLE) */
+	{ "server", "keepalive", KEY_UINT, CFG(keepalive), 0, 32767, false,
 	  true },
 	{ "pool", "size", KEY_SIZE, CFG(pool_size), RMEM_FRAME_SIZE,
 	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },

@@ -199,6 +199,12 @@ int main(int argc, char **argv)
 		log_warn("key file %s is readable by other users (chmod 600 it)",
 			 srv.cfg.key_file);
 	if (test) {
+		/* ExecStartPre runs this under the unit's LimitNOFILE= */
+		if (server_check_fds(&srv.cfg, server_threads(&srv.cfg), err,
+				     sizeof(err))) {
+			log_err("%s: %s", config, err);
+			return EXIT_USAGE;
+		}
 		printf("%s: configuration OK (pool %llu MiB, quota %llu MiB, port %u)\n",
 		       config, (unsigned long long)(srv.cfg.pool_size >> 20),
 		       (unsigned long long)(srv.cfg.quota >> 20), srv.cfg.port);

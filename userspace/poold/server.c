@@ -56,6 +56,7 @@
 #define CONN_IN_STAGE		16384	/* one recv takes a batch of requests */
 #define SERVER_DRAIN_SEC	5
 #define SERVER_EXTRA_SOCKETS	16	/* refused-but-answered peers over max */
+#define SERVER_ACCEPT_BUDGET	64	/* accepts per wake-up of loop 0 */
 /* Descriptors besides connections: listen, signalfd, stdio, journal, slack */
 #define SERVER_FIXED_FDS	16
 #define LOOP_FDS		3	/* epoll, eventfd, timerfd */
@@ -362,8 +363,7 @@ static bool startup_admit(struct server *s, const uint8_t addr[16],
 		unsigned int p = m->rate +
 			(100 - m->rate) * (n - m->begin) / (m->full - m->begin + 1);
 
-		/* xorshift32: cheap, and an attacker gains nothing by
-		 * predicting it that sending more would not give him */
+		/* xorshift32 from a random seed (server_start): cheap */
 		s->drop_rand ^= s->drop_rand << 13;
 		s->drop_rand ^= s->drop_rand >> 17;
 		s->drop_rand ^= s->drop_rand << 5;
@@ -420,8 +420,8 @@ static void startup_end_locked(struct conn *c)
  * hard one if need be; an error if even that is short, so that accept
  * never meets EMFILE in a configuration that start-up accepted.
  */
-static int server_check_fds(const struct poold_config *cfg,
-			    unsigned int nloops, char *err, size_t errlen)
+int server_check_fds(const struct poold_config *cfg, unsigned int nloops,
+		     char *err, size_t errlen)
 {
 	rlim_t need = (rlim_t)cfg->max_clients + cfg->startups.full +
 		      SERVER_EXTRA_SOCKETS + (rlim_t)LOOP_FDS * nloops +
@@ -1489,7 +1489,12 @@ static struct loop *server_pick_loop(struct server *s)
  */
 static void server_accept(struct server *s)
 {
-	for (;;) {
+	unsigned int n;
+
+	/* a bounded number a wake-up: a flood of connects must not keep
+	 * loop 0 (its connections, signals and the watchdog's tick) here;
+	 * epoll is level-triggered and brings us back */
+	for (n = 0; n < SERVER_ACCEPT_BUDGET; n++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct conn *c;
@@ -1554,13 +1559,12 @@ static void server_accept(struct server *s)
 			 * counted here, told once a second (server_tick) */
 			if (!strcmp(why, "source_startups"))
 				s->dropped_source++;
-			else
+			else if (!strcmp(why, "max_startups"))
 				s->dropped_startups++;
+			else
+				log_warn("%s:%u: dropped: %s", host, port, why);
 			snprintf(s->dropped_last, sizeof(s->dropped_last),
 				 "%s", host);
-			if (strcmp(why, "max_startups") &&
-			    strcmp(why, "source_startups"))
-				log_warn("%s:%u: dropped: %s", host, port, why);
 			close(fd);
 			continue;
 		}
@@ -1843,7 +1847,7 @@ static void loop_tick(struct loop *l)
  */
 static void server_tick(struct server *s)
 {
-	time_t now = monotonic_sec(), mono = monotonic_sec();
+	time_t now = monotonic_sec(), mono = now;
 	unsigned int i, stale = s->nloops;
 
 	pthread_mutex_lock(&s->lock);
@@ -2126,10 +2130,9 @@ int server_start(struct server *s, char *err, size_t errlen)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&s->lock, NULL);
 	s->nloops = server_threads(&s->cfg);
-	s->drop_rand = (uint32_t)getpid() * 2654435761u ^
-		       (uint32_t)monotonic_sec() ^ 0x9e3779b9u;
-	if (!s->drop_rand)
-		s->drop_rand = 1;
+	/* unguessable, so that no one can time connects into the kept ones */
+	if (rmem_random(&s->drop_rand, sizeof(s->drop_rand)) || !s->drop_rand)
+		s->drop_rand = (uint32_t)getpid() * 2654435761u | 1;
 	s->loops = calloc(s->nloops, sizeof(*s->loops));
 	if (!s->loops) {
 		snprintf(err, errlen, "out of memory for %u event loops",

@@ -128,6 +128,9 @@ struct server {
 
 /* [server] threads resolved: auto is a loop per two online CPUs, 1..8 */
 unsigned int server_threads(const struct poold_config *cfg);
+/* RLIMIT_NOFILE against what cfg can admit (raising the soft limit) */
+int server_check_fds(const struct poold_config *cfg, unsigned int nloops,
+		     char *err, size_t errlen);
 int server_listen(struct server *s, char *err, size_t errlen);
 int server_write_port_file(struct server *s, const char *port_file,
 			   char *err, size_t errlen);
