@@ -1487,6 +1487,97 @@ static struct loop *server_pick_loop(struct server *s)
  * Until then only s->lock guards it, and only server_close() (after
  * every loop ended) may free it there.
  */
+/*
+ * An accepted socket: admitted (max_startups, source_startups, the socket
+ * budget) and handed to the loop that owns the fewest, or closed. fd is
+ * ours from here on. The fuzzer (tests/fuzz/fuzz_conn.c) hands sockets of
+ * its own in through here, as accept does.
+ */
+static void server_admit(struct server *s, int fd,
+			 const struct sockaddr_storage *ss)
+{
+	struct conn *c;
+	struct loop *l;
+	char host[INET6_ADDRSTRLEN];
+	uint8_t src[16] = { [10] = 0xff, [11] = 0xff };
+	const char *why = NULL;
+	unsigned int keepalive;
+	int one = 1;
+	uint16_t port;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		memcpy(src, &a->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		memcpy(src + 12, &a->sin_addr, 4);
+	}
+	/* admitted: counted now, so the next accept sees it */
+	pthread_mutex_lock(&s->lock);
+	if (s->nsockets >= s->cfg.max_clients + s->cfg.startups.full +
+			   SERVER_EXTRA_SOCKETS)
+		why = "too many connections";
+	else if (startup_admit(s, src, &why))
+		s->nsockets++;
+	keepalive = s->cfg.keepalive;
+	pthread_mutex_unlock(&s->lock);
+	if (why) {
+		/* a stranger may send these as fast as he likes:
+		 * counted here, told once a second (server_tick) */
+		if (!strcmp(why, "source_startups"))
+			s->dropped_source++;
+		else if (!strcmp(why, "max_startups"))
+			s->dropped_startups++;
+		else
+			log_warn("%s:%u: dropped: %s", host, port, why);
+		snprintf(s->dropped_last, sizeof(s->dropped_last), "%s", host);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_err("out of memory for a connection");
+		pthread_mutex_lock(&s->lock);
+		s->nsockets--;
+		startup_forget_locked(s, src);
+		pthread_mutex_unlock(&s->lock);
+		close(fd);
+		return;
+	}
+	c->type = EV_CONN;
+	c->srv = s;
+	c->fd = fd;
+	c->since = monotonic_sec();
+	c->startup = true;
+	memcpy(c->src, src, sizeof(src));
+	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	snprintf(c->name, sizeof(c->name), "-");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_keepalive(fd, keepalive);
+	pthread_mutex_lock(&s->lock);
+	l = server_pick_loop(s);
+	l->load++;
+	c->loop = l;
+	/* before c is published: from then on it is l's */
+	log_debug("%s: connected (loop %u)", c->peer, l->index);
+	c->next = l->incoming;
+	l->incoming = c;
+	pthread_mutex_unlock(&s->lock);
+	loop_wake(l);
+}
+
+/*
+ * Loop 0 accepts; the connection then belongs to the loop that owns the
+ * fewest, which takes it from its incoming[] on its eventfd's wake-up.
+ * Until then only s->lock guards it, and only server_close() (after
+ * every loop ended) may free it there.
+ */
 static void server_accept(struct server *s)
 {
 	unsigned int n;
@@ -1497,14 +1588,7 @@ static void server_accept(struct server *s)
 	for (n = 0; n < SERVER_ACCEPT_BUDGET; n++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct conn *c;
-		struct loop *l;
-		char host[INET6_ADDRSTRLEN];
-		uint8_t src[16] = { [10] = 0xff, [11] = 0xff };
-		const char *why = NULL;
-		unsigned int keepalive;
-		int fd, one = 1;
-		uint16_t port;
+		int fd;
 
 		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1532,72 +1616,7 @@ static void server_accept(struct server *s)
 			}
 			return;
 		}
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (void *)&ss;
-
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-			memcpy(src, &a->sin6_addr, 16);
-		} else {
-			struct sockaddr_in *a = (void *)&ss;
-
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			port = ntohs(a->sin_port);
-			memcpy(src + 12, &a->sin_addr, 4);
-		}
-		/* admitted: counted now, so the next accept sees it */
-		pthread_mutex_lock(&s->lock);
-		if (s->nsockets >= s->cfg.max_clients + s->cfg.startups.full +
-				   SERVER_EXTRA_SOCKETS)
-			why = "too many connections";
-		else if (startup_admit(s, src, &why))
-			s->nsockets++;
-		keepalive = s->cfg.keepalive;
-		pthread_mutex_unlock(&s->lock);
-		if (why) {
-			/* a stranger may send these as fast as he likes:
-			 * counted here, told once a second (server_tick) */
-			if (!strcmp(why, "source_startups"))
-				s->dropped_source++;
-			else if (!strcmp(why, "max_startups"))
-				s->dropped_startups++;
-			else
-				log_warn("%s:%u: dropped: %s", host, port, why);
-			snprintf(s->dropped_last, sizeof(s->dropped_last),
-				 "%s", host);
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			log_err("out of memory for a connection");
-			pthread_mutex_lock(&s->lock);
-			s->nsockets--;
-			startup_forget_locked(s, src);
-			pthread_mutex_unlock(&s->lock);
-			close(fd);
-			continue;
-		}
-		c->type = EV_CONN;
-		c->srv = s;
-		c->fd = fd;
-		c->since = monotonic_sec();
-		c->startup = true;
-		memcpy(c->src, src, sizeof(src));
-		snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
-		snprintf(c->name, sizeof(c->name), "-");
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		conn_keepalive(fd, keepalive);
-		pthread_mutex_lock(&s->lock);
-		l = server_pick_loop(s);
-		l->load++;
-		c->loop = l;
-		/* before c is published: from then on it is l's */
-		log_debug("%s: connected (loop %u)", c->peer, l->index);
-		c->next = l->incoming;
-		l->incoming = c;
-		pthread_mutex_unlock(&s->lock);
-		loop_wake(l);
+		server_admit(s, fd, &ss);
 	}
 }
 
@@ -2014,61 +2033,73 @@ static bool loop_done(struct loop *l)
 }
 
 /*
+ * One round: wait up to timeout ms (-1: until something happens; 0 when
+ * connections wait in their stage), then serve what epoll brought. The
+ * number of events, 0, or -1 if epoll_wait failed. loop_run() turns it;
+ * the fuzzer (tests/fuzz/fuzz_conn.c) turns it with timeout 0.
+ */
+static int loop_round(struct loop *l, int timeout)
+{
+	struct server *s = l->srv;
+	struct epoll_event events[64];
+	int i, n;
+
+	n = epoll_wait(l->epfd, events, 64, l->restage ? 0 : timeout);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err("epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	exec_read_lock(s);
+	/*
+	 * Last round's budget-bound connections first. A round is
+	 * what one hold of exec covers, so a fence waits for at most
+	 * one budget per connection.
+	 */
+	if (l->restage)
+		loop_restage(l);
+	for (i = 0; i < n; i++) {
+		enum ev_type *t = events[i].data.ptr;
+		enum ev_type type = *t;
+
+		switch (type) {
+		case EV_LISTEN:
+			server_accept(s);
+			break;
+		case EV_SIGNAL:
+			server_signal(s);
+			break;
+		case EV_WAKE:
+			loop_adopt(l);
+			break;
+		case EV_TIMER:
+			loop_tick(l);
+			if (l->index == 0)
+				server_tick(s);
+			break;
+		case EV_CONN:
+			conn_event((struct conn *)t, events[i].events);
+			break;
+		}
+	}
+	loop_drain(l);
+	if (l->reap)
+		loop_reap(l);
+	exec_read_unlock(s);
+	return n;
+}
+
+/*
  * One loop's life. Everything it does to its connections is under exec's
  * read side, taken once a round; between rounds (in epoll_wait) a fence
  * may take the write side and shut any of them.
  */
 static int loop_run(struct loop *l)
 {
-	struct server *s = l->srv;
-	struct epoll_event events[64];
-	int i, n;
-
-	while (!loop_done(l)) {
-		n = epoll_wait(l->epfd, events, 64, l->restage ? 0 : -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("epoll_wait: %s", strerror(errno));
+	while (!loop_done(l))
+		if (loop_round(l, -1) < 0)
 			return -1;
-		}
-		exec_read_lock(s);
-		/*
-		 * Last round's budget-bound connections first. A round is
-		 * what one hold of exec covers, so a fence waits for at most
-		 * one budget per connection.
-		 */
-		if (l->restage)
-			loop_restage(l);
-		for (i = 0; i < n; i++) {
-			enum ev_type *t = events[i].data.ptr;
-			enum ev_type type = *t;
-
-			switch (type) {
-			case EV_LISTEN:
-				server_accept(s);
-				break;
-			case EV_SIGNAL:
-				server_signal(s);
-				break;
-			case EV_WAKE:
-				loop_adopt(l);
-				break;
-			case EV_TIMER:
-				loop_tick(l);
-				if (l->index == 0)
-					server_tick(s);
-				break;
-			case EV_CONN:
-				conn_event((struct conn *)t, events[i].events);
-				break;
-			}
-		}
-		loop_drain(l);
-		if (l->reap)
-			loop_reap(l);
-		exec_read_unlock(s);
-	}
 	return 0;
 }
 
