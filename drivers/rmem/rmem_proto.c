@@ -164,7 +164,9 @@ int rmem_reply_decode(const struct rmem_reply_hdr *wire,
 	reply->tag = le64_to_cpu(wire->tag);
 	reply->len = le32_to_cpu(wire->len);
 
-	if (le32_to_cpu(wire->magic) != RMEM_REPLY_MAGIC)
+	/* reserved is zero until a protocol version gives it a meaning: a
+	 * donor that sets it is not one this client understands */
+	if (le32_to_cpu(wire->magic) != RMEM_REPLY_MAGIC || wire->reserved)
 		return RMEM_E_PROTO;
 	if (reply->len > RMEM_MAX_PAYLOAD)
 		return RMEM_E_TOOBIG;

@@ -91,6 +91,11 @@ static void test_reply_roundtrip(void **state)
 	out.len = 4096;
 	assert_int_equal(rmem_reply_check(&out, RMEM_OP_READ, 4096), RMEM_OK);
 	assert_int_equal(rmem_reply_check(&out, RMEM_OP_READ, 8192), RMEM_E_PROTO);
+	/* the reserved word is zero: anything else is malformed (the
+	 * fuzzer found that decode took it and encode then dropped it) */
+	h.reserved = cpu_to_le32(1);
+	assert_int_equal(rmem_reply_decode(&h, &out), RMEM_E_PROTO);
+	h.reserved = 0;
 	h.magic = 0;
 	assert_int_equal(rmem_reply_decode(&h, &out), RMEM_E_PROTO);
 }
