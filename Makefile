@@ -7,6 +7,7 @@
 #   make install      install programs, library, header and docs (PREFIX)
 #   make deb          the Debian packages, into build/deb/ (debian/)
 #   make fpga-synth   the FPGA's yosys report, into fpga/README.md
+#   make fuzz         run each fuzzer for FUZZ_TIME seconds (tests/fuzz/)
 #
 # Both targets first run scripts/install-deps.sh, which installs missing
 # Debian packages (as root) and is silent when all are there.
@@ -137,6 +138,7 @@ $(BUILD)/rmemctl: $(call obj,$(RMEMCTL_SRCS)) $(LIBRMEM_A)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) $(NL_LIBS) -lsystemd
 
 include fpga/fpga.mk
+include tests/fuzz/fuzz.mk
 
 # guest tests boot the installed kernel and these suites' kernels too
 VM_SUITES := bookworm-backports
@@ -241,6 +243,7 @@ check: vm-kernels
 	$(MAKE) SAN=1 BUILD=build/san tests
 	$(MAKE) SAN=thread BUILD=build/tsan build/tsan/rmem-poold \
 		build/tsan/tests/test_donor
+	$(MAKE) fuzzers
 	tests/run.sh build/san
 
 # the README's first command: the donor stack locally, then swap in a VM

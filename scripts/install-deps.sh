@@ -25,6 +25,7 @@ pkgs=(
 	debootstrap       # tests/vm/packages.sh: a Debian 12 root with systemd, to boot them in
 	# tests
 	libcmocka-dev     # C unit and integration test runner
+	clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the fuzzers (tests/fuzz/)
 	procps            # pgrep/pkill in test cleanup hooks
 	libfaketime       # test_donor steps the donor's wall clock (LD_PRELOAD)
 	iproute2          # ss: test_donor reads the donor socket's keepalive timer

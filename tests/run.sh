@@ -67,8 +67,8 @@ done
 if [ -x build/tsan/tests/test_donor ] && [ "$BUILD" != build/tsan ]; then
 	RMEM_BUILD=build/tsan run_cmocka test_donor-tsan build/tsan/tests/test_donor
 fi
-for t in tests/integration/*.sh tests/fpga/*.sh tests/kernel/*.sh tests/vm/*.sh; do
-	case $(basename "$t") in *lib.sh) continue ;; esac	# sourced, not run
+for t in tests/integration/*.sh tests/fuzz/*.sh tests/fpga/*.sh tests/kernel/*.sh tests/vm/*.sh; do
+	case $(basename "$t") in *lib.sh|run-one.sh) continue ;; esac	# sourced, not run
 	run_shell "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
 done
 LIMIT=$DEBUG_LIMIT
