@@ -26,13 +26,22 @@ printf '[pool]\nsize = 8M\n[auth]\nkey_file = %s/nokey\n' "$TMP" >"$TMP/nokey.co
 expect_exit 2 "$POOLD" -t -c "$TMP/nokey.conf"
 expect_in "$TMP/err" "key file $TMP/nokey: No such file or directory"
 echo tiny >"$TMP/tinykey"
+chmod 600 "$TMP/tinykey"
 printf '[pool]\nsize = 8M\n[auth]\nkey_file = %s/tinykey\n' "$TMP" >"$TMP/tiny.conf"
 expect_exit 2 "$POOLD" -t -c "$TMP/tiny.conf"
 expect_in "$TMP/err" "key shorter than 16 bytes"
 
+# a key others may read is refused, at start as with -t; and it is
+# refused by the clients too (rmemctl here, librmem and the engine alike)
 chmod 644 "$TMP/key"
+expect_exit 2 "$POOLD" -t -c "$TMP/example.conf"
+expect_in "$TMP/err" "key file $TMP/key: group or others may access it (mode 0644): chmod 600 $TMP/key"
+expect_exit 2 "$POOLD" -f -c "$TMP/example.conf"
+expect_in "$TMP/err" "group or others may access it"
+expect_exit 5 "$RMEMCTL" --key "$TMP/key" ping 127.0.0.1:1
+expect_in "$TMP/err" "group or others may access it"
+chmod 600 "$TMP/key"
 expect_exit 0 "$POOLD" -t -c "$TMP/example.conf"
-expect_in "$TMP/err" "is readable by other users"
 
 expect_exit 2 "$POOLD" --bogus
 expect_exit 2 "$POOLD" stray-argument

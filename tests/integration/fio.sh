@@ -78,6 +78,7 @@ expect_in "$TMP/err" "not a multiple of 4096"
 run_fio toobig --rw=read --bs=4k --size=80M && fail "a job over the quota ran"
 expect_in "$TMP/err" "quota"
 printf '%064x\n' 1 >"$TMP/wrongkey"
+chmod 600 "$TMP/wrongkey"
 run_fio wrongkey --rw=read --bs=4k --size=1M --key_file="$TMP/wrongkey" &&
 	fail "a wrong key was accepted"
 expect_in "$TMP/err" "rmem: "

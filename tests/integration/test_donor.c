@@ -72,6 +72,7 @@ static void write_text(const char *path, const char *text)
 	}
 	fputs(text, f);
 	fclose(f);
+	chmod(path, 0600);	/* a key others may read is refused */
 }
 
 static void dump_log(void)

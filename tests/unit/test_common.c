@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -91,6 +92,7 @@ static const char *write_file(const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
 	return path;
 }
 
@@ -108,6 +110,31 @@ static void test_key_load(void **state)
 	assert_int_equal(rmem_key_load(write_file("k2", "short\n"), &key, err,
 				       sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "rmemctl keygen"));
+
+	/* a key that group or others may touch is refused, not warned of:
+	 * whoever reads it can read and write its clients' swapped pages */
+	{
+		const char *p = write_file("k4", "0123456789abcdef\n");
+		const mode_t modes[] = { 0640, 0604, 0620, 0602, 0610 };
+		size_t i;
+
+		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			assert_int_equal(chmod(p, modes[i]), 0);
+			assert_int_equal(rmem_key_load(p, &key, err, sizeof(err)),
+					 -EACCES);
+			assert_non_null(strstr(err, "chmod 600"));
+		}
+		assert_int_equal(chmod(p, 0400), 0);
+		assert_int_equal(rmem_key_load(p, &key, err, sizeof(err)), 0);
+		/* owned by another user, not root: refused even at 0600 */
+		if (geteuid() == 0) {
+			assert_int_equal(chmod(p, 0600), 0);
+			assert_int_equal(chown(p, 65534, 65534), 0);
+			assert_int_equal(rmem_key_load(p, &key, err, sizeof(err)),
+					 -EACCES);
+			assert_non_null(strstr(err, "owned by uid 65534"));
+		}
+	}
 
 	assert_int_equal(rmem_key_load("/nonexistent/key", &key, err,
 				       sizeof(err)), -ENOENT);

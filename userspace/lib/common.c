@@ -68,10 +68,38 @@ int rmem_key_load(const char *path, struct rmem_key *key,
 		snprintf(err, errlen, "key file %s: %s", path, strerror(e));
 		return -e;
 	}
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st)) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "key file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		snprintf(err, errlen, "key file %s: not a regular file", path);
 		return -EINVAL;
+	}
+	/*
+	 * Whoever reads the key can read and change every swapped page of
+	 * its clients, and whoever writes it decides who may: as ssh with a
+	 * private key, refuse a file others may touch, or that someone
+	 * other than us (or root) owns. Checked on the open file, so that
+	 * what is checked is what is read.
+	 */
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		snprintf(err, errlen,
+			 "key file %s: group or others may access it (mode %04o): chmod 600 %s",
+			 path, (unsigned int)(st.st_mode & 07777), path);
+		return -EACCES;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		close(fd);
+		snprintf(err, errlen,
+			 "key file %s: owned by uid %u, neither this user (%u) nor root",
+			 path, (unsigned int)st.st_uid,
+			 (unsigned int)geteuid());
+		return -EACCES;
 	}
 	while (len < sizeof(buf)) {
 		n = read(fd, buf + len, sizeof(buf) - len);
