@@ -12,6 +12,8 @@
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${RMEM_BUILD:-build/san}
+# absolute: a test may run them from a directory of its own
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 POOLD=$BUILD/rmem-poold
 RMEMCTL=$BUILD/rmemctl
 TMP=$(mktemp -d /tmp/rmem-sh.XXXXXX)

@@ -417,3 +417,20 @@ void poold_config_restart_keys(const struct poold_config *old,
 					k->section, k->name);
 	}
 }
+
+int poold_config_abspath(char *path, size_t size, const char *dir,
+			 char *err, size_t errlen)
+{
+	char abs[PATH_MAX];
+	int n;
+
+	if (path[0] == '/' || !path[0])
+		return 0;
+	n = snprintf(abs, sizeof(abs), "%s/%s", dir, path);
+	if (n < 0 || (size_t)n >= size) {
+		snprintf(err, errlen, "%s/%s: path too long", dir, path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(path, abs, (size_t)n + 1);
+	return 0;
+}

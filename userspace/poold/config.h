@@ -59,6 +59,14 @@ int poold_config_load(const char *path, struct poold_config *cfg,
 int poold_config_parse_string(const char *name, const char *text,
 			      struct poold_config *cfg,
 			      char *err, size_t errlen);
+/*
+ * A relative path made absolute against dir (the working directory the
+ * daemon started in): a relative key_file means the same file at start
+ * and at every reload, after the daemon's chdir("/"). 0, or -errno with
+ * a message.
+ */
+int poold_config_abspath(char *path, size_t size, const char *dir,
+			 char *err, size_t errlen);
 /* Names of the keys that differ and need a restart to change; "" if none. */
 void poold_config_restart_keys(const struct poold_config *old,
 			       const struct poold_config *new,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,6 +108,57 @@ static void daemon_ready(int fd, const char *err)
 }
 
 /*
+ * The pid file, opened so that it cannot be turned against us: never
+ * through a symbolic link (a root daemon writing where a link in a
+ * world-writable directory points), only a regular file, and locked for
+ * the daemon's life, so that a second daemon with the same file says
+ * who holds it instead of overwriting it. The descriptor stays open (and
+ * the lock held) until exit.
+ */
+static int pid_file_write(const char *path, char *err, size_t errlen)
+{
+	char buf[32];
+	struct stat st;
+	int fd, e, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "pid file %s: %s%s", path, strerror(e),
+			 e == ELOOP ? " (a symbolic link: refused)" : "");
+		return -e;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "pid file %s: not a regular file", path);
+		return -EINVAL;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		e = errno;
+		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen,
+				 "pid file %s: held by a running rmem-poold (pid %s)",
+				 path, buf[0] ? buf : "?");
+		else
+			snprintf(err, errlen, "pid file %s: %s", path,
+				 strerror(e));
+		return -(e == EWOULDBLOCK ? EEXIST : e);
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(e));
+		return -e;
+	}
+	return 0;	/* fd is left open: it holds the lock */
+}
+
+/*
  * Swap depends on us: the kernel must not pick the donor to kill. And a
  * client on this same host may swap to us: if our own allocations (socket
  * buffers for a reply, say) went into reclaim, reclaim would write pages
@@ -145,8 +197,9 @@ int main(int argc, char **argv)
 	const char *config = POOLD_DEFAULT_CONFIG, *pid_file = NULL;
 	const char *port_file = NULL;
 	bool foreground = false, test = false;
-	char err[1024];
-	struct stat st;
+	static char start_dir[PATH_MAX], config_abs[PATH_MAX],
+		pid_abs[PATH_MAX];
+	char err[PATH_MAX + 1024];	/* a path, and why */
 	int opt, ready_fd = -1, ret;
 
 	while ((opt = getopt_long(argc, argv, "c:ftp:hV", opts, NULL)) != -1) {
@@ -185,19 +238,41 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	srv.config_path = config;
 	/* until the configuration is read: stderr (the journal's, under systemd) */
 	if (poold_config_load(config, &srv.cfg, err, sizeof(err))) {
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
+	/*
+	 * A daemon's working directory is "/" (daemon_ready), and a SIGHUP
+	 * reads both files again: remember where they were, so that a
+	 * relative -c or key_file names the same files then as now.
+	 */
+	err[0] = '\0';
+	snprintf(config_abs, sizeof(config_abs), "%s", config);
+	if (!getcwd(start_dir, sizeof(start_dir)) ||
+	    poold_config_abspath(config_abs, sizeof(config_abs), start_dir,
+				 err, sizeof(err)) ||
+	    poold_config_abspath(srv.cfg.key_file, sizeof(srv.cfg.key_file),
+				 start_dir, err, sizeof(err))) {
+		log_err("%s: %s", config, err[0] ? err : strerror(errno));
+		return EXIT_USAGE;
+	}
+	srv.config_path = config_abs;
+	srv.start_dir = start_dir;
+	if (pid_file) {
+		snprintf(pid_abs, sizeof(pid_abs), "%s", pid_file);
+		if (poold_config_abspath(pid_abs, sizeof(pid_abs), start_dir,
+					 err, sizeof(err))) {
+			log_err("%s", err);
+			return EXIT_USAGE;
+		}
+		pid_file = pid_abs;	/* unlinked at exit, after chdir("/") */
+	}
 	if (rmem_key_load(srv.cfg.key_file, &srv.key, err, sizeof(err))) {
 		log_err("%s: %s", config, err);
 		return EXIT_USAGE;
 	}
-	if (stat(srv.cfg.key_file, &st) == 0 && (st.st_mode & 0077))
-		log_warn("key file %s is readable by other users (chmod 600 it)",
-			 srv.cfg.key_file);
 	if (test) {
 		/* ExecStartPre runs this under the unit's LimitNOFILE= */
 		if (server_check_fds(&srv.cfg, server_threads(&srv.cfg), err,
@@ -219,7 +294,9 @@ int main(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 	}
-	/* in the background there is no stderr to log to */
+	/* in the background there is no stderr to log to, now or after a
+	 * SIGHUP (server_load) */
+	srv.background = !foreground;
 	poold_log_setup(srv.cfg.log_level, srv.cfg.log_syslog || !foreground);
 
 	ret = server_listen(&srv, err, sizeof(err));
@@ -236,15 +313,8 @@ int main(int argc, char **argv)
 			srv.locked = true;
 		}
 	}
-	if (!ret && pid_file) {
-		FILE *f = fopen(pid_file, "w");
-
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
-			snprintf(err, sizeof(err), "pid file %s: %s", pid_file,
-				 strerror(errno));
-			ret = -errno;
-		}
-	}
+	if (!ret && pid_file)
+		ret = pid_file_write(pid_file, err, sizeof(err));
 	if (!ret && port_file)
 		ret = server_write_port_file(&srv, port_file, err, sizeof(err));
 	if (ret) {

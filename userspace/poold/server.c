@@ -1721,7 +1721,9 @@ static void server_load(struct server *s)
 	struct rmem_key key;
 	char err[1024], restart[512];
 
-	if (poold_config_load(s->config_path, &cfg, err, sizeof(err))) {
+	if (poold_config_load(s->config_path, &cfg, err, sizeof(err)) ||
+	    poold_config_abspath(cfg.key_file, sizeof(cfg.key_file),
+				 s->start_dir, err, sizeof(err))) {
 		log_err("reload: %s; keeping the running configuration", err);
 		return;
 	}
@@ -1734,6 +1736,9 @@ static void server_load(struct server *s)
 		log_err("reload: %s; keeping the running configuration", err);
 		return;
 	}
+	/* port = 0 took a free port: the same file is no change of it */
+	if (cfg.port == s->port_conf)
+		cfg.port = s->cfg.port;
 	poold_config_restart_keys(&s->cfg, &cfg, restart, sizeof(restart));
 	if (restart[0])
 		log_warn("reload: %s changed; that takes a restart", restart);
@@ -1753,7 +1758,7 @@ static void server_load(struct server *s)
 	s->key = key;
 	pthread_mutex_unlock(&s->lock);
 	explicit_bzero(&key, sizeof(key));
-	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog);
+	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog || s->background);
 	log_info("configuration reloaded from %s (quota %llu frames, max_clients %u, idle_timeout %us)",
 		 s->config_path,
 		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
@@ -1950,6 +1955,7 @@ int server_listen(struct server *s, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	s->listen_fd = fd;
+	s->port_conf = s->cfg.port;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		s->cfg.port = ntohs(ss.ss_family == AF_INET6 ?
 				    ((struct sockaddr_in6 *)&ss)->sin6_port :

@@ -80,7 +80,13 @@ struct loop {
  */
 struct server {
 	struct poold_config cfg;
+	/* absolute, as is cfg.key_file: the daemon's chdir("/") and a
+	 * SIGHUP's re-read must find the same files (poold_config_abspath) */
 	const char *config_path;
+	const char *start_dir;	/* the working directory it started in */
+	/* daemonized: stderr is /dev/null, so every log goes to syslog,
+	 * whatever [log] target says, after a SIGHUP too */
+	bool background;
 	struct rmem_key key;
 	struct pool pool;
 	bool locked;
@@ -91,6 +97,8 @@ struct server {
 	unsigned int nloops;
 
 	int listen_fd;		/* loop 0's */
+	unsigned int port_conf;	/* [server] port as configured (cfg.port:
+				 * the bound one, which 0 leaves to the kernel) */
 	int signal_fd;		/* loop 0's */
 
 	unsigned int nconns;	/* authenticated, counted against max_clients */
