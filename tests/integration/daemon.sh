@@ -56,6 +56,33 @@ expect_in "$TMP/out" "quota          2048 frames"
 wait_gone "$pid"
 [ -e "$TMP/rel/pid" ] && fail "a relative pid file left behind"
 
+# The donor holds every client's memory and the key: it is not dumpable,
+# so no core file, and no ptrace or /proc/PID/mem by its own user. Run as
+# nobody, its /proc files are root's (a dumpable process's are its own,
+# which the sleep shows).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 711 "$TMP"
+	mkdir -m 700 "$TMP/nb"
+	cp "$TMP/key" "$TMP/nb/key"
+	sed -e "s|^key_file = .*|key_file = $TMP/nb/key|" "$TMP/conf" >"$TMP/nb/conf"
+	chown -R 65534:65534 "$TMP/nb"
+	as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	"${as_nobody[@]}" sleep 30 &
+	sleeper=$!
+	PIDS+=("$sleeper")
+	"${as_nobody[@]}" "$POOLD" -f -c "$TMP/nb/conf" --port-file "$TMP/nb/port" 2>"$TMP/nb.log" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_until test -s "$TMP/nb/port"
+	[ -s "$TMP/nb/port" ] || fail "the donor did not start as nobody: $(cat "$TMP/nb.log")"
+	[ "$(stat -c %u "/proc/$sleeper/environ")" = 65534 ] ||
+		fail "a dumpable process's /proc files are not its own: the check below proves nothing"
+	[ "$(stat -c %u "/proc/$pid/environ")" = 0 ] ||
+		fail "the donor is dumpable: /proc/$pid is its user's"
+	wait_gone "$pid"
+	kill "$sleeper"
+fi
+
 # In the background stderr is /dev/null, so the log goes to syslog even
 # with target = stderr, and still after a SIGHUP. Seen through a syslog
 # socket of our own, in a mount namespace whose /dev is ours.

@@ -99,6 +99,46 @@ static void test_zeroed_on_handout(void **state)
 	pool_region_release(p, b);
 }
 
+/*
+ * A freed frame does not keep its client's data: pool_scrub() zeroes the
+ * freed frames, as many as it is given a call, and a region created
+ * meanwhile takes the zeroed ones first.
+ */
+static void test_zeroed_when_freed(void **state)
+{
+	struct pool *p = *state;
+	struct pool_region *a, *b;
+	static const uint8_t zero[RMEM_FRAME_SIZE];
+	uint32_t frames[NFRAMES];
+	uint64_t i, dirty;
+
+	assert_int_equal(pool_region_create(p, NFRAMES / 2, &a), RMEM_OK);
+	for (i = 0; i < NFRAMES / 2; i++) {
+		memset(pool_frame(p, a, i), 0x5a, RMEM_FRAME_SIZE);
+		frames[i] = a->frames[i];
+	}
+	pool_region_put(p, a, 0);
+	pool_region_release(p, a);
+	assert_true(p->nfree == NFRAMES);
+	assert_true(p->ndirty == NFRAMES / 2);
+	assert_true(pool_scrub(p, 3) == 3);
+	assert_true(p->ndirty == NFRAMES / 2 - 3);
+	/* a region now takes the clean frames: none of the dirty ones */
+	assert_int_equal(pool_region_create(p, NFRAMES / 2, &b), RMEM_OK);
+	assert_true(p->ndirty == NFRAMES / 2 - 3);
+	for (i = 0; i < NFRAMES / 2; i++)
+		assert_memory_equal(pool_frame(p, b, i), zero, RMEM_FRAME_SIZE);
+	pool_region_put(p, b, 0);
+	pool_region_release(p, b);
+	dirty = p->ndirty;
+	assert_true(pool_scrub(p, NFRAMES) == dirty);
+	assert_true(p->ndirty == 0 && p->nclean == NFRAMES);
+	assert_true(pool_scrub(p, NFRAMES) == 0);
+	for (i = 0; i < NFRAMES / 2; i++)
+		assert_memory_equal(p->base + (size_t)frames[i] * RMEM_FRAME_SIZE,
+				    zero, RMEM_FRAME_SIZE);
+}
+
 static void test_find_and_token(void **state)
 {
 	struct pool *p = *state;
@@ -162,6 +202,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_frame_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zeroed_on_handout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zeroed_when_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_and_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_expiry, setup, teardown),
 		cmocka_unit_test(test_covers),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,6 +261,13 @@ int main(int argc, char **argv)
 	}
 	srv.config_path = config_abs;
 	srv.start_dir = start_dir;
+	/*
+	 * Every client's swapped memory and the key are in this process:
+	 * no core dump of it (the pool is MADV_DONTDUMP too, pool_init),
+	 * and no ptrace or /proc/PID/mem by its own uid, only by root.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn("still dumpable: prctl: %s", strerror(errno));
 	if (pid_file) {
 		snprintf(pid_abs, sizeof(pid_abs), "%s", pid_file);
 		if (poold_config_abspath(pid_abs, sizeof(pid_abs), start_dir,

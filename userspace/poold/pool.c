@@ -1,8 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The donor's frame pool. All memory is mapped (and faulted in) at start,
- * so serving a request never allocates; frames are zeroed when a region is
- * created, so no client ever reads what another left behind.
+ * so serving a request never allocates.
+ *
+ * Frames are zeroed when they are freed, so that a client's data does not
+ * outlive its region in this host's memory, and no client ever reads what
+ * another left behind. Zeroing a large region at once would hold the
+ * event loop (and the pool's lock) for as long as it takes, so a freed
+ * frame is dirty until pool_scrub() zeroes it, a bounded number each
+ * second (loop 0's tick, POOL_SCRUB_FRAMES), or until a region needs it:
+ * pool_region_create() takes zeroed frames first and zeroes dirty ones
+ * only when it must, which is never more than the old zero-on-create did.
+ *
+ * free_stack holds both: zeroed frames from the bottom, [0, nclean), and
+ * dirty ones from the top, [nframes - ndirty, nframes). The two never
+ * meet: nclean + ndirty = nfree <= nframes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,10 +84,12 @@ int pool_init(struct pool *p, uint64_t bytes, int hugepages,
 		snprintf(err, errlen, "out of memory for the frame table");
 		return -ENOMEM;
 	}
-	/* lowest frames on top, so a fresh pool hands out ascending runs */
+	/* lowest frames on top, so a fresh pool hands out ascending runs;
+	 * MAP_ANONYMOUS memory is zero: every frame starts clean */
 	for (i = 0; i < p->nframes; i++)
 		p->free_stack[i] = (uint32_t)(p->nframes - 1 - i);
 	p->nfree = p->nframes;
+	p->nclean = p->nframes;
 	p->next_id = 1;
 	return 0;
 }
@@ -91,13 +105,35 @@ static void pool_region_free(struct pool *p, struct pool_region *r)
 			break;
 		}
 	}
-	/* push in reverse so the next region gets the same ascending run */
-	for (i = r->nframes; i-- > 0;)
-		p->free_stack[p->nfree++] = r->frames[i];
+	/* dirty until scrubbed; the first frame is pushed first, scrubbed
+	 * last and so on top of the clean ones: the next region gets the
+	 * same ascending run */
+	for (i = 0; i < r->nframes; i++)
+		p->free_stack[p->nframes - ++p->ndirty] = r->frames[i];
+	p->nfree += r->nframes;
 	p->nregions--;
 	free(r->frames);
 	explicit_bzero(r->token, sizeof(r->token));
 	free(r);
+}
+
+/* Zero a dirty frame and make it clean; frames are scrubbed oldest-freed
+ * last (a stack), which does not matter: all are zeroed within seconds. */
+static uint32_t pool_scrub_one(struct pool *p)
+{
+	uint32_t f = p->free_stack[p->nframes - p->ndirty--];
+
+	memset(p->base + (size_t)f * RMEM_FRAME_SIZE, 0, RMEM_FRAME_SIZE);
+	return f;
+}
+
+uint64_t pool_scrub(struct pool *p, uint64_t max)
+{
+	uint64_t n;
+
+	for (n = 0; n < max && p->ndirty; n++)
+		p->free_stack[p->nclean++] = pool_scrub_one(p);
+	return n;
 }
 
 void pool_destroy(struct pool *p)
@@ -111,7 +147,8 @@ void pool_destroy(struct pool *p)
 }
 
 /*
- * Take frames for a new region and zero them: RMEM_OK, RMEM_E_NOSPC when
+ * Take zeroed frames for a new region (zeroing dirty ones if the clean
+ * run short): RMEM_OK, RMEM_E_NOSPC when
  * the pool is short, RMEM_E_INTERNAL when the region's table cannot be
  * allocated.
  */
@@ -134,11 +171,10 @@ int pool_region_create(struct pool *p, uint64_t frames,
 		free(r);
 		return RMEM_E_INTERNAL;
 	}
-	for (i = 0; i < frames; i++) {
-		r->frames[i] = p->free_stack[--p->nfree];
-		memset(p->base + (size_t)r->frames[i] * RMEM_FRAME_SIZE, 0,
-		       RMEM_FRAME_SIZE);
-	}
+	for (i = 0; i < frames; i++)
+		r->frames[i] = p->nclean ? p->free_stack[--p->nclean] :
+					   pool_scrub_one(p);
+	p->nfree -= frames;
 	r->nframes = frames;
 	r->id = p->next_id++;
 	r->refs = 1;

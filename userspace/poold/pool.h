@@ -35,8 +35,10 @@ struct pool {
 	uint64_t nframes;
 	size_t map_len;
 	bool huge;
-	uint32_t *free_stack;	/* free pool frames; top is next handed out */
-	uint64_t nfree;
+	uint32_t *free_stack;	/* free frames: zeroed, then dirty (pool.c) */
+	uint64_t nfree;		/* nclean + ndirty */
+	uint64_t nclean;	/* zeroed, handed out first */
+	uint64_t ndirty;	/* freed, not yet zeroed (pool_scrub) */
 	struct pool_region *regions;
 	unsigned int nregions;
 	uint64_t next_id;
@@ -54,6 +56,12 @@ void pool_region_get(struct pool_region *r);
 void pool_region_put(struct pool *p, struct pool_region *r, time_t now);
 void pool_region_release(struct pool *p, struct pool_region *r);
 unsigned int pool_expire(struct pool *p, time_t now, unsigned int timeout);
+/* Zero up to max freed frames (loop 0's tick); how many it zeroed. */
+uint64_t pool_scrub(struct pool *p, uint64_t max);
+/* Frames loop 0 zeroes a second (128 MiB), in batches under the lock of
+ * a few ms each (16 MiB), so that no one waits long for it */
+#define POOL_SCRUB_FRAMES	32768
+#define POOL_SCRUB_BATCH	4096
 
 static inline uint8_t *pool_frame(const struct pool *p,
 				  const struct pool_region *r, uint64_t i)

@@ -1874,6 +1874,16 @@ static void server_tick(struct server *s)
 	time_t now = monotonic_sec(), mono = now;
 	unsigned int i, stale = s->nloops;
 
+	/* freed frames zeroed, a batch at a time (pool.c) */
+	for (i = 0; i < POOL_SCRUB_FRAMES / POOL_SCRUB_BATCH; i++) {
+		uint64_t n;
+
+		pthread_mutex_lock(&s->lock);
+		n = pool_scrub(&s->pool, POOL_SCRUB_BATCH);
+		pthread_mutex_unlock(&s->lock);
+		if (n < POOL_SCRUB_BATCH)
+			break;
+	}
 	pthread_mutex_lock(&s->lock);
 	pool_expire(&s->pool, now, s->cfg.idle_timeout);
 	if (s->dropped_startups || s->dropped_source)
