@@ -70,6 +70,9 @@ static void rmem_test_codec(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rmem_reply_check(&rout, RMEM_OP_PATCH, 0), RMEM_OK);
 	KUNIT_EXPECT_EQ(test, rmem_reply_check(&rout, RMEM_OP_WRITE, 0),
 			RMEM_E_PROTO);
+	/* the reserved word is zero, or the reply is malformed */
+	rh.reserved = cpu_to_le32(1);
+	KUNIT_EXPECT_EQ(test, rmem_reply_decode(&rh, &rout), RMEM_E_PROTO);
 }
 
 static void rmem_test_req_check(struct kunit *test)

@@ -42,7 +42,8 @@ fuzzers: deps $(FUZZ_BINS) $(FUZZ_OUT)/mkseeds
 
 .SECONDEXPANSION:
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_$$*) $$(FUZZ_DEPS_$$*) \
-		   $$(wildcard drivers/rmem/*.h userspace/lib/*.h userspace/poold/*.h include/uapi/linux/*.h)
+		   $$(wildcard drivers/rmem/*.h userspace/lib/*.h userspace/poold/*.h \
+			       userspace/rmemctl/*.h include/uapi/linux/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LIBS_$*) $(LDLIBS_LIB)
 

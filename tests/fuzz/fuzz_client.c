@@ -20,9 +20,11 @@
  *
  * When the records end the donor shuts its write side; the client then
  * sees the end of the stream and every later call fails at once. What
- * must hold, whatever the donor sent: no call crashes, hangs or returns
- * success with a reply it should have refused (ASan, UBSan, libFuzzer's
- * timeout). With RMEM_FUZZ_LOG=1 in the environment each call's
+ * must hold, whatever the donor sent: no call crashes, reads or writes
+ * out of bounds, leaks or hangs (ASan, UBSan, LeakSanitizer, libFuzzer's
+ * timeout). Whether a call should have succeeded is not judged here:
+ * the reply checks are rmem_proto.c's, which fuzz_proto holds to their
+ * rules. With RMEM_FUZZ_LOG=1 in the environment each call's
  * result is printed.
  */
 #include <arpa/inet.h>

@@ -5,8 +5,7 @@
  * (userspace/rmemctl/tab.c), fed the input as a file.
  *
  * What must hold: each either accepts the file or refuses it with a
- * message that names the file and the line ("file:line: reason", or the
- * key); a configuration accepted is within every key's range (the checks
+ * message that starts with the file's name (then the line, or the key); a configuration accepted is within every key's range (the checks
  * below), parsing it again gives the same result, and against itself it
  * needs no restart. rmemtab: no entry is half filled, none has an empty
  * name or donor, and no name appears twice.

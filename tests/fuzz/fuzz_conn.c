@@ -70,6 +70,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		      sizeof(err)) ||
 	    server_start(&fz, err, sizeof(err)))
 		die(err);
+	/* the daemon takes SIGINT/SIGTERM/SIGHUP through its signalfd: the
+	 * harness leaves them to libFuzzer (Ctrl-C ends the run, not the
+	 * donor's handshakes) */
+	epoll_ctl(fz.loops[0].epfd, EPOLL_CTL_DEL, fz.signal_fd, NULL);
+	{
+		sigset_t mask;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	}
 	return 0;
 }
 

@@ -27,6 +27,11 @@ ln -s "$TMP/victim" "$TMP/link.pid"
 expect_exit 1 "$POOLD" -c "$TMP/conf" -p "$TMP/link.pid"
 expect_in "$TMP/err" "pid file $TMP/link.pid: Too many levels of symbolic links (a symbolic link: refused)"
 [ -e "$TMP/victim" ] && fail "the pid file's link was followed"
+echo precious >"$TMP/victim"
+ln "$TMP/victim" "$TMP/hard.pid"
+expect_exit 1 "$POOLD" -c "$TMP/conf" -p "$TMP/hard.pid"
+expect_in "$TMP/err" "pid file $TMP/hard.pid: has other hard links (refused"
+[ "$(cat "$TMP/victim")" = precious ] || fail "a hard-linked pid file was written"
 expect_exit 0 "$POOLD" -c "$TMP/conf" -p "$TMP/pid"
 pid=$(cat "$TMP/pid")
 PIDS+=("$pid")

@@ -3,6 +3,7 @@
  * Unit tests of rmem-poold's config parser: values and defaults, and for
  * each kind of bad line, the file:line: reason the operator sees.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,10 +244,34 @@ static void test_restart_keys(void **state)
 	assert_string_equal(keys, "[server] port, [server] threads, [pool] size");
 }
 
+/* a relative path is the start directory's, one that is gone an error */
+static void test_abspath(void **state)
+{
+	char path[64], err[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "key");
+	assert_int_equal(poold_config_abspath(path, sizeof(path), "/etc/rmem",
+					      err, sizeof(err)), 0);
+	assert_string_equal(path, "/etc/rmem/key");
+	assert_int_equal(poold_config_abspath(path, sizeof(path), "/x", err,
+					      sizeof(err)), 0);
+	assert_string_equal(path, "/etc/rmem/key");	/* absolute: kept */
+	snprintf(path, sizeof(path), "key");
+	assert_int_equal(poold_config_abspath(path, sizeof(path), NULL, err,
+					      sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "getcwd failed"));
+	assert_string_equal(path, "key");
+	assert_int_equal(poold_config_abspath(path, 8, "/a/long/directory",
+					      err, sizeof(err)), -ENAMETOOLONG);
+	assert_string_equal(path, "key");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_abspath),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_lines),

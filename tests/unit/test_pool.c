@@ -130,7 +130,19 @@ static void test_zeroed_when_freed(void **state)
 		assert_memory_equal(pool_frame(p, b, i), zero, RMEM_FRAME_SIZE);
 	pool_region_put(p, b, 0);
 	pool_region_release(p, b);
+	/* a region larger than the clean frames zeroes dirty ones itself */
+	assert_true(p->nclean < NFRAMES);
+	for (i = 0; i < NFRAMES / 2; i++)
+		memset(p->base + (size_t)frames[i] * RMEM_FRAME_SIZE, 0x77,
+		       RMEM_FRAME_SIZE);	/* what a freed frame still held */
+	assert_int_equal(pool_region_create(p, NFRAMES, &b), RMEM_OK);
+	for (i = 0; i < NFRAMES; i++)
+		assert_memory_equal(pool_frame(p, b, i), zero, RMEM_FRAME_SIZE);
+	assert_true(p->nfree == 0 && p->nclean == 0 && p->ndirty == 0);
+	pool_region_put(p, b, 0);
+	pool_region_release(p, b);
 	dirty = p->ndirty;
+	assert_true(dirty == NFRAMES);
 	assert_true(pool_scrub(p, NFRAMES) == dirty);
 	assert_true(p->ndirty == 0 && p->nclean == NFRAMES);
 	assert_true(pool_scrub(p, NFRAMES) == 0);

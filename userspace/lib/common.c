@@ -95,10 +95,15 @@ int rmem_key_load(const char *path, struct rmem_key *key,
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
-		snprintf(err, errlen,
-			 "key file %s: owned by uid %u, neither this user (%u) nor root",
-			 path, (unsigned int)st.st_uid,
-			 (unsigned int)geteuid());
+		if (geteuid() == 0)
+			snprintf(err, errlen,
+				 "key file %s: owned by uid %u, not by root",
+				 path, (unsigned int)st.st_uid);
+		else
+			snprintf(err, errlen,
+				 "key file %s: owned by uid %u, neither this user (%u) nor root",
+				 path, (unsigned int)st.st_uid,
+				 (unsigned int)geteuid());
 		return -EACCES;
 	}
 	while (len < sizeof(buf)) {

@@ -426,6 +426,12 @@ int poold_config_abspath(char *path, size_t size, const char *dir,
 
 	if (path[0] == '/' || !path[0])
 		return 0;
+	if (!dir) {
+		snprintf(err, errlen,
+			 "%s: a relative path, and the working directory to resolve it in is gone (getcwd failed): give an absolute one",
+			 path);
+		return -ENOENT;
+	}
 	n = snprintf(abs, sizeof(abs), "%s/%s", dir, path);
 	if (n < 0 || (size_t)n >= size) {
 		snprintf(err, errlen, "%s/%s: path too long", dir, path);

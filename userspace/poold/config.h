@@ -61,9 +61,9 @@ int poold_config_parse_string(const char *name, const char *text,
 			      char *err, size_t errlen);
 /*
  * A relative path made absolute against dir (the working directory the
- * daemon started in): a relative key_file means the same file at start
- * and at every reload, after the daemon's chdir("/"). 0, or -errno with
- * a message.
+ * daemon started in; NULL if getcwd failed): a relative key_file means
+ * the same file at start and at every reload, after the daemon's
+ * chdir("/"). 0, or -errno with a message.
  */
 int poold_config_abspath(char *path, size_t size, const char *dir,
 			 char *err, size_t errlen);

@@ -134,6 +134,16 @@ static int pid_file_write(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "pid file %s: not a regular file", path);
 		return -EINVAL;
 	}
+	/* a hard link to another file, or a file someone else made for us
+	 * to truncate: refused, as the symbolic link is */
+	if (st.st_nlink != 1 || st.st_uid != geteuid()) {
+		close(fd);
+		snprintf(err, errlen,
+			 "pid file %s: %s (refused: remove it, or name another)",
+			 path, st.st_nlink != 1 ? "has other hard links" :
+			 "owned by another user");
+		return -EPERM;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		e = errno;
 		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
@@ -148,6 +158,17 @@ static int pid_file_write(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "pid file %s: %s", path,
 				 strerror(e));
 		return -(e == EWOULDBLOCK ? EEXIST : e);
+	}
+	/* a daemon that exited may have unlinked what we opened before we
+	 * locked it: then the lock guards nothing, and the name is free */
+	{
+		struct stat now;
+
+		if (stat(path, &now) || now.st_ino != st.st_ino ||
+		    now.st_dev != st.st_dev) {
+			close(fd);
+			return pid_file_write(path, err, errlen);
+		}
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
@@ -249,29 +270,21 @@ int main(int argc, char **argv)
 	 * reads both files again: remember where they were, so that a
 	 * relative -c or key_file names the same files then as now.
 	 */
-	err[0] = '\0';
 	snprintf(config_abs, sizeof(config_abs), "%s", config);
-	if (!getcwd(start_dir, sizeof(start_dir)) ||
-	    poold_config_abspath(config_abs, sizeof(config_abs), start_dir,
+	/* a directory that is gone matters only to a relative path */
+	srv.start_dir = getcwd(start_dir, sizeof(start_dir));
+	if (poold_config_abspath(config_abs, sizeof(config_abs), srv.start_dir,
 				 err, sizeof(err)) ||
 	    poold_config_abspath(srv.cfg.key_file, sizeof(srv.cfg.key_file),
-				 start_dir, err, sizeof(err))) {
-		log_err("%s: %s", config, err[0] ? err : strerror(errno));
+				 srv.start_dir, err, sizeof(err))) {
+		log_err("%s: %s", config, err);
 		return EXIT_USAGE;
 	}
 	srv.config_path = config_abs;
-	srv.start_dir = start_dir;
-	/*
-	 * Every client's swapped memory and the key are in this process:
-	 * no core dump of it (the pool is MADV_DONTDUMP too, pool_init),
-	 * and no ptrace or /proc/PID/mem by its own uid, only by root.
-	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		log_warn("still dumpable: prctl: %s", strerror(errno));
 	if (pid_file) {
 		snprintf(pid_abs, sizeof(pid_abs), "%s", pid_file);
-		if (poold_config_abspath(pid_abs, sizeof(pid_abs), start_dir,
-					 err, sizeof(err))) {
+		if (poold_config_abspath(pid_abs, sizeof(pid_abs),
+					 srv.start_dir, err, sizeof(err))) {
 			log_err("%s", err);
 			return EXIT_USAGE;
 		}
@@ -307,6 +320,14 @@ int main(int argc, char **argv)
 	srv.background = !foreground;
 	poold_log_setup(srv.cfg.log_level, srv.cfg.log_syslog || !foreground);
 
+	/* first: a second daemon with this pid file stops here, before it
+	 * binds or allocates a pool */
+	ret = pid_file ? pid_file_write(pid_file, err, sizeof(err)) : 0;
+	if (ret) {
+		log_err("%s", err);
+		daemon_ready(ready_fd, err);
+		return EXIT_RUNTIME;
+	}
 	ret = server_listen(&srv, err, sizeof(err));
 	if (!ret)
 		ret = pool_init(&srv.pool, srv.cfg.pool_size,
@@ -321,25 +342,25 @@ int main(int argc, char **argv)
 			srv.locked = true;
 		}
 	}
-	if (!ret && pid_file)
-		ret = pid_file_write(pid_file, err, sizeof(err));
 	if (!ret && port_file)
 		ret = server_write_port_file(&srv, port_file, err, sizeof(err));
-	if (ret) {
-		log_err("%s", err);
-		daemon_ready(ready_fd, err);
-		server_close(&srv);
-		return EXIT_RUNTIME;
-	}
+	if (ret)
+		goto fail;
 	/* before the loops' threads start: they inherit it */
 	protect_swap_path();
+	/*
+	 * Every client's swapped memory and the key are in this process:
+	 * no core dump of it (the pool is MADV_DONTDUMP too, pool_init),
+	 * and no ptrace or /proc/PID/mem by its own uid, only by root.
+	 * After protect_swap_path(): /proc/self/oom_score_adj is root's
+	 * from here on, which a donor run as a user of its own could no
+	 * longer write.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn("still dumpable: prctl: %s", strerror(errno));
 	ret = server_start(&srv, err, sizeof(err));
-	if (ret) {
-		log_err("%s", err);
-		daemon_ready(ready_fd, err);
-		server_close(&srv);
-		return EXIT_RUNTIME;
-	}
+	if (ret)
+		goto fail;
 	daemon_ready(ready_fd, NULL);
 
 	ret = server_run(&srv);
@@ -347,4 +368,12 @@ int main(int argc, char **argv)
 	if (pid_file)
 		unlink(pid_file);
 	return ret ? EXIT_RUNTIME : 0;
+
+fail:
+	log_err("%s", err);
+	daemon_ready(ready_fd, err);
+	server_close(&srv);
+	if (pid_file)
+		unlink(pid_file);	/* ours: we hold its lock */
+	return EXIT_RUNTIME;
 }

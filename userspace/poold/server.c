@@ -1482,12 +1482,6 @@ static struct loop *server_pick_loop(struct server *s)
 }
 
 /*
- * Loop 0 accepts; the connection then belongs to the loop that owns the
- * fewest, which takes it from its incoming[] on its eventfd's wake-up.
- * Until then only s->lock guards it, and only server_close() (after
- * every loop ended) may free it there.
- */
-/*
  * An accepted socket: admitted (max_startups, source_startups, the socket
  * budget) and handed to the loop that owns the fewest, or closed. fd is
  * ours from here on. The fuzzer (tests/fuzz/fuzz_conn.c) hands sockets of
@@ -1869,12 +1863,16 @@ static void loop_tick(struct loop *l)
  * the watchdog's period if that is shorter) withholds the ping, so that
  * systemd's watchdog sees a loop that stopped as it would the daemon.
  */
-static void server_tick(struct server *s)
+/*
+ * Freed frames zeroed (pool.c), a batch at a time under s->lock, once a
+ * second by loop 0 after its round: outside exec, so that a fence waiting
+ * for the write side (which stops every loop's next round) never waits
+ * for the scrub.
+ */
+static void server_scrub(struct server *s)
 {
-	time_t now = monotonic_sec(), mono = now;
-	unsigned int i, stale = s->nloops;
+	unsigned int i;
 
-	/* freed frames zeroed, a batch at a time (pool.c) */
 	for (i = 0; i < POOL_SCRUB_FRAMES / POOL_SCRUB_BATCH; i++) {
 		uint64_t n;
 
@@ -1884,6 +1882,13 @@ static void server_tick(struct server *s)
 		if (n < POOL_SCRUB_BATCH)
 			break;
 	}
+}
+
+static void server_tick(struct server *s)
+{
+	time_t now = monotonic_sec(), mono = now;
+	unsigned int i, stale = s->nloops;
+
 	pthread_mutex_lock(&s->lock);
 	pool_expire(&s->pool, now, s->cfg.idle_timeout);
 	if (s->dropped_startups || s->dropped_source)
@@ -2058,6 +2063,7 @@ static int loop_round(struct loop *l, int timeout)
 {
 	struct server *s = l->srv;
 	struct epoll_event events[64];
+	bool scrub = false;
 	int i, n;
 
 	n = epoll_wait(l->epfd, events, 64, l->restage ? 0 : timeout);
@@ -2091,8 +2097,10 @@ static int loop_round(struct loop *l, int timeout)
 			break;
 		case EV_TIMER:
 			loop_tick(l);
-			if (l->index == 0)
+			if (l->index == 0) {
 				server_tick(s);
+				scrub = true;
+			}
 			break;
 		case EV_CONN:
 			conn_event((struct conn *)t, events[i].events);
@@ -2103,6 +2111,8 @@ static int loop_round(struct loop *l, int timeout)
 	if (l->reap)
 		loop_reap(l);
 	exec_read_unlock(s);
+	if (scrub)
+		server_scrub(s);
 	return n;
 }
 
