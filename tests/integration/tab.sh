@@ -90,7 +90,7 @@ expect_in "$g/rmem@rmem0.service.d/swap.conf" "Wants=dev-rmem0.swap"
 # tree's, which has no /usr/sbin/rmemctl)
 if command -v systemd-analyze >/dev/null; then
 	mkdir "$TMP/units"
-	sed "s|/usr/sbin/rmemctl|$PWD/$RMEMCTL|" etc/systemd/rmem@.service >"$TMP/units/rmem@.service"
+	sed "s|/usr/sbin/rmemctl|$RMEMCTL|" etc/systemd/rmem@.service >"$TMP/units/rmem@.service"
 	cp -r "$g"/. "$TMP/units/"
 	(cd "$TMP/units" && SYSTEMD_UNIT_PATH=$TMP/units: systemd-analyze verify --man=no \
 		dev-rmem0.swap rmem@rmem0.service) >"$TMP/verify" 2>&1 ||
