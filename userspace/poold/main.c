@@ -324,9 +324,8 @@ int main(int argc, char **argv)
 	 * binds or allocates a pool */
 	ret = pid_file ? pid_file_write(pid_file, err, sizeof(err)) : 0;
 	if (ret) {
-		log_err("%s", err);
-		daemon_ready(ready_fd, err);
-		return EXIT_RUNTIME;
+		pid_file = NULL;	/* not ours: never unlinked */
+		goto fail;
 	}
 	ret = server_listen(&srv, err, sizeof(err));
 	if (!ret)
@@ -370,6 +369,8 @@ int main(int argc, char **argv)
 	return ret ? EXIT_RUNTIME : 0;
 
 fail:
+	/* srv is whole from its initializer on: closing it is safe at any
+	 * step, and wipes the key */
 	log_err("%s", err);
 	daemon_ready(ready_fd, err);
 	server_close(&srv);

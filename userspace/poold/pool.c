@@ -8,9 +8,10 @@
  * another left behind. Zeroing a large region at once would hold the
  * event loop (and the pool's lock) for as long as it takes, so a freed
  * frame is dirty until pool_scrub() zeroes it, a bounded number each
- * second (loop 0's tick, POOL_SCRUB_FRAMES), or until a region needs it:
- * pool_region_create() takes zeroed frames first and zeroes dirty ones
- * only when it must, which is never more than the old zero-on-create did.
+ * second (after loop 0's tick, POOL_SCRUB_FRAMES), or until a region
+ * needs it: pool_region_create() takes zeroed frames first and zeroes
+ * dirty ones only when it must, which is never more than the old
+ * zero-on-create did.
  *
  * free_stack holds both: zeroed frames from the bottom, [0, nclean), and
  * dirty ones from the top, [nframes - ndirty, nframes). The two never
@@ -117,8 +118,8 @@ static void pool_region_free(struct pool *p, struct pool_region *r)
 	free(r);
 }
 
-/* Zero a dirty frame and make it clean; frames are scrubbed oldest-freed
- * last (a stack), which does not matter: all are zeroed within seconds. */
+/* Zero the dirty frame freed last (a stack) and return it; the caller
+ * makes it clean or hands it out. */
 static uint32_t pool_scrub_one(struct pool *p)
 {
 	uint32_t f = p->free_stack[p->nframes - p->ndirty--];

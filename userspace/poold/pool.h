@@ -56,7 +56,8 @@ void pool_region_get(struct pool_region *r);
 void pool_region_put(struct pool *p, struct pool_region *r, time_t now);
 void pool_region_release(struct pool *p, struct pool_region *r);
 unsigned int pool_expire(struct pool *p, time_t now, unsigned int timeout);
-/* Zero up to max freed frames (loop 0's tick); how many it zeroed. */
+/* Zero up to max freed frames (server_scrub, after loop 0's tick); how
+ * many it zeroed. */
 uint64_t pool_scrub(struct pool *p, uint64_t max);
 /* Frames loop 0 zeroes a second (128 MiB), in batches under the lock of
  * a few ms each (16 MiB), so that no one waits long for it */

@@ -1858,12 +1858,6 @@ static void loop_tick(struct loop *l)
 }
 
 /*
- * Loop 0's tick adds the server's: orphans, the watchdog, STATUS=. A
- * loop whose tick is more than stale_sec late (SERVER_STALE_SEC, or half
- * the watchdog's period if that is shorter) withholds the ping, so that
- * systemd's watchdog sees a loop that stopped as it would the daemon.
- */
-/*
  * Freed frames zeroed (pool.c), a batch at a time under s->lock, once a
  * second by loop 0 after its round: outside exec, so that a fence waiting
  * for the write side (which stops every loop's next round) never waits
@@ -1884,6 +1878,12 @@ static void server_scrub(struct server *s)
 	}
 }
 
+/*
+ * Loop 0's tick adds the server's: orphans, the watchdog, STATUS=. A
+ * loop whose tick is more than stale_sec late (SERVER_STALE_SEC, or half
+ * the watchdog's period if that is shorter) withholds the ping, so that
+ * systemd's watchdog sees a loop that stopped as it would the daemon.
+ */
 static void server_tick(struct server *s)
 {
 	time_t now = monotonic_sec(), mono = now;
