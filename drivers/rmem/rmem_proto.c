@@ -89,7 +89,9 @@ int rmem_req_check(const struct rmem_req *req)
 			return RMEM_E_PROTO;
 		break;
 	case RMEM_OP_AUTH:
-		if (req->len != sizeof(struct rmem_auth))
+		/* which of the two the version wants, the donor checks */
+		if (req->len != sizeof(struct rmem_auth) &&
+		    req->len != sizeof(struct rmem_auth_v3))
 			return RMEM_E_PROTO;
 		break;
 	case RMEM_OP_OPEN:
@@ -210,7 +212,7 @@ static const struct rmem_status_info rmem_statuses[] = {
 	[RMEM_E_RANGE]	  = { "E_RANGE", "frame outside the region",
 			      ERANGE, false },
 	[RMEM_E_NOREGION] = { "E_NOREGION", "no region open", ENXIO, false },
-	[RMEM_E_QUOTA]	  = { "E_QUOTA", "region exceeds the client quota",
+	[RMEM_E_QUOTA]	  = { "E_QUOTA", "the key's regions would exceed its quota",
 			      EDQUOT, false },
 	[RMEM_E_NOSPC]	  = { "E_NOSPC", "donor pool is out of frames",
 			      ENOSPC, false },

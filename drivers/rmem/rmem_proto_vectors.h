@@ -29,6 +29,8 @@ static const struct rmem_check_case rmem_check_cases[] = {
 	{ "hello flags", RMEM_OP_HELLO, 1, 0, 80, RMEM_E_OP },
 	{ "auth", RMEM_OP_AUTH, 0, 0, 32, RMEM_OK },
 	{ "auth long", RMEM_OP_AUTH, 0, 0, 33, RMEM_E_PROTO },
+	{ "auth v3", RMEM_OP_AUTH, 0, 0, 64, RMEM_OK },
+	{ "auth v3 long", RMEM_OP_AUTH, 0, 0, 65, RMEM_E_PROTO },
 	{ "open create", RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 0, 32, RMEM_OK },
 	{ "open attach", RMEM_OP_OPEN, RMEM_OPEN_F_ATTACH, 0, 32, RMEM_OK },
 	{ "open both", RMEM_OP_OPEN, 3, 0, 32, RMEM_E_OP },

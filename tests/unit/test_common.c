@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+#include <endian.h>
 #include <cmocka.h>
 
 #include "rmem_common.h"
@@ -94,6 +95,132 @@ static const char *write_file(const char *name, const char *text)
 	fclose(f);
 	assert_int_equal(chmod(path, 0600), 0);
 	return path;
+}
+
+/* Version 3: the transcript and both MACs over it (Python's hmac, hashlib) */
+static const uint8_t kat3_th[32] = {
+	0x1f, 0x56, 0x1e, 0x18, 0x40, 0x60, 0x8c, 0xac, 0xdf, 0x7c, 0xb4,
+	0x62, 0xe9, 0xa3, 0x1b, 0xaa, 0x45, 0x7a, 0xc6, 0x1a, 0x89, 0x1b,
+	0x5c, 0x83, 0x66, 0xba, 0x04, 0x98, 0x54, 0x94, 0x33, 0x90,
+};
+static const uint8_t kat3_client_mac[32] = {
+	0x05, 0x01, 0x89, 0xd6, 0xd9, 0xd3, 0x37, 0x6b, 0xcf, 0x96, 0xc5,
+	0x9e, 0xf2, 0xb1, 0x86, 0x59, 0xe2, 0x7b, 0x1d, 0x65, 0x82, 0x62,
+	0xc4, 0x98, 0x44, 0xb3, 0xc2, 0x6f, 0x4f, 0x0e, 0x7f, 0x98,
+};
+static const uint8_t kat3_donor_mac[32] = {
+	0xd9, 0x09, 0xd5, 0x07, 0xb7, 0xd5, 0x5c, 0xdc, 0x59, 0x82, 0x6e,
+	0xae, 0x8d, 0x1a, 0x21, 0xfb, 0x7b, 0x17, 0x6d, 0xf9, 0xd5, 0x5e,
+	0x19, 0x44, 0x28, 0x5e, 0x99, 0x5a, 0xcc, 0xb5, 0x4d, 0x8f,
+};
+
+static void test_auth3_known_answer(void **state)
+{
+	struct rmem_key key = { .len = 32 };
+	struct rmem_hello h = {
+		.min_version = htole16(1), .max_version = htole16(3),
+		.name = "kat",
+	};
+	struct rmem_hello_reply hr = {
+		.version = htole16(3), .min_version = htole16(1),
+		.max_version = htole16(3),
+	};
+	struct rmem_auth_reply ar = {
+		.quota_frames = htole64(1000), .free_frames = htole64(2000),
+		.max_io_frames = htole32(256),
+		.max_discard_extents = htole32(256),
+		.frame_size = htole32(4096),
+	};
+	char id[RMEM_KEY_ID_SIZE] = "alice";
+	uint8_t th[32], mac[32], cmac[32];
+	int i;
+
+	(void)state;
+	memcpy(key.bytes, "0123456789abcdef0123456789abcdef", 32);
+	for (i = 0; i < 32; i++) {
+		h.nonce[i] = (uint8_t)i;
+		hr.nonce[i] = (uint8_t)(32 + i);
+	}
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_equal(th, kat3_th, 32);
+	rmem_auth3_client_mac(&key, th, cmac);
+	assert_memory_equal(cmac, kat3_client_mac, 32);
+	memset(ar.mac, 0xee, sizeof(ar.mac));	/* not covered: it is the MAC */
+	rmem_auth3_donor_mac(&key, th, cmac, &ar, mac);
+	assert_memory_equal(mac, kat3_donor_mac, 32);
+
+	/* what the old MACs left out now counts: versions offered, flags,
+	 * the name, the key id, the reply's quota */
+	h.max_version = htole16(2);
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_not_equal(th, kat3_th, 32);
+	h.max_version = htole16(3);
+	h.flags = htole32(1);
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_not_equal(th, kat3_th, 32);
+	h.flags = 0;
+	h.name[0] = 'K';
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_not_equal(th, kat3_th, 32);
+	h.name[0] = 'k';
+	hr.max_version = htole16(4);
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_not_equal(th, kat3_th, 32);
+	hr.max_version = htole16(3);
+	id[0] = 'A';
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_not_equal(th, kat3_th, 32);
+	id[0] = 'a';
+	rmem_auth_transcript(&h, &hr, id, th);
+	assert_memory_equal(th, kat3_th, 32);
+	ar.quota_frames = htole64(1001);
+	rmem_auth3_donor_mac(&key, th, cmac, &ar, mac);
+	assert_memory_not_equal(mac, kat3_donor_mac, 32);
+}
+
+/* The downgrade mark in the donor nonce (linux/rmem.h) */
+static void test_downgrade_mark(void **state)
+{
+	uint8_t nonce[RMEM_NONCE_SIZE];
+	uint16_t dmax = 0;
+
+	(void)state;
+	memset(nonce, 0x5a, sizeof(nonce));
+	/* no mark: an older donor that really speaks only what it chose */
+	assert_false(rmem_hello_downgraded(nonce, 2, 3, &dmax));
+	rmem_hello_mark(nonce, 3);
+	assert_memory_equal(nonce + 24, "RMEMDG\x03\x00", 8);
+	assert_int_equal(nonce[23], 0x5a);	/* 24 random bytes are kept */
+	/* we offered 3, it speaks 3, it came to 2: changed on the way */
+	assert_true(rmem_hello_downgraded(nonce, 2, 3, &dmax));
+	assert_int_equal(dmax, 3);
+	/* we offered only 2 ourselves: the mark is right, no downgrade */
+	assert_false(rmem_hello_downgraded(nonce, 2, 2, &dmax));
+	/* a donor of 3 marked that it chose 3 below a later one's 4 */
+	rmem_hello_mark(nonce, 3);
+	assert_false(rmem_hello_downgraded(nonce, 3, 4, &dmax));
+	rmem_hello_mark(nonce, 4);
+	assert_true(rmem_hello_downgraded(nonce, 3, 4, &dmax));
+}
+
+static void test_key_id(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rmem_key_id_check("alice", err, sizeof(err)), 0);
+	assert_int_equal(rmem_key_id_check("web-1.prod_A", err, sizeof(err)),
+			 0);
+	assert_int_equal(rmem_key_id_check("abcdefghijklmnopqrstuvwxyz01234",
+					   err, sizeof(err)), 0);
+	assert_int_equal(rmem_key_id_check("abcdefghijklmnopqrstuvwxyz012345",
+					   err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "key id 'abcdefghijklmnopqrstuvwxyz012345': 1 to 31 characters");
+	assert_int_equal(rmem_key_id_check("", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rmem_key_id_check(".x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rmem_key_id_check("a b", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rmem_key_id_check("a/b", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "key id 'a/b': letters, digits, '_', and '.' or '-' after the first");
 }
 
 static void test_key_load(void **state)
@@ -255,6 +382,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_auth_known_answer),
+		cmocka_unit_test(test_auth3_known_answer),
+		cmocka_unit_test(test_downgrade_mark),
+		cmocka_unit_test(test_key_id),
 		cmocka_unit_test_setup_teardown(test_key_load, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_hostport),

@@ -194,6 +194,107 @@ void rmem_auth_donor_mac(const struct rmem_key *key, uint16_t version,
 		      mac);
 }
 
+void rmem_auth_transcript(const struct rmem_hello *hello,
+			  const struct rmem_hello_reply *reply,
+			  const char key_id[RMEM_KEY_ID_SIZE], uint8_t *th)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = RMEM_MAC_SIZE;
+
+	/* no context (out of memory): a transcript no peer can match */
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, hello, sizeof(*hello)) ||
+	    !EVP_DigestUpdate(ctx, reply, sizeof(*reply)) ||
+	    !EVP_DigestUpdate(ctx, key_id, RMEM_KEY_ID_SIZE) ||
+	    !EVP_DigestFinal_ex(ctx, th, &len))
+		rmem_random(th, RMEM_MAC_SIZE);
+	EVP_MD_CTX_free(ctx);
+}
+
+void rmem_auth3_client_mac(const struct rmem_key *key, const uint8_t *th,
+			   uint8_t *mac)
+{
+	static const char label[] = "rmem-client-3";
+	uint8_t msg[sizeof(label) - 1 + RMEM_MAC_SIZE];
+	unsigned int maclen = RMEM_MAC_SIZE;
+
+	memcpy(msg, label, sizeof(label) - 1);
+	memcpy(msg + sizeof(label) - 1, th, RMEM_MAC_SIZE);
+	HMAC(EVP_sha256(), key->bytes, (int)key->len, msg, sizeof(msg), mac,
+	     &maclen);
+}
+
+void rmem_auth3_donor_mac(const struct rmem_key *key, const uint8_t *th,
+			  const uint8_t *client_mac,
+			  const struct rmem_auth_reply *rep, uint8_t *mac)
+{
+	static const char label[] = "rmem-donor-3";
+	uint8_t msg[sizeof(label) - 1 + 2 * RMEM_MAC_SIZE +
+		    sizeof(*rep) - RMEM_MAC_SIZE];
+	unsigned int maclen = RMEM_MAC_SIZE;
+	size_t off = sizeof(label) - 1;
+
+	memcpy(msg, label, off);
+	memcpy(msg + off, th, RMEM_MAC_SIZE);
+	off += RMEM_MAC_SIZE;
+	memcpy(msg + off, client_mac, RMEM_MAC_SIZE);
+	off += RMEM_MAC_SIZE;
+	memcpy(msg + off, (const uint8_t *)rep + RMEM_MAC_SIZE,
+	       sizeof(*rep) - RMEM_MAC_SIZE);
+	HMAC(EVP_sha256(), key->bytes, (int)key->len, msg, sizeof(msg), mac,
+	     &maclen);
+}
+
+void rmem_hello_mark(uint8_t *nonce, uint16_t donor_max)
+{
+	uint16_t v = htole16(donor_max);
+	uint8_t *tail = nonce + RMEM_NONCE_SIZE - RMEM_DOWNGRADE_MARK_LEN - 2;
+
+	memcpy(tail, RMEM_DOWNGRADE_MARK, RMEM_DOWNGRADE_MARK_LEN);
+	memcpy(tail + RMEM_DOWNGRADE_MARK_LEN, &v, sizeof(v));
+}
+
+int rmem_hello_downgraded(const uint8_t *nonce, uint16_t chosen,
+			  uint16_t client_max, uint16_t *donor_max)
+{
+	const uint8_t *tail = nonce + RMEM_NONCE_SIZE -
+			      RMEM_DOWNGRADE_MARK_LEN - 2;
+	uint16_t v;
+
+	if (chosen >= client_max ||
+	    memcmp(tail, RMEM_DOWNGRADE_MARK, RMEM_DOWNGRADE_MARK_LEN))
+		return 0;
+	memcpy(&v, tail + RMEM_DOWNGRADE_MARK_LEN, sizeof(v));
+	v = le16toh(v);
+	*donor_max = v;
+	/* a donor speaking v would have chosen min(client_max, v) */
+	return v > chosen;
+}
+
+int rmem_key_id_check(const char *id, char *err, size_t errlen)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n >= RMEM_KEY_ID_SIZE) {
+		snprintf(err, errlen, "key id '%s': 1 to %d characters", id,
+			 RMEM_KEY_ID_SIZE - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		char ch = id[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' ||
+		    (i && (ch == '.' || ch == '-')))
+			continue;
+		snprintf(err, errlen,
+			 "key id '%s': letters, digits, '_', and '.' or '-' after the first",
+			 id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rmem_auth_equal(const uint8_t *a, const uint8_t *b)
 {
 	return CRYPTO_memcmp(a, b, RMEM_MAC_SIZE) == 0;

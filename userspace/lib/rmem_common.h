@@ -40,6 +40,38 @@ void rmem_auth_client_mac(const struct rmem_key *key, uint16_t version,
 void rmem_auth_donor_mac(const struct rmem_key *key, uint16_t version,
 			 const uint8_t *client_nonce,
 			 const uint8_t *donor_nonce, uint8_t *mac);
+/*
+ * Version 3 (RMEM_PROTO_VERSION_KEYID) on: th, the transcript hash, is
+ * SHA-256(HELLO payload || HELLO reply payload || key id), exactly as
+ * they crossed the wire, so a change to any field (versions, flags, the
+ * name, the key id) fails both MACs.
+ *   client: HMAC-SHA256(key, "rmem-client-3" || th)
+ *   donor:  HMAC-SHA256(key, "rmem-donor-3" || th || client mac ||
+ *                            reply bytes after its mac)
+ * rep is the AUTH reply with every field but mac filled in.
+ */
+void rmem_auth_transcript(const struct rmem_hello *hello,
+			  const struct rmem_hello_reply *reply,
+			  const char key_id[RMEM_KEY_ID_SIZE], uint8_t *th);
+void rmem_auth3_client_mac(const struct rmem_key *key, const uint8_t *th,
+			   uint8_t *mac);
+void rmem_auth3_donor_mac(const struct rmem_key *key, const uint8_t *th,
+			  const uint8_t *client_mac,
+			  const struct rmem_auth_reply *rep, uint8_t *mac);
+/*
+ * The downgrade mark (linux/rmem.h): the donor puts it in its nonce when
+ * it chose a version below its own highest; the client asks whether the
+ * nonce shows a donor that would have chosen more than it did, given what
+ * the client offered. 1: downgraded on the path; *donor_max says to what.
+ */
+void rmem_hello_mark(uint8_t *nonce, uint16_t donor_max);
+int rmem_hello_downgraded(const uint8_t *nonce, uint16_t chosen,
+			  uint16_t client_max, uint16_t *donor_max);
+/*
+ * A key id: 1..RMEM_KEY_ID_SIZE-1 characters of [A-Za-z0-9._-], not
+ * starting with '.' or '-'. 0, or -EINVAL with a message in err.
+ */
+int rmem_key_id_check(const char *id, char *err, size_t errlen);
 /* Constant-time comparison of two MACs; 1 when equal. */
 int rmem_auth_equal(const uint8_t *a, const uint8_t *b);
 

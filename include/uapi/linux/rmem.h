@@ -26,10 +26,14 @@
 /*
  * Protocol versions this header describes. Version 2 adds fencing: OPEN's
  * QUEUE, FENCE and FENCE_ALL flags and the fence counters after STATS.
+ * Version 3 adds named keys (a key id in AUTH) and MACs over the whole
+ * handshake transcript, and a donor marks a version it chose below its
+ * own highest (Documentation/protocol.rst, "Handshake").
  */
 #define RMEM_PROTO_VERSION_MIN	1
-#define RMEM_PROTO_VERSION	2
+#define RMEM_PROTO_VERSION	3
 #define RMEM_PROTO_VERSION_FENCE 2	/* the first version that fences */
+#define RMEM_PROTO_VERSION_KEYID 3	/* the first with key ids, transcript */
 
 #define RMEM_DEFAULT_PORT	7609
 
@@ -54,6 +58,7 @@
 #define RMEM_MAC_SIZE		32	/* HMAC-SHA256 */
 #define RMEM_TOKEN_SIZE		16
 #define RMEM_NAME_SIZE		40
+#define RMEM_KEY_ID_SIZE	32	/* key id in AUTH, NUL-padded */
 #define RMEM_KEY_MIN		16	/* shortest shared secret accepted */
 #define RMEM_KEY_MAX		256
 
@@ -149,6 +154,16 @@ struct rmem_hello_reply {
 RMEM_WIRE_SIZE(struct rmem_hello_reply, 48);
 
 /*
+ * The downgrade mark: a donor of version 3 or later that chose a version
+ * below its own highest ends its nonce with these 6 bytes and its highest
+ * version (le16). Every version's MACs cover the donor nonce, so a client
+ * that offered more than it got and finds the mark naming more knows that
+ * its HELLO was changed on the way.
+ */
+#define RMEM_DOWNGRADE_MARK	"RMEMDG"
+#define RMEM_DOWNGRADE_MARK_LEN	6
+
+/*
  * AUTH request payload. The key itself never crosses the wire:
  *   mac = HMAC-SHA256(key, "rmem-client" || le16 version ||
  *                          donor nonce || client nonce)
@@ -159,13 +174,30 @@ struct rmem_auth {
 RMEM_WIRE_SIZE(struct rmem_auth, 32);
 
 /*
+ * AUTH request payload from version 3 on. key_id names the donor's key
+ * ([client NAME] in rmem-poold.conf; all zero: its [auth] key). Both MACs
+ * cover the transcript, th = SHA-256(HELLO payload || HELLO reply payload
+ * || key_id):
+ *   mac = HMAC-SHA256(key, "rmem-client-3" || th)
+ */
+struct rmem_auth_v3 {
+	__u8 mac[RMEM_MAC_SIZE];
+	char key_id[RMEM_KEY_ID_SIZE];	/* [A-Za-z0-9._-], NUL-padded */
+};
+RMEM_WIRE_SIZE(struct rmem_auth_v3, 64);
+
+/*
  * AUTH reply payload. The donor proves it holds the key too:
  *   mac = HMAC-SHA256(key, "rmem-donor" || le16 version ||
  *                          client nonce || donor nonce)
+ * and from version 3 on, over the transcript and the rest of this reply:
+ *   mac = HMAC-SHA256(key, "rmem-donor-3" || th || client mac ||
+ *                          the 32 bytes of this reply after mac)
+ * quota_frames is then what the key's quota has left, not one region's.
  */
 struct rmem_auth_reply {
 	__u8 mac[RMEM_MAC_SIZE];
-	__le64 quota_frames;	/* largest region this client may open */
+	__le64 quota_frames;	/* largest region this client may open now */
 	__le64 free_frames;	/* frames free in the pool now */
 	__le32 max_io_frames;	/* RMEM_MAX_IO_FRAMES or less */
 	__le32 max_discard_extents;
