@@ -55,8 +55,23 @@ static void fuzz_poold(const char *text)
 	      a.pool_size >= 4096 && a.source_startups >= 1 &&
 	      a.startups.begin >= 1 && a.startups.begin <= a.startups.full &&
 	      a.startups.rate <= 100 && a.port <= 65535 &&
-	      a.threads <= POOLD_MAX_THREADS && a.key_file[0],
+	      a.threads <= POOLD_MAX_THREADS &&
+	      (a.key_file[0] || a.nclients) && a.quota >= RMEM_FRAME_SIZE &&
+	      a.quota <= a.pool_size && a.nclients <= POOLD_MAX_IDS,
 	      "an accepted configuration is out of range", NULL);
+	/* every [client NAME]: a valid, unique id, keys, a quota in the pool */
+	for (unsigned int i = 0; i < a.nclients; i++) {
+		char why[128];
+
+		check(!rmem_key_id_check(a.clients[i].id, why, sizeof(why)) &&
+		      a.clients[i].key_file[0] &&
+		      a.clients[i].quota >= RMEM_FRAME_SIZE &&
+		      a.clients[i].quota <= a.pool_size,
+		      "an accepted [client] is out of range", a.clients[i].id);
+		for (unsigned int j = 0; j < i; j++)
+			check(strcmp(a.clients[i].id, a.clients[j].id),
+			      "two [client] sections of one id", a.clients[i].id);
+	}
 	check(memchr(a.listen, '\0', sizeof(a.listen)) &&
 	      memchr(a.key_file, '\0', sizeof(a.key_file)),
 	      "a string key is not terminated", NULL);

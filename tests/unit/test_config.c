@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -121,9 +123,9 @@ static const struct bad_case bad_cases[] = {
 	{ HDR "[pool]\nsizee = 1M\n",
 	  "t.conf:6: unknown key 'sizee' in [pool]" },
 	{ HDR "[poool]\nsize = 1M\n",
-	  "t.conf:6: unknown section [poool] (expected [server], [pool], [auth] or [log])" },
+	  "t.conf:6: unknown section [poool] (expected [server], [pool], [auth], [client NAME] or [log])" },
 	{ "size = 8M\n" HDR,
-	  "t.conf:1: 'size' is outside any section ([server], [pool], [auth], [log])" },
+	  "t.conf:1: 'size' is outside any section ([server], [pool], [auth], [client NAME], [log])" },
 	{ "[pool]\nsize = 8Q\n[auth]\nkey_file = /k\n",
 	  "t.conf:2: [pool] size: '8Q' is not a size (a number with an optional K, M, G or T suffix)" },
 	{ "[pool]\nsize = 5000\n[auth]\nkey_file = /k\n",
@@ -176,7 +178,28 @@ static const struct bad_case bad_cases[] = {
 	{ HDR "[server]\nlisten =\n",
 	  "t.conf:6: [server] listen: empty value" },
 	{ "[pool]\nsize = 8M\n",
-	  "t.conf: missing [auth] key_file" },
+	  "t.conf: missing [auth] key_file (or a [client NAME] section)" },
+	/* named keys */
+	{ "[pool]\nsize = 8M\n[client alice]\nkey_file = /a\n", NULL },
+	{ HDR "[client alice]\nkey_file = /a, /a.new\nquota = 4M\n", NULL },
+	{ HDR "[client]\nkey_file = /a\n",
+	  "t.conf:6: [client] needs a key id: [client NAME]" },
+	{ HDR "[client al/ice]\nkey_file = /a\n",
+	  "t.conf:6: key id 'al/ice': letters, digits, '_', and '.' or '-' after the first" },
+	{ HDR "[client -x]\nkey_file = /a\n",
+	  "t.conf:6: key id '-x': letters, digits, '_', and '.' or '-' after the first" },
+	{ HDR "[client abcdefghijklmnopqrstuvwxyz0123456]\nkey_file = /a\n",
+	  "t.conf:6: key id 'abcdefghijklmnopqrstuvwxyz0123456': 1 to 31 characters" },
+	{ HDR "[client alice]\nkey = /a\n",
+	  "t.conf:6: unknown key 'key' in [client alice] (expected key_file or quota)" },
+	{ HDR "[client alice]\nkey_file = /a\n[client alice]\nkey_file = /b\n",
+	  "t.conf:8: [client alice] key_file is set twice" },
+	{ HDR "[client alice]\nkey_file = /a\nquota = lots\n",
+	  "t.conf:7: [client alice] quota: 'lots' is not a size (a number with an optional K, M, G or T suffix)" },
+	{ HDR "[client alice]\nquota = 4M\n",
+	  "t.conf: missing [client alice] key_file" },
+	{ HDR "[client alice]\nkey_file = /a\nquota = 16M\n",
+	  "t.conf: [client alice] quota (16777216 bytes) is larger than [pool] size (8388608 bytes)" },
 	{ "[auth]\nkey_file = /k\n",
 	  "t.conf: missing [pool] size" },
 	{ HDR "[auth]\nquota = 16M\n",
@@ -222,6 +245,102 @@ static void test_missing_file(void **state)
 	assert_int_not_equal(poold_config_load("/nonexistent.conf", &c, err,
 					       sizeof(err)), 0);
 	assert_string_equal(err, "/nonexistent.conf: No such file or directory");
+}
+
+/* Key files of [auth] and [client NAME]: lists, relative paths, errors. */
+static void write_key(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void test_keyring(void **state)
+{
+	char dir[] = "/tmp/rmem-keyring-XXXXXX", text[1024], err[1024];
+	static struct poold_keyring kr;
+	const struct poold_ident *id;
+	struct poold_config c;
+	uint8_t fp[RMEM_MAC_SIZE];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_key(dir, "k", "0123456789abcdef-default\n");
+	write_key(dir, "a", "0123456789abcdef-alice-old\n");
+	write_key(dir, "a.new", "0123456789abcdef-alice-new\n");
+	snprintf(text, sizeof(text),
+		 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/k\nquota = 2M\n"
+		 "[client alice]\nkey_file = a ,%s/a.new\nquota = 4M\n"
+		 "[client bob]\nkey_file = %s/a\n", dir, dir, dir);
+	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
+						   sizeof(err)), 0);
+	assert_int_equal(c.nclients, 2);
+	assert_int_equal(c.clients[1].quota, 8 << 20);	/* the pool's */
+	assert_int_equal(poold_keyring_load(&c, dir, &kr, err, sizeof(err)),
+			 0);
+	assert_int_equal(kr.n, 3);
+	id = poold_keyring_find(&kr, "");
+	assert_non_null(id);
+	assert_int_equal(id->nkeys, 1);
+	assert_int_equal(id->quota_frames, 512);
+	id = poold_keyring_find(&kr, "alice");
+	assert_non_null(id);
+	assert_int_equal(id->nkeys, 2);
+	assert_int_equal(id->quota_frames, 1024);
+	assert_memory_equal(id->keys[1].bytes, "0123456789abcdef-alice-new", 26);
+	memcpy(fp, id->fp[0], sizeof(fp));
+	assert_true(poold_keyring_holds(&kr, "alice", fp));
+	/* one key file under two ids: each holds it, [auth] does not */
+	assert_true(poold_keyring_holds(&kr, "bob", fp));
+	assert_false(poold_keyring_holds(&kr, "", fp));
+	assert_null(poold_keyring_find(&kr, "carol"));
+	assert_false(poold_keyring_holds(&kr, "carol", fp));
+	poold_keyring_clear(&kr);
+
+	/* no [auth] key: id "" has none and is not found */
+	snprintf(text, sizeof(text),
+		 "[pool]\nsize = 8M\n[client alice]\nkey_file = %s/a\n", dir);
+	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
+						   sizeof(err)), 0);
+	assert_int_equal(poold_keyring_load(&c, dir, &kr, err, sizeof(err)),
+			 0);
+	assert_null(poold_keyring_find(&kr, ""));
+
+	/* errors name the section */
+	snprintf(text, sizeof(text),
+		 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/k\n"
+		 "[client alice]\nkey_file = %s/a,,%s/k\n", dir, dir, dir);
+	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
+						   sizeof(err)), 0);
+	assert_int_not_equal(poold_keyring_load(&c, dir, &kr, err,
+						sizeof(err)), 0);
+	assert_non_null(strstr(err, "[client alice] key_file: "));
+	assert_non_null(strstr(err, "an empty key file name"));
+	snprintf(text, sizeof(text),
+		 "[pool]\nsize = 8M\n[auth]\nkey_file = k,k,k,k,k\n");
+	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
+						   sizeof(err)), 0);
+	assert_int_not_equal(poold_keyring_load(&c, dir, &kr, err,
+						sizeof(err)), 0);
+	assert_non_null(strstr(err, "[auth] key_file: "));
+	assert_non_null(strstr(err, "more than 4 key files"));
+	snprintf(text, sizeof(text),
+		 "[pool]\nsize = 8M\n[auth]\nkey_file = missing\n");
+	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
+						   sizeof(err)), 0);
+	assert_int_not_equal(poold_keyring_load(&c, dir, &kr, err,
+						sizeof(err)), 0);
+	assert_non_null(strstr(err, "[auth] key_file: "));
+	assert_non_null(strstr(err, "/missing"));
+
+	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
+	assert_int_equal(system(text), 0);
 }
 
 static void test_restart_keys(void **state)
@@ -277,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_restart_keys),
+		cmocka_unit_test(test_keyring),
 	};
 
 	poold_log_setup(POOLD_LOG_ERROR, false);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <ini.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "log.h"
@@ -66,7 +67,8 @@ static const struct poold_key poold_keys[] = {
 	  (uint64_t)RMEM_FRAME_SIZE << 32, true, false },
 	{ "pool", "hugepages", KEY_HUGE, CFG(hugepages), 0, 0, false, false },
 	{ "pool", "lock", KEY_BOOL, CFG(lock), 0, 0, false, false },
-	{ "auth", "key_file", KEY_STRING, CFG(key_file), 0, 0, true, true },
+	/* required unless a [client NAME] gives a key (poold_finish) */
+	{ "auth", "key_file", KEY_STRING, CFG(key_file), 0, 0, false, true },
 	{ "auth", "quota", KEY_SIZE, CFG(quota), 0,
 	  (uint64_t)RMEM_FRAME_SIZE << 32, false, true },
 	{ "log", "level", KEY_LEVEL, CFG(log_level), 0, 0, false, true },
@@ -78,6 +80,7 @@ static const struct poold_key poold_keys[] = {
 struct poold_parse {
 	struct poold_config *cfg;
 	bool seen[POOLD_NKEYS];
+	bool client_seen[POOLD_MAX_IDS][2];	/* key_file, quota */
 	char where[300];	/* "[section] key: " of a bad value */
 	char reason[512];
 };
@@ -273,6 +276,71 @@ static int poold_set(struct poold_parse *p, const struct poold_key *k,
 	return -EINVAL;
 }
 
+/*
+ * A key of [client NAME]: key_file (required) and quota. The sections
+ * are kept in the order the file gives them.
+ */
+static int poold_client_key(struct poold_parse *p, const char *section,
+			    const char *id, const char *name,
+			    const char *value)
+{
+	struct poold_config *cfg = p->cfg;
+	struct poold_client_conf *cc = NULL;
+	struct poold_key k = { 0 };
+	struct poold_parse sub;
+	unsigned int i;
+	bool *seen;
+
+	if (rmem_key_id_check(id, p->reason, sizeof(p->reason)))
+		return 0;
+	for (i = 0; i < cfg->nclients; i++)
+		if (!strcmp(cfg->clients[i].id, id))
+			cc = &cfg->clients[i];
+	if (!cc) {
+		if (cfg->nclients == POOLD_MAX_IDS) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "more than %d [client] sections",
+				 POOLD_MAX_IDS);
+			return 0;
+		}
+		cc = &cfg->clients[cfg->nclients++];
+		memset(cc, 0, sizeof(*cc));
+		memcpy(cc->id, id, strlen(id) + 1);
+	}
+	if (!strcmp(name, "key_file")) {
+		k = (struct poold_key){ .type = KEY_STRING,
+					.size = sizeof(cc->key_file) };
+		seen = &p->client_seen[cc - cfg->clients][0];
+	} else if (!strcmp(name, "quota")) {
+		k = (struct poold_key){ .type = KEY_SIZE,
+					.max = (uint64_t)RMEM_FRAME_SIZE << 32 };
+		seen = &p->client_seen[cc - cfg->clients][1];
+	} else {
+		snprintf(p->reason, sizeof(p->reason),
+			 "unknown key '%s' in [%s] (expected key_file or quota)",
+			 name, section);
+		return 0;
+	}
+	if (*seen) {
+		snprintf(p->reason, sizeof(p->reason), "[%s] %s is set twice",
+			 section, name);
+		return 0;
+	}
+	*seen = true;
+	/* poold_set() writes at cfg + offset: aim it at this section */
+	sub = *p;
+	sub.cfg = (struct poold_config *)(name[0] == 'k' ?
+		  (void *)cc->key_file : (void *)&cc->quota);
+	sub.reason[0] = '\0';
+	if (poold_set(&sub, &k, value)) {
+		memcpy(p->reason, sub.reason, sizeof(p->reason));
+		snprintf(p->where, sizeof(p->where), "[%s] %s: ", section,
+			 name);
+		return 0;
+	}
+	return 1;
+}
+
 /* inih handler: 1 to go on, 0 to stop with the reason in p->reason. */
 static int poold_handler(void *user, const char *section, const char *name,
 			 const char *value)
@@ -280,6 +348,20 @@ static int poold_handler(void *user, const char *section, const char *name,
 	struct poold_parse *p = user;
 	bool section_known = false;
 	size_t i;
+
+	if (!strncmp(section, "client", 6) &&
+	    (section[6] == ' ' || section[6] == '\t' || !section[6])) {
+		const char *id = section + 6;
+
+		while (*id == ' ' || *id == '\t')
+			id++;
+		if (!*id) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "[client] needs a key id: [client NAME]");
+			return 0;
+		}
+		return poold_client_key(p, section, id, name, value);
+	}
 
 	for (i = 0; i < POOLD_NKEYS; i++) {
 		const struct poold_key *k = &poold_keys[i];
@@ -304,11 +386,11 @@ static int poold_handler(void *user, const char *section, const char *name,
 	}
 	if (!*section)
 		snprintf(p->reason, sizeof(p->reason),
-			 "'%s' is outside any section ([server], [pool], [auth], [log])",
+			 "'%s' is outside any section ([server], [pool], [auth], [client NAME], [log])",
 			 name);
 	else if (!section_known)
 		snprintf(p->reason, sizeof(p->reason),
-			 "unknown section [%s] (expected [server], [pool], [auth] or [log])",
+			 "unknown section [%s] (expected [server], [pool], [auth], [client NAME] or [log])",
 			 section);
 	else
 		snprintf(p->reason, sizeof(p->reason),
@@ -338,6 +420,30 @@ static int poold_finish(struct poold_parse *p, const char *name, int line,
 				 poold_keys[i].section, poold_keys[i].name);
 			return -EINVAL;
 		}
+	}
+	if (!cfg->key_file[0] && !cfg->nclients) {
+		snprintf(err, errlen,
+			 "%s: missing [auth] key_file (or a [client NAME] section)",
+			 name);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nclients; i++) {
+		struct poold_client_conf *cc = &cfg->clients[i];
+
+		if (!cc->key_file[0]) {
+			snprintf(err, errlen, "%s: missing [client %s] key_file",
+				 name, cc->id);
+			return -EINVAL;
+		}
+		if (cc->quota > cfg->pool_size) {
+			snprintf(err, errlen,
+				 "%s: [client %s] quota (%llu bytes) is larger than [pool] size (%llu bytes)",
+				 name, cc->id, (unsigned long long)cc->quota,
+				 (unsigned long long)cfg->pool_size);
+			return -EINVAL;
+		}
+		if (!cc->quota)
+			cc->quota = cfg->pool_size;
 	}
 	if (cfg->quota > cfg->pool_size) {
 		snprintf(err, errlen,
@@ -439,4 +545,144 @@ int poold_config_abspath(char *path, size_t size, const char *dir,
 	}
 	memcpy(path, abs, (size_t)n + 1);
 	return 0;
+}
+
+int poold_key_files(const char *list,
+		    int (*fn)(void *arg, const char *path, char *err,
+			      size_t errlen),
+		    void *arg, char *err, size_t errlen)
+{
+	const char *c = list;
+	unsigned int n = 0;
+	char path[PATH_MAX];
+	int ret;
+
+	for (;;) {
+		const char *end = strchr(c, ','), *a = c, *b;
+		size_t len;
+
+		if (!end)
+			end = c + strlen(c);
+		b = end;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		len = (size_t)(b - a);
+		if (!len) {
+			snprintf(err, errlen, "'%s': an empty key file name",
+				 list);
+			return -EINVAL;
+		}
+		if (++n > POOLD_MAX_KEYS) {
+			snprintf(err, errlen, "'%s': more than %d key files",
+				 list, POOLD_MAX_KEYS);
+			return -EINVAL;
+		}
+		if (len >= sizeof(path)) {
+			snprintf(err, errlen, "'%.*s...': path too long", 64, a);
+			return -ENAMETOOLONG;
+		}
+		memcpy(path, a, len);
+		path[len] = '\0';
+		ret = fn(arg, path, err, errlen);
+		if (ret)
+			return ret;
+		if (!*end)
+			return 0;
+		c = end + 1;
+	}
+}
+
+struct keyring_ctx {
+	struct poold_ident *ident;
+	const char *dir;
+};
+
+static int keyring_add(void *arg, const char *name, char *err, size_t errlen)
+{
+	struct keyring_ctx *k = arg;
+	struct poold_ident *id = k->ident;
+	char path[PATH_MAX];
+	unsigned int md = RMEM_MAC_SIZE;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s", name);
+	ret = poold_config_abspath(path, sizeof(path), k->dir, err, errlen);
+	if (ret)
+		return ret;
+	ret = rmem_key_load(path, &id->keys[id->nkeys], err, errlen);
+	if (ret)
+		return ret;
+	EVP_Digest(id->keys[id->nkeys].bytes, id->keys[id->nkeys].len,
+		   id->fp[id->nkeys], &md, EVP_sha256(), NULL);
+	id->nkeys++;
+	return 0;
+}
+
+static int keyring_ident(struct poold_keyring *kr, const char *id,
+			 const char *files, uint64_t quota, const char *dir,
+			 char *err, size_t errlen)
+{
+	struct poold_ident *ident = &kr->ids[kr->n++];
+	struct keyring_ctx k = { .ident = ident, .dir = dir };
+	char why[768];
+	int ret;
+
+	memset(ident, 0, sizeof(*ident));
+	snprintf(ident->id, sizeof(ident->id), "%s", id);
+	ident->quota_frames = quota / RMEM_FRAME_SIZE;
+	if (!files[0])
+		return 0;
+	ret = poold_key_files(files, keyring_add, &k, why, sizeof(why));
+	if (ret)
+		snprintf(err, errlen, "%s%s%s key_file: %s", id[0] ? "[client " : "[auth]",
+			 id, id[0] ? "]" : "", why);
+	return ret;
+}
+
+int poold_keyring_load(const struct poold_config *cfg, const char *dir,
+		       struct poold_keyring *kr, char *err, size_t errlen)
+{
+	unsigned int i;
+	int ret;
+
+	kr->n = 0;
+	ret = keyring_ident(kr, "", cfg->key_file, cfg->quota, dir, err,
+			    errlen);
+	for (i = 0; !ret && i < cfg->nclients; i++)
+		ret = keyring_ident(kr, cfg->clients[i].id,
+				    cfg->clients[i].key_file,
+				    cfg->clients[i].quota, dir, err, errlen);
+	if (ret)
+		poold_keyring_clear(kr);
+	return ret;
+}
+
+const struct poold_ident *poold_keyring_find(const struct poold_keyring *kr,
+					     const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < kr->n; i++)
+		if (!strcmp(kr->ids[i].id, id))
+			return kr->ids[i].nkeys ? &kr->ids[i] : NULL;
+	return NULL;
+}
+
+bool poold_keyring_holds(const struct poold_keyring *kr, const char *id,
+			 const uint8_t *fp)
+{
+	const struct poold_ident *ident = poold_keyring_find(kr, id);
+	unsigned int i;
+
+	for (i = 0; ident && i < ident->nkeys; i++)
+		if (!memcmp(ident->fp[i], fp, RMEM_MAC_SIZE))
+			return true;
+	return false;
+}
+
+void poold_keyring_clear(struct poold_keyring *kr)
+{
+	explicit_bzero(kr, sizeof(*kr));
 }
