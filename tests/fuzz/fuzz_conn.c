@@ -29,6 +29,7 @@
 
 #include <assert.h>
 #include <sys/socket.h>
+#include <openssl/evp.h>
 
 #define FUZZ_KEY	"rmem-fuzz-key-0123456789abcdef"
 #define FUZZ_CONFIG	"[server]\nlisten = 127.0.0.1\nport = 0\nthreads = 1\n" \
@@ -63,8 +64,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* RMEM_FUZZ_LOG=1: the donor's log at debug, to follow one input */
 	poold_log_setup(getenv("RMEM_FUZZ_LOG") ? POOLD_LOG_DEBUG :
 			fz.cfg.log_level, false);
-	fz.key.len = strlen(FUZZ_KEY);
-	memcpy(fz.key.bytes, FUZZ_KEY, fz.key.len);
+	/* the keyring of one identity, [auth]'s, with the fixed key and
+	 * the configured quota, as poold_keyring_load would build it */
+	{
+		struct poold_ident *id = &fz.keys.ids[0];
+
+		fz.keys.n = 1;
+		id->nkeys = 1;
+		id->keys[0].len = strlen(FUZZ_KEY);
+		memcpy(id->keys[0].bytes, FUZZ_KEY, id->keys[0].len);
+		EVP_Digest(id->keys[0].bytes, id->keys[0].len, id->fp[0],
+			   NULL, EVP_sha256(), NULL);
+		id->quota_frames = fz.cfg.quota / RMEM_FRAME_SIZE;
+	}
 	if (server_listen(&fz, err, sizeof(err)) ||
 	    pool_init(&fz.pool, fz.cfg.pool_size, POOLD_HUGE_NO, err,
 		      sizeof(err)) ||
@@ -189,7 +201,8 @@ static void handshake(int peer)
 		struct rmem_reply_hdr hdr;
 		struct rmem_auth_reply ar;
 	} a;
-	struct rmem_auth auth;
+	struct rmem_auth_v3 auth = { .key_id = "" };
+	uint8_t th[RMEM_MAC_SIZE];
 
 	/* no padding between header and payload: read as one */
 	_Static_assert(sizeof(h) == sizeof(h.hdr) + sizeof(h.hr), "padded");
@@ -197,8 +210,10 @@ static void handshake(int peer)
 	send_req(peer, RMEM_OP_HELLO, &hello, sizeof(hello));
 	read_exact(peer, &h, sizeof(h));
 	check_reply(&h.hdr, RMEM_OP_HELLO, sizeof(h.hr));
-	rmem_auth_client_mac(&fz.key, le16toh(h.hr.version), hello.nonce,
-			     h.hr.nonce, auth.mac);
+	if (le16toh(h.hr.version) != RMEM_PROTO_VERSION)
+		die("the donor chose an old version");
+	rmem_auth_transcript(&hello, &h.hr, auth.key_id, th);
+	rmem_auth3_client_mac(&fz.keys.ids[0].keys[0], th, auth.mac);
 	send_req(peer, RMEM_OP_AUTH, &auth, sizeof(auth));
 	read_exact(peer, &a, sizeof(a));
 	check_reply(&a.hdr, RMEM_OP_AUTH, sizeof(a.ar));

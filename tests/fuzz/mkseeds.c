@@ -118,7 +118,7 @@ static void conn_seeds(const char *dir)
 		.max_version = cpu_to_le16(RMEM_PROTO_VERSION),
 		.name = "seed",
 	};
-	struct rmem_auth auth = { { 0 } };
+	struct rmem_auth_v3 auth = { .key_id = "seed" };
 	struct rmem_extent overlap[4];
 	struct rmem_open o = { 0 };
 	struct seed s;
@@ -143,6 +143,12 @@ static void conn_seeds(const char *dir)
 	req(&s, RMEM_OP_HELLO, 0, 0, 0, &hello, sizeof(hello));
 	req(&s, RMEM_OP_AUTH, 0, 0, 0, &auth, sizeof(auth));
 	save(dir, "hello-auth-wrong", &s);
+	/* a version 1 AUTH, without a key id, under version 3 */
+	s.len = 0;
+	put8(&s, 0x00);
+	req(&s, RMEM_OP_HELLO, 0, 0, 0, &hello, sizeof(hello));
+	req(&s, RMEM_OP_AUTH, 0, 0, 0, &auth, sizeof(struct rmem_auth));
+	save(dir, "hello-auth-v1-size", &s);
 	s.len = 0;
 	put8(&s, 0x00);
 	req(&s, RMEM_OP_HELLO, 0, 0, 0, &hello, sizeof(hello));

@@ -37,7 +37,8 @@
 #include "rmem_proto.h"
 
 #define POOL_FRAMES	8192	/* 32 MiB */
-#define QUOTA_FRAMES	2048	/* 8 MiB */
+#define QUOTA_FRAMES	2048	/* 8 MiB: key id "small" */
+#define ALICE_FRAMES	512	/* 2 MiB: key id "alice" */
 #define MAX_CLIENTS	12
 #define IDLE_TIMEOUT	2
 /* the group whose wall clock test_clock_step moves (libfaketime) */
@@ -48,6 +49,8 @@
 
 static char dir[64];
 static char key_path[128], bad_key_path[128], log_path[128];
+/* named keys: [client alice] has two (a rotation), [client bob] one */
+static char alice_path[128], alice2_path[128], bob_path[128];
 static uint16_t port;
 static pid_t daemon_pid;
 static bool clock_group;	/* the donor's wall clock is faked */
@@ -87,7 +90,7 @@ static void dump_log(void)
 static int start_daemon(void **state)
 {
 	const char *build = getenv("RMEM_BUILD");
-	char conf[128], conf_text[1024], port_path[128], bin[256];
+	char conf[128], conf_text[2048], port_path[128], bin[256];
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int i;
 
@@ -106,18 +109,31 @@ static int start_daemon(void **state)
 	write_text(faketime_path, "+0\n");
 	write_text(key_path, "3f6c0f3d9b8e4a1c2d7e5f60718293a4\n");
 	write_text(bad_key_path, "not-the-key-not-the-key-not-the-key\n");
+	snprintf(alice_path, sizeof(alice_path), "%s/alice", dir);
+	snprintf(alice2_path, sizeof(alice2_path), "%s/alice.new", dir);
+	snprintf(bob_path, sizeof(bob_path), "%s/bob", dir);
+	write_text(alice_path, "alice-old-key-0123456789abcdef\n");
+	write_text(alice2_path, "alice-new-key-0123456789abcdef\n");
+	write_text(bob_path, "bob-key-0123456789abcdef\n");
 	snprintf(conf_text, sizeof(conf_text),
 		 "[server]\nlisten = 127.0.0.1\nport = 0\nmax_clients = %d\nthreads = %u\n"
 		 "idle_timeout = %d\nhandshake_timeout = 2\n"
 		 "max_startups = %d\nsource_startups = %d\n"
 		 "[pool]\nsize = %d\nlock = no\n"
-		 "[auth]\nkey_file = %s\nquota = %d\n"
+		 "[auth]\nkey_file = %s\n"
+		 /* named keys: "small" is [auth]'s key under a quota, alice
+		  * has two keys (a rotation), bob one of his own */
+		 "[client small]\nkey_file = %s\nquota = %d\n"
+		 "[client alice]\nkey_file = %s, %s\nquota = %d\n"
+		 "[client bob]\nkey_file = %s\n"
 		 "[log]\nlevel = debug\n",
 		 MAX_CLIENTS, donor_threads,
 		 clock_group ? CLOCK_IDLE_TIMEOUT : IDLE_TIMEOUT, MAX_STARTUPS,
 		 SOURCE_STARTUPS,
 		 POOL_FRAMES * RMEM_FRAME_SIZE,
-		 key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE);
+		 key_path, key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE,
+		 alice_path, alice2_path, ALICE_FRAMES * RMEM_FRAME_SIZE,
+		 bob_path);
 	write_text(conf, conf_text);
 	snprintf(bin, sizeof(bin), "%s/rmem-poold", build);
 
@@ -211,8 +227,10 @@ static int stop_daemon(void **state)
 
 /* ---- helpers --------------------------------------------------------- */
 
-static struct rmem_client *connect_as(const char *name, const char *key,
-				      unsigned int depth, int *err)
+/* Connect under a named key (id NULL: the [auth] key). */
+static struct rmem_client *connect_as_id(const char *name, const char *id,
+					 const char *key, unsigned int depth,
+					 int *err)
 {
 	struct rmem_client_opts o = {
 		.host = "127.0.0.1", .port = port, .key_file = key,
@@ -222,6 +240,7 @@ static struct rmem_client *connect_as(const char *name, const char *key,
 	int ret;
 
 	assert_non_null(c);
+	assert_int_equal(rmem_set_key_id(c, id), 0);
 	ret = rmem_connect(c, &o);
 	if (err)
 		*err = ret;
@@ -232,6 +251,12 @@ static struct rmem_client *connect_as(const char *name, const char *key,
 		return NULL;
 	}
 	return c;
+}
+
+static struct rmem_client *connect_as(const char *name, const char *key,
+				      unsigned int depth, int *err)
+{
+	return connect_as_id(name, NULL, key, depth, err);
 }
 
 static struct rmem_client *connect_client(const char *name)
@@ -452,7 +477,8 @@ static void raw_open(int fd, uint64_t frames)
 
 static void test_ping_and_stats(void **state)
 {
-	struct rmem_client *c = connect_client("ping");
+	struct rmem_client *c = connect_as_id("ping", "small", key_path, 64,
+					      NULL);
 	struct rmem_stats_info st;
 	uint64_t rtt;
 
@@ -479,13 +505,23 @@ static void test_pool_exhaustion_and_quota(void **state)
 
 	(void)state;
 	wait_quiet(0);
-	c[0] = connect_client("quota");
+	c[0] = connect_as_id("quota", "small", key_path, 64, NULL);
 	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES + 1, &r), -EDQUOT);
 	assert_non_null(strstr(rmem_errmsg(c[0]), "quota"));
 	assert_int_equal(rmem_last_status(c[0]), RMEM_E_QUOTA);
 	/* a refused OPEN leaves the connection usable */
 	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES, &r), 0);
 	assert_int_equal(r.frames, QUOTA_FRAMES);
+	/* the quota is the key's over all its regions, not per region */
+	{
+		struct rmem_client *x = connect_as_id("quota-2", "small",
+						      key_path, 4, NULL);
+
+		assert_int_equal(rmem_donor(x)->quota_frames, 0);
+		assert_int_equal(rmem_open_region(x, 1, &r), -EDQUOT);
+		assert_int_equal(rmem_last_status(x), RMEM_E_QUOTA);
+		rmem_client_free(x);
+	}
 	get_stats(&st);
 	n = (unsigned int)(st.free_frames / QUOTA_FRAMES);
 	assert_int_equal(n, POOL_FRAMES / QUOTA_FRAMES - 1);
@@ -883,6 +919,169 @@ static void test_unknown_op_is_skipped(void **state)
 	raw_recv(fd, &rep, NULL, 0);
 	assert_int_equal(rep.status, RMEM_E_PROTO);	/* twice: fatal */
 	raw_expect_eof(fd);
+	close(fd);
+}
+
+/*
+ * Named keys: each [client NAME] authenticates with its own keys, its
+ * quota covers all its regions (orphans too), and a region belongs to
+ * the key that created it.
+ */
+static void test_named_keys(void **state)
+{
+	struct rmem_client *a, *a2, *b, *x;
+	struct rmem_region r, r2;
+	int err;
+
+	(void)state;
+	wait_quiet(0);
+	a = connect_as_id("alice", "alice", alice_path, 16, NULL);
+	assert_int_equal(rmem_donor(a)->quota_frames, ALICE_FRAMES);
+	assert_int_equal(rmem_open_region(a, ALICE_FRAMES / 2, &r), 0);
+	write_pattern(a, 11, 0, 8);
+	/* the rotation's new key is as good as the old one */
+	a2 = connect_as_id("alice-new", "alice", alice2_path, 16, NULL);
+	assert_int_equal(rmem_donor(a2)->quota_frames, ALICE_FRAMES / 2);
+	assert_int_equal(rmem_attach_region(a2, &r), 0);
+	check_pattern(a2, 11, 0, 8);
+	/* bob holds a valid key, but not the one that made the region */
+	b = connect_as_id("bob", "bob", bob_path, 16, NULL);
+	assert_int_equal(rmem_attach_region(b, &r), -ENOENT);
+	rmem_client_free(b);
+	/* nor does the [auth] key */
+	x = connect_client("default");
+	assert_int_equal(rmem_attach_region(x, &r), -ENOENT);
+	rmem_client_free(x);
+	/* a key id the donor does not know, and a known id with a wrong key */
+	x = connect_as_id("nobody", "carol", alice_path, 4, &err);
+	assert_null(x);
+	assert_int_equal(err, -EACCES);
+	x = connect_as_id("thief", "alice", bob_path, 4, &err);
+	assert_null(x);
+	assert_int_equal(err, -EACCES);
+	/* the orphan still counts against alice's quota */
+	rmem_client_free(a);
+	rmem_client_free(a2);
+	a = connect_as_id("alice-2", "alice", alice_path, 16, NULL);
+	assert_int_equal(rmem_donor(a)->quota_frames, ALICE_FRAMES / 2);
+	assert_int_equal(rmem_open_region(a, ALICE_FRAMES / 2 + 1, &r2),
+			 -EDQUOT);
+	assert_int_equal(rmem_open_region(a, ALICE_FRAMES / 2, &r2), 0);
+	assert_int_equal(rmem_close(a, true), 0);
+	rmem_client_free(a);
+	/* the released region's frames are hers again, the orphan's not */
+	a = connect_as_id("alice-3", "alice", alice_path, 16, NULL);
+	assert_int_equal(rmem_donor(a)->quota_frames, ALICE_FRAMES / 2);
+	assert_int_equal(rmem_attach_region(a, &r), 0);
+	check_pattern(a, 11, 0, 8);
+	close_client(a);
+	a = connect_as_id("alice-4", "alice", alice_path, 16, NULL);
+	assert_int_equal(rmem_donor(a)->quota_frames, ALICE_FRAMES);
+	rmem_client_free(a);
+	/* a library caller gets a clear refusal of a bad id */
+	x = rmem_client_new();
+	assert_int_equal(rmem_set_key_id(x, "-bad"), -EINVAL);
+	assert_int_equal(rmem_set_key_id(x, "a/b"), -EINVAL);
+	rmem_client_free(x);
+}
+
+static void raw_ping(int fd);
+
+/* HELLO and AUTH of version 3 by hand; the AUTH payload is given. */
+static void raw_hello3(int fd, uint16_t max, struct rmem_hello *hello,
+		       struct rmem_hello_reply *hr)
+{
+	struct rmem_reply rep;
+
+	memset(hello, 0, sizeof(*hello));
+	hello->min_version = htole16(1);
+	hello->max_version = htole16(max);
+	memset(hello->nonce, 9, sizeof(hello->nonce));
+	strcpy(hello->name, "raw3");
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, sizeof(*hello), hello,
+		 sizeof(*hello));
+	raw_recv(fd, &rep, hr, sizeof(*hr));
+	assert_int_equal(rep.status, RMEM_OK);
+}
+
+static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
+{
+	struct rmem_hello hello;
+	struct rmem_hello_reply hr;
+	struct rmem_auth_v3 auth;
+	struct rmem_auth_reply ar;
+	struct rmem_reply rep;
+	struct rmem_key key;
+	uint8_t th[32], mac[RMEM_MAC_SIZE];
+	char err[256];
+
+	assert_int_equal(rmem_key_load(key_path, &key, err, sizeof(err)), 0);
+	raw_hello3(fd, RMEM_PROTO_VERSION, &hello, &hr);
+	assert_int_equal(le16toh(hr.version), 3);
+	memset(&auth, 0, sizeof(auth));
+	memcpy(auth.key_id, id, strlen(id) < sizeof(auth.key_id) ?
+	       strlen(id) : sizeof(auth.key_id));
+	rmem_auth_transcript(&hello, &hr, auth.key_id, th);
+	rmem_auth3_client_mac(&key, th, auth.mac);
+	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, (uint32_t)len, &auth, len);
+	raw_recv(fd, &rep, &ar, sizeof(ar));
+	assert_int_equal(rep.status, want);
+	if (want != RMEM_OK) {
+		raw_expect_eof(fd);
+		return;
+	}
+	/* the donor's proof covers the transcript and its own reply */
+	rmem_auth3_donor_mac(&key, th, auth.mac, &ar, mac);
+	assert_true(rmem_auth_equal(mac, ar.mac));
+	raw_ping(fd);
+}
+
+/*
+ * Version 3 by hand: the downgrade mark a donor puts in its nonce when
+ * it chose less than it speaks, and AUTH payloads of the wrong shape.
+ */
+static void test_auth_v3_wire(void **state)
+{
+	struct rmem_hello hello;
+	struct rmem_hello_reply hr;
+	uint16_t dmax = 0;
+	int fd;
+
+	(void)state;
+	/* a client of version 2: the donor says it would have chosen 3 */
+	fd = raw_connect();
+	raw_hello3(fd, 2, &hello, &hr);
+	assert_int_equal(le16toh(hr.version), 2);
+	assert_memory_equal(hr.nonce + RMEM_NONCE_SIZE - 8,
+			    RMEM_DOWNGRADE_MARK "\x03\x00", 8);
+	/* ...which a client of version 3 would take for a downgrade */
+	assert_int_equal(rmem_hello_downgraded(hr.nonce, 2, 3, &dmax), 1);
+	assert_int_equal(dmax, 3);
+	assert_int_equal(rmem_hello_downgraded(hr.nonce, 2, 2, &dmax), 0);
+	close(fd);
+	/* version 3 chosen: no mark */
+	fd = raw_connect();
+	raw_hello3(fd, 3, &hello, &hr);
+	assert_int_equal(rmem_hello_downgraded(hr.nonce, 3, 3, &dmax), 0);
+	close(fd);
+	/* the [auth] key without an id, and a named one, by hand */
+	fd = raw_connect();
+	raw_auth3(fd, "", sizeof(struct rmem_auth_v3), RMEM_OK);
+	close(fd);
+	fd = raw_connect();
+	raw_auth3(fd, "small", sizeof(struct rmem_auth_v3), RMEM_OK);
+	close(fd);
+	/* a version 1 AUTH (no key id) under version 3 */
+	fd = raw_connect();
+	raw_auth3(fd, "", sizeof(struct rmem_auth), RMEM_E_PROTO);
+	close(fd);
+	/* an id that fills the field with no NUL, and one with a slash */
+	fd = raw_connect();
+	raw_auth3(fd, "small-small-small-small-small-sm",
+		  sizeof(struct rmem_auth_v3), RMEM_E_AUTH);
+	close(fd);
+	fd = raw_connect();
+	raw_auth3(fd, "../small", sizeof(struct rmem_auth_v3), RMEM_E_AUTH);
 	close(fd);
 }
 
@@ -2160,6 +2359,8 @@ int main(void)
 		cmocka_unit_test(test_oversized_length),
 		cmocka_unit_test(test_unknown_op_is_skipped),
 		cmocka_unit_test(test_version_mismatch),
+		cmocka_unit_test(test_named_keys),
+		cmocka_unit_test(test_auth_v3_wire),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_disconnect_mid_request),
 		cmocka_unit_test(test_isolation),

@@ -43,8 +43,8 @@ static void usage(FILE *f)
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
-"Signals: SIGHUP reloads the configuration (quota, max_clients, timeouts,\n"
-"key, logging); SIGTERM or SIGINT finishes requests in flight and exits.\n"
+"Signals: SIGHUP reloads the configuration (quotas, max_clients, timeouts,\n"
+"keys, logging); SIGTERM or SIGINT finishes requests in flight and exits.\n"
 "\n"
 "Exit status: 0 clean exit, 1 could not start or failed while serving,\n"
 "2 bad command line or configuration.\n");
@@ -274,9 +274,7 @@ int main(int argc, char **argv)
 	/* a directory that is gone matters only to a relative path */
 	srv.start_dir = getcwd(start_dir, sizeof(start_dir));
 	if (poold_config_abspath(config_abs, sizeof(config_abs), srv.start_dir,
-				 err, sizeof(err)) ||
-	    poold_config_abspath(srv.cfg.key_file, sizeof(srv.cfg.key_file),
-				 srv.start_dir, err, sizeof(err))) {
+				 err, sizeof(err))) {
 		log_err("%s: %s", config, err);
 		return EXIT_USAGE;
 	}
@@ -290,7 +288,9 @@ int main(int argc, char **argv)
 		}
 		pid_file = pid_abs;	/* unlinked at exit, after chdir("/") */
 	}
-	if (rmem_key_load(srv.cfg.key_file, &srv.key, err, sizeof(err))) {
+	/* relative key files: against start_dir, at start and each reload */
+	if (poold_keyring_load(&srv.cfg, srv.start_dir, &srv.keys, err,
+			       sizeof(err))) {
 		log_err("%s: %s", config, err);
 		return EXIT_USAGE;
 	}
@@ -301,9 +301,12 @@ int main(int argc, char **argv)
 			log_err("%s: %s", config, err);
 			return EXIT_USAGE;
 		}
-		printf("%s: configuration OK (pool %llu MiB, quota %llu MiB, port %u)\n",
+		printf("%s: configuration OK (pool %llu MiB, quota %llu MiB, port %u",
 		       config, (unsigned long long)(srv.cfg.pool_size >> 20),
 		       (unsigned long long)(srv.cfg.quota >> 20), srv.cfg.port);
+		if (srv.cfg.nclients)
+			printf(", %u named keys", srv.cfg.nclients);
+		printf(")\n");
 		return 0;
 	}
 

@@ -22,6 +22,9 @@ struct pool_region {
 	uint8_t token[RMEM_TOKEN_SIZE];
 	uint64_t nframes;
 	uint32_t *frames;
+	/* the key id that created it: only its connections may join it,
+	 * and its frames count against that key's quota until freed */
+	char owner[RMEM_KEY_ID_SIZE];
 	unsigned int refs;	/* connections attached */
 	bool released;		/* CLOSE with RELEASE: free when refs drop */
 	time_t orphaned_at;	/* when refs last dropped to 0 */

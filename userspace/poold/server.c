@@ -99,6 +99,14 @@ struct conn {
 	uint16_t version;
 	uint8_t client_nonce[RMEM_NONCE_SIZE];
 	uint8_t donor_nonce[RMEM_NONCE_SIZE];
+	/* the HELLO payloads as they crossed the wire: the transcript */
+	struct rmem_hello hello;
+	struct rmem_hello_reply hello_reply;
+	/* authenticated: whose key (id, "" for [auth]'s), which of its keys
+	 * (SHA-256), as of which reload (s->keys_gen) it was checked */
+	char ident[RMEM_KEY_ID_SIZE];
+	uint8_t key_fp[RMEM_MAC_SIZE];
+	unsigned int keys_gen;
 	time_t since;
 	struct pool_region *region;	/* referenced while set */
 	/*
@@ -600,6 +608,7 @@ static void do_hello(struct conn *c)
 	if (!c->name[0])
 		snprintf(c->name, sizeof(c->name), "unnamed");
 	memcpy(c->client_nonce, h->nonce, RMEM_NONCE_SIZE);
+	c->hello = *h;
 
 	if (lo > hi || hi < RMEM_PROTO_VERSION_MIN ||
 	    lo > RMEM_PROTO_VERSION) {
@@ -619,41 +628,139 @@ static void do_hello(struct conn *c)
 		conn_close_after_flush(c);
 		return;
 	}
+	/* lower than we speak: say so where every version's MAC covers it */
+	if (c->version < RMEM_PROTO_VERSION)
+		rmem_hello_mark(c->donor_nonce, RMEM_PROTO_VERSION);
 	rep.version = htole16(c->version);
 	memcpy(rep.nonce, c->donor_nonce, sizeof(rep.nonce));
+	c->hello_reply = rep;
 	c->state = CONN_AUTH;
 	conn_reply_small(c, &rep, sizeof(rep));
 }
 
+/* Frames of the regions key id owns, orphans included. Under s->lock. */
+static uint64_t owner_frames(const struct server *s, const char *id)
+{
+	const struct pool_region *r;
+	uint64_t n = 0;
+
+	for (r = s->pool.regions; r; r = r->next)
+		if (!strcmp(r->owner, id))
+			n += r->nframes;
+	return n;
+}
+
+/* What id's quota has left; 0 if it has no keys now. Under s->lock. */
+static uint64_t quota_left(const struct server *s, const char *id)
+{
+	const struct poold_ident *ident = poold_keyring_find(&s->keys, id);
+	uint64_t used;
+
+	if (!ident)
+		return 0;
+	used = owner_frames(s, id);
+	return used < ident->quota_frames ? ident->quota_frames - used : 0;
+}
+
+/*
+ * Which key of the named identity the client's MAC proves, and the
+ * donor's MAC with it; false if none. Protocol 3 MACs the transcript
+ * (th), earlier ones the version and nonces.
+ */
+static bool auth_match(struct conn *c, const struct poold_ident *ident,
+		       const uint8_t *client_mac, const uint8_t *th,
+		       struct rmem_auth_reply *rep)
+{
+	uint8_t mac[RMEM_MAC_SIZE];
+	unsigned int i;
+
+	for (i = 0; i < ident->nkeys; i++) {
+		const struct rmem_key *key = &ident->keys[i];
+
+		if (th)
+			rmem_auth3_client_mac(key, th, mac);
+		else
+			rmem_auth_client_mac(key, c->version, c->client_nonce,
+					     c->donor_nonce, mac);
+		if (!rmem_auth_equal(mac, client_mac))
+			continue;
+		if (th)
+			rmem_auth3_donor_mac(key, th, client_mac, rep,
+					     rep->mac);
+		else
+			rmem_auth_donor_mac(key, c->version, c->client_nonce,
+					    c->donor_nonce, rep->mac);
+		memcpy(c->key_fp, ident->fp[i], RMEM_MAC_SIZE);
+		explicit_bzero(mac, sizeof(mac));
+		return true;
+	}
+	return false;
+}
+
 static void do_auth(struct conn *c)
 {
-	const struct rmem_auth *a = (const void *)c->scratch;
 	struct server *s = c->srv;
 	struct rmem_auth_reply rep = { 0 };
-	uint8_t mac[RMEM_MAC_SIZE];
-	struct rmem_key key;
+	const uint8_t *client_mac = c->scratch;
+	/* a copy: a SIGHUP may change the keys while we compute */
+	struct poold_ident ident;
+	uint8_t th[RMEM_MAC_SIZE];
+	bool keyid = c->version >= RMEM_PROTO_VERSION_KEYID;
+	const char *shown;
 	unsigned int max;
-	bool over;
+	bool over, ok;
 
-	/* a SIGHUP may rotate the key: use the one of this moment */
+	if (c->req.len != (keyid ? sizeof(struct rmem_auth_v3) :
+				   sizeof(struct rmem_auth))) {
+		log_warn("%s (%s): AUTH of %u bytes for protocol %u; disconnecting",
+			 c->peer, c->name, c->req.len, c->version);
+		conn_error(c, RMEM_E_PROTO);
+		return;
+	}
+	memset(c->ident, 0, sizeof(c->ident));
+	if (keyid) {
+		const struct rmem_auth_v3 *a = (const void *)c->scratch;
+		char why[128];
+
+		/* NUL-padded, and a name a config could give, or none */
+		memcpy(c->ident, a->key_id, RMEM_KEY_ID_SIZE);
+		if (c->ident[RMEM_KEY_ID_SIZE - 1] ||
+		    (c->ident[0] && rmem_key_id_check(c->ident, why,
+						      sizeof(why))) ||
+		    memcmp(a->key_id + strlen(c->ident),
+			   (const char[RMEM_KEY_ID_SIZE]){ 0 },
+			   RMEM_KEY_ID_SIZE - strlen(c->ident))) {
+			count(&s->auth_failures, 1);
+			log_warn("%s (%s): authentication failed (malformed key id)",
+				 c->peer, c->name);
+			conn_error(c, RMEM_E_AUTH);
+			return;
+		}
+		rmem_auth_transcript(&c->hello, &c->hello_reply, a->key_id, th);
+	}
+	shown = c->ident[0] ? c->ident : "[auth]";
 	pthread_mutex_lock(&s->lock);
-	key = s->key;
-	rep.quota_frames = htole64(s->cfg.quota / RMEM_FRAME_SIZE);
+	ok = poold_keyring_find(&s->keys, c->ident);
+	if (ok)
+		ident = *poold_keyring_find(&s->keys, c->ident);
+	rep.quota_frames = htole64(quota_left(s, c->ident));
 	rep.free_frames = htole64(s->pool.nfree);
+	c->keys_gen = s->keys_gen;
 	pthread_mutex_unlock(&s->lock);
-	rmem_auth_client_mac(&key, c->version, c->client_nonce,
-			     c->donor_nonce, mac);
-	if (!rmem_auth_equal(mac, a->mac)) {
-		explicit_bzero(&key, sizeof(key));
+	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
+	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
+	rep.frame_size = htole32(RMEM_FRAME_SIZE);
+	if (ok)
+		ok = auth_match(c, &ident, client_mac, keyid ? th : NULL, &rep);
+	explicit_bzero(&ident, sizeof(ident));
+	if (!ok) {
 		count(&s->auth_failures, 1);
-		log_warn("%s (%s): authentication failed (wrong key)",
-			 c->peer, c->name);
+		log_warn("%s (%s): authentication failed (%s key %s)", c->peer,
+			 c->name, c->ident[0] ? "wrong or unknown" : "wrong",
+			 shown);
 		conn_error(c, RMEM_E_AUTH);
 		return;
 	}
-	rmem_auth_donor_mac(&key, c->version, c->client_nonce,
-			    c->donor_nonce, rep.mac);
-	explicit_bzero(&key, sizeof(key));
 	/* only a key holder takes one of the max_clients places */
 	pthread_mutex_lock(&s->lock);
 	startup_end_locked(c);
@@ -672,12 +779,9 @@ static void do_auth(struct conn *c)
 		conn_error(c, RMEM_E_BUSY);
 		return;
 	}
-	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
-	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
-	rep.frame_size = htole32(RMEM_FRAME_SIZE);
 	c->state = CONN_READY;
-	log_info("%s (%s): authenticated, protocol %u", c->peer, c->name,
-		 c->version);
+	log_info("%s (%s): authenticated with key %s, protocol %u", c->peer,
+		 c->name, shown, c->version);
 	conn_reply_small(c, &rep, sizeof(rep));
 }
 
@@ -815,6 +919,7 @@ static void do_open_locked(struct conn *c, const struct rmem_open *o,
 	struct server *s = c->srv;
 	struct rmem_open_reply rep;
 	struct pool_region *r;
+	uint64_t left;
 	int ret;
 
 	if (c->req.flags & RMEM_OPEN_F_CREATE) {
@@ -822,10 +927,16 @@ static void do_open_locked(struct conn *c, const struct rmem_open *o,
 			conn_error(c, RMEM_E_INVAL);
 			return;
 		}
-		if (frames > s->cfg.quota / RMEM_FRAME_SIZE) {
-			log_warn("%s (%s): region of %llu frames refused: quota is %llu",
+		left = quota_left(s, c->ident);
+		if (frames > left) {
+			const struct poold_ident *id =
+				poold_keyring_find(&s->keys, c->ident);
+
+			log_warn("%s (%s): region of %llu frames refused: key %s has %llu of its quota of %llu frames left",
 				 c->peer, c->name, (unsigned long long)frames,
-				 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE));
+				 c->ident[0] ? c->ident : "[auth]",
+				 (unsigned long long)left,
+				 (unsigned long long)(id ? id->quota_frames : 0));
 			conn_error(c, RMEM_E_QUOTA);
 			return;
 		}
@@ -838,11 +949,22 @@ static void do_open_locked(struct conn *c, const struct rmem_open *o,
 			conn_error(c, ret);
 			return;
 		}
+		memcpy(r->owner, c->ident, sizeof(r->owner));
 		log_info("%s (%s): region %llu created, %llu frames",
 			 c->peer, c->name, (unsigned long long)r->id,
 			 (unsigned long long)frames);
 	} else {
 		r = pool_region_find(&s->pool, le64toh(o->region_id), o->token);
+		if (r && strcmp(r->owner, c->ident)) {
+			/* as if it did not exist: ids say nothing to others */
+			log_warn("%s (%s): region %llu belongs to key %s, not %s",
+				 c->peer, c->name,
+				 (unsigned long long)le64toh(o->region_id),
+				 r->owner[0] ? r->owner : "[auth]",
+				 c->ident[0] ? c->ident : "[auth]");
+			conn_error(c, RMEM_E_NOENT);
+			return;
+		}
 		if (!r) {
 			log_warn("%s (%s): no region %llu with that token",
 				 c->peer, c->name,
@@ -944,7 +1066,13 @@ static void do_stats(struct conn *c)
 	pthread_mutex_lock(&s->lock);
 	st.pool_frames = htole64(s->pool.nframes);
 	st.free_frames = htole64(s->pool.nfree);
-	st.quota_frames = htole64(s->cfg.quota / RMEM_FRAME_SIZE);
+	{
+		const struct poold_ident *id =
+			poold_keyring_find(&s->keys, c->ident);
+
+		/* this connection's key's whole quota (AUTH: what is left) */
+		st.quota_frames = htole64(id ? id->quota_frames : 0);
+	}
 	st.clients = htole32(s->nconns);
 	st.max_clients = htole32(s->cfg.max_clients);
 	st.regions = htole32(s->pool.nregions);
@@ -1712,21 +1840,17 @@ static unsigned long long monotonic_usec(void)
 static void server_load(struct server *s)
 {
 	struct poold_config cfg;
-	struct rmem_key key;
+	/* static: the reload runs on loop 0 only, and a keyring is 80 KiB */
+	static struct poold_keyring keys;
 	char err[1024], restart[512];
 
 	if (poold_config_load(s->config_path, &cfg, err, sizeof(err)) ||
-	    poold_config_abspath(cfg.key_file, sizeof(cfg.key_file),
-				 s->start_dir, err, sizeof(err))) {
-		log_err("reload: %s; keeping the running configuration", err);
-		return;
-	}
-	if (rmem_key_load(cfg.key_file, &key, err, sizeof(err))) {
+	    poold_keyring_load(&cfg, s->start_dir, &keys, err, sizeof(err))) {
 		log_err("reload: %s; keeping the running configuration", err);
 		return;
 	}
 	if (server_check_fds(&cfg, s->nloops, err, sizeof(err))) {
-		explicit_bzero(&key, sizeof(key));
+		poold_keyring_clear(&keys);
 		log_err("reload: %s; keeping the running configuration", err);
 		return;
 	}
@@ -1744,19 +1868,26 @@ static void server_load(struct server *s)
 	s->cfg.startups = cfg.startups;
 	s->cfg.source_startups = cfg.source_startups;
 	s->cfg.keepalive = cfg.keepalive;
+	/* quotas were checked against the file's [pool] size: the running
+	 * pool's is the one that counts */
 	s->cfg.quota = cfg.quota > s->cfg.pool_size ? s->cfg.pool_size :
 		       cfg.quota;
+	for (unsigned int i = 0; i < keys.n; i++)
+		if (keys.ids[i].quota_frames > s->pool.nframes)
+			keys.ids[i].quota_frames = s->pool.nframes;
 	memcpy(s->cfg.key_file, cfg.key_file, sizeof(cfg.key_file));
+	memcpy(s->cfg.clients, cfg.clients, sizeof(cfg.clients));
+	s->cfg.nclients = cfg.nclients;
 	s->cfg.log_level = cfg.log_level;
 	s->cfg.log_syslog = cfg.log_syslog;
-	s->key = key;
+	s->keys = keys;
+	s->keys_gen++;
 	pthread_mutex_unlock(&s->lock);
-	explicit_bzero(&key, sizeof(key));
+	poold_keyring_clear(&keys);
 	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog || s->background);
-	log_info("configuration reloaded from %s (quota %llu frames, max_clients %u, idle_timeout %us)",
-		 s->config_path,
-		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
-		 s->cfg.max_clients, s->cfg.idle_timeout);
+	log_info("configuration reloaded from %s (%u named keys, max_clients %u, idle_timeout %us)",
+		 s->config_path, s->cfg.nclients, s->cfg.max_clients,
+		 s->cfg.idle_timeout);
 }
 
 /* A reload that fails keeps serving: READY=1 either way. */
@@ -1828,7 +1959,8 @@ static void loop_tick(struct loop *l)
 	struct server *s = l->srv;
 	struct conn *c, *next;
 	time_t now = monotonic_sec();
-	unsigned int handshake;
+	unsigned int handshake, gen;
+	bool revoked;
 	uint64_t ticks;
 
 	if (read(l->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -1836,11 +1968,28 @@ static void loop_tick(struct loop *l)
 	__atomic_store_n(&l->beat, monotonic_sec(), __ATOMIC_RELAXED);
 	pthread_mutex_lock(&s->lock);
 	handshake = s->cfg.handshake_timeout;
+	gen = s->keys_gen;
 	pthread_mutex_unlock(&s->lock);
 	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->fenced || c->dead)
 			continue;	/* loop_reap's */
+		if (c->state == CONN_READY && c->keys_gen != gen &&
+		    !c->closing) {
+			/* a reload: is the key it proved still accepted? */
+			pthread_mutex_lock(&s->lock);
+			revoked = !poold_keyring_holds(&s->keys, c->ident,
+						       c->key_fp);
+			c->keys_gen = s->keys_gen;
+			pthread_mutex_unlock(&s->lock);
+			if (revoked) {
+				log_warn("%s (%s): its key %s was revoked by the reload; disconnecting",
+					 c->peer, c->name,
+					 c->ident[0] ? c->ident : "[auth]");
+				conn_free(c);
+				continue;
+			}
+		}
 		if (c->state != CONN_READY && !c->closing &&
 		    now - c->since >= (time_t)handshake) {
 			log_warn("%s (%s): no authentication within %us; disconnecting",
@@ -2254,13 +2403,14 @@ int server_run(struct server *s)
 	unsigned int i;
 	int ret = 0;
 
-	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, at most %u clients, %u event loop%s",
+	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, %u named keys, at most %u clients, %u event loop%s",
 		 (unsigned long long)s->pool.nframes,
 		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20),
 		 s->pool.huge ? ", huge pages" : "",
 		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
 		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
-		 s->cfg.max_clients, s->nloops, s->nloops == 1 ? "" : "s");
+		 s->cfg.nclients, s->cfg.max_clients, s->nloops,
+		 s->nloops == 1 ? "" : "s");
 	server_notify_ready(s);
 	if (loop_run(&s->loops[0])) {
 		loop_failed(&s->loops[0]);
@@ -2317,5 +2467,5 @@ void server_close(struct server *s)
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
 	pool_destroy(&s->pool);
-	explicit_bzero(&s->key, sizeof(s->key));
+	poold_keyring_clear(&s->keys);
 }

@@ -87,7 +87,10 @@ struct server {
 	/* daemonized: stderr is /dev/null, so every log goes to syslog,
 	 * whatever [log] target says, after a SIGHUP too */
 	bool background;
-	struct rmem_key key;
+	/* the keys of this moment, under lock; a reload bumps keys_gen and
+	 * each loop's tick then closes the connections whose key went */
+	struct poold_keyring keys;
+	unsigned int keys_gen;
 	struct pool pool;
 	bool locked;
 
