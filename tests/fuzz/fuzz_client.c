@@ -172,16 +172,21 @@ static int donor_handshake(int fd)
 		.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS),
 		.frame_size = htole32(RMEM_FRAME_SIZE),
 	};
+	struct rmem_auth_v3 auth;
 	struct rmem_req req;
+	uint8_t th[RMEM_MAC_SIZE];
 
 	if (read_request(fd, &req, &hello, sizeof(hello)) ||
 	    req.op != RMEM_OP_HELLO)
 		return -1;
 	send_reply(fd, &req, RMEM_OK, &hr, sizeof(hr));
-	if (read_request(fd, &req, NULL, 0) || req.op != RMEM_OP_AUTH)
+	if (read_request(fd, &req, &auth, sizeof(auth)) ||
+	    req.op != RMEM_OP_AUTH || req.len != sizeof(auth))
 		return -1;
-	rmem_auth_donor_mac(&fuzz_key, RMEM_PROTO_VERSION, hello.nonce,
-			    hr.nonce, ar.mac);
+	/* version 3: the proof covers the transcript, the client's MAC and
+	 * the rest of this reply */
+	rmem_auth_transcript(&hello, &hr, auth.key_id, th);
+	rmem_auth3_donor_mac(&fuzz_key, th, auth.mac, &ar, ar.mac);
 	send_reply(fd, &req, RMEM_OK, &ar, sizeof(ar));
 	return 0;
 }

@@ -92,6 +92,7 @@ struct rmem_client {
 	uint8_t rx[RMEM_RX_STAGE];
 
 	struct rmem_key key;
+	char key_id[RMEM_KEY_ID_SIZE];	/* NUL-padded; "": the donor's [auth] */
 	struct rmem_donor_info info;
 	bool authed;
 	bool have_region;
@@ -158,6 +159,23 @@ void rmem_client_free(struct rmem_client *c)
 const char *rmem_errmsg(const struct rmem_client *c)
 {
 	return c->err;
+}
+
+int rmem_set_key_id(struct rmem_client *c, const char *id)
+{
+	char why[128];
+
+	if (!id || !*id) {
+		memset(c->key_id, 0, sizeof(c->key_id));
+		return 0;
+	}
+	if (rmem_key_id_check(id, why, sizeof(why))) {
+		rmem__err(c, "%s", why);
+		return -EINVAL;
+	}
+	memset(c->key_id, 0, sizeof(c->key_id));
+	memcpy(c->key_id, id, strlen(id));
+	return 0;
 }
 
 int rmem_last_status(const struct rmem_client *c)
@@ -708,10 +726,11 @@ static int rmem__handshake(struct rmem_client *c, const char *name)
 {
 	struct rmem_hello hello;
 	struct rmem_hello_reply hr;
-	struct rmem_auth auth;
+	struct rmem_auth_v3 auth;	/* .mac alone up to version 2 */
 	struct rmem_auth_reply ar;
-	uint8_t nonce[RMEM_NONCE_SIZE], mac[RMEM_MAC_SIZE];
-	uint16_t version;
+	uint8_t nonce[RMEM_NONCE_SIZE], mac[RMEM_MAC_SIZE], th[RMEM_MAC_SIZE];
+	uint16_t version, donor_max;
+	bool keyid;
 	int ret;
 
 	ret = rmem_random(nonce, sizeof(nonce));
@@ -743,19 +762,50 @@ static int rmem__handshake(struct rmem_client *c, const char *name)
 		rmem__fail(c, EPROTO);
 		return -EPROTO;
 	}
+	/* the mark is in the donor nonce, which every version's MAC covers */
+	if (rmem_hello_downgraded(hr.nonce, version, RMEM_PROTO_VERSION,
+				  &donor_max)) {
+		rmem__err(c, "donor %s speaks protocol %u, and so does this client, but the handshake came to %u: the HELLO was changed on the way (a downgrade); refusing",
+			  c->peer, donor_max, version);
+		rmem__fail(c, EPROTO);
+		return -EPROTO;
+	}
+	keyid = version >= RMEM_PROTO_VERSION_KEYID;
+	if (!keyid && c->key_id[0]) {
+		rmem__err(c, "donor %s speaks protocol %u, which has no key ids (key id %s needs %u)",
+			  c->peer, version, c->key_id,
+			  RMEM_PROTO_VERSION_KEYID);
+		rmem__fail(c, EPROTO);
+		return -EPROTO;
+	}
 	c->info.version = version;
 
-	rmem_auth_client_mac(&c->key, version, nonce, hr.nonce, auth.mac);
-	ret = rmem__call_small(c, RMEM_OP_AUTH, 0, &auth, sizeof(auth), &ar,
-			       sizeof(ar));
+	if (keyid) {
+		memcpy(auth.key_id, c->key_id, sizeof(auth.key_id));
+		rmem_auth_transcript(&hello, &hr, auth.key_id, th);
+		rmem_auth3_client_mac(&c->key, th, auth.mac);
+	} else {
+		rmem_auth_client_mac(&c->key, version, nonce, hr.nonce,
+				     auth.mac);
+	}
+	ret = rmem__call_small(c, RMEM_OP_AUTH, 0, &auth,
+			       keyid ? sizeof(auth) : sizeof(struct rmem_auth),
+			       &ar, sizeof(ar));
 	if (c->last_status == RMEM_E_AUTH) {
-		rmem__err(c, "donor %s refused the key (authentication failed)",
-			  c->peer);
+		if (c->key_id[0])
+			rmem__err(c, "donor %s refused the key (authentication failed: no key %s there, or not this one)",
+				  c->peer, c->key_id);
+		else
+			rmem__err(c, "donor %s refused the key (authentication failed)",
+				  c->peer);
 		return ret;
 	}
 	if (ret)
 		return ret;
-	rmem_auth_donor_mac(&c->key, version, nonce, hr.nonce, mac);
+	if (keyid)
+		rmem_auth3_donor_mac(&c->key, th, auth.mac, &ar, mac);
+	else
+		rmem_auth_donor_mac(&c->key, version, nonce, hr.nonce, mac);
 	if (!rmem_auth_equal(mac, ar.mac)) {
 		rmem__err(c, "donor %s could not prove it holds the key: not the donor you meant?",
 			  c->peer);

@@ -82,6 +82,13 @@ struct rmem_stats_info {
 
 struct rmem_client *rmem_client_new(void);
 void rmem_client_free(struct rmem_client *c);
+/*
+ * Authenticate with the donor's key of this id ([client ID] in its
+ * rmem-poold.conf) at the next rmem_connect(); NULL or "": its [auth] key,
+ * as before ids. A key id needs protocol 3 of the donor. 0, or -EINVAL
+ * (1..31 of [A-Za-z0-9._-]) with rmem_errmsg() saying why.
+ */
+int rmem_set_key_id(struct rmem_client *c, const char *id);
 
 int rmem_connect(struct rmem_client *c, const struct rmem_client_opts *opts);
 const char *rmem_errmsg(const struct rmem_client *c);
