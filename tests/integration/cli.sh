@@ -21,7 +21,7 @@ make_config
 start_donor
 
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" ping -c 3 "127.0.0.1:$PORT"
-expect_in "$TMP/out" "3 pings to 127.0.0.1:$PORT (protocol 2)"
+expect_in "$TMP/out" "3 pings to 127.0.0.1:$PORT (protocol 3)"
 # options after DONOR, as the usage writes them (GNU getopt permutes)
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" ping "127.0.0.1:$PORT" -c 2
 expect_in "$TMP/out" "2 pings to 127.0.0.1:$PORT"
@@ -30,7 +30,7 @@ RMEM_KEY_FILE=$TMP/key expect_exit 0 "$RMEMCTL" -q ping "localhost:$PORT"
 
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" stats "127.0.0.1:$PORT"
 expect_in "$TMP/out" "pool           4096 frames (16 MiB)"
-expect_in "$TMP/out" "quota          1024 frames (4 MiB) per client"
+expect_in "$TMP/out" "quota          1024 frames (4 MiB) for this key"
 expect_in "$TMP/out" "fenced         0 stale connections"
 expect_exit 0 "$RMEMCTL" -k "$TMP/key" stats --json "127.0.0.1:$PORT"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pool_frames']==4096 and d['quota_frames']==1024 and d['requests']['errors']>=0 and d['fenced']==0" "$TMP/out" ||
@@ -41,7 +41,7 @@ expect_exit 0 "$RMEMCTL" -k "$TMP/key" check --size 2M "127.0.0.1:$PORT"
 expect_in "$TMP/out" "every byte verified"
 expect_in "$TMP/out" "check passed: region released"
 expect_exit 1 "$RMEMCTL" -k "$TMP/key" check --size 8M "127.0.0.1:$PORT"
-expect_in "$TMP/err" "region exceeds the client quota (E_QUOTA)"
+expect_in "$TMP/err" "the key's regions would exceed its quota (E_QUOTA)"
 expect_exit 2 "$RMEMCTL" -k "$TMP/key" check --size 5000 "127.0.0.1:$PORT"
 
 # the documented failure codes

@@ -45,6 +45,7 @@ struct rfio_options {
 	char *donor;
 	unsigned int port;
 	char *key_file;
+	char *key_id;
 	unsigned int connections;
 	unsigned int timeout_ms;
 };
@@ -106,6 +107,16 @@ static struct fio_option options[] = {
 		.off1	= offsetof(struct rfio_options, key_file),
 		.help	= "Shared key file (default $RMEM_KEY_FILE, else "
 			  RMEM_DEFAULT_KEY_FILE ")",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "key_id",
+		.lname	= "rmem key id",
+		.type	= FIO_OPT_STR_STORE,
+		.off1	= offsetof(struct rfio_options, key_id),
+		.help	= "The donor's name of the key, its [client ID] "
+			  "(default $RMEM_KEY_ID, else none: its [auth] key)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -253,7 +264,10 @@ static int rfio_connect(struct thread_data *td, struct rfio *r,
 			td_verror(td, ENOMEM, "rmem_client_new");
 			return 1;
 		}
-		ret = rmem_connect(r->c[i], &copts);
+		ret = rmem_set_key_id(r->c[i], o->key_id && *o->key_id ?
+				      o->key_id : getenv("RMEM_KEY_ID"));
+		if (!ret)
+			ret = rmem_connect(r->c[i], &copts);
 		if (ret) {
 			log_err("rmem: %s\n", rmem_errmsg(r->c[i]));
 			return 1;
@@ -268,7 +282,7 @@ static int rfio_connect(struct thread_data *td, struct rfio *r,
 			if (ret) {
 				const struct rmem_donor_info *d = rmem_donor(r->c[0]);
 
-				log_err("rmem: size=%llu: %s; the donor lends up to %llu MiB per client, %llu MiB free\n",
+				log_err("rmem: size=%llu: %s; this key may still open %llu MiB on the donor, %llu MiB free\n",
 					(unsigned long long)td->o.size,
 					rmem_errmsg(r->c[0]),
 					(unsigned long long)(d->quota_frames * RFIO_FRAME >> 20),

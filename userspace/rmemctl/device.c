@@ -634,6 +634,8 @@ int cmd_attach(struct rmemctl *ctl, int argc, char **argv)
 		}
 		if (e.key_file[0])
 			ctl->key_file = strdup(e.key_file);
+		if (e.key_id[0])
+			ctl->key_id = strdup(e.key_id);
 		e.opts.persist = persist;
 		return attach(ctl, &e.opts);
 	}

@@ -54,7 +54,7 @@ void prom_print_donor(const char *donor, const struct rmem_stats_info *st)
 #define IO(f) (offsetof(struct rmem_stats_info, donor) + offsetof(struct rmem_io_counters, f))
 		{ "rmem_donor_pool_bytes", "gauge", "Memory the donor lends, in all.", S(pool_frames), true },
 		{ "rmem_donor_free_bytes", "gauge", "Memory of the pool not in any region.", S(free_frames), true },
-		{ "rmem_donor_quota_bytes", "gauge", "Largest region one client may open.", S(quota_frames), true },
+		{ "rmem_donor_quota_bytes", "gauge", "Bytes the key of this connection may hold over all its regions.", S(quota_frames), true },
 		{ "rmem_donor_auth_failures_total", "counter", "Connections refused for a wrong key.", S(auth_failures), false },
 		{ "rmem_donor_protocol_errors_total", "counter", "Peers dropped for malformed messages.", S(proto_errors), false },
 		{ "rmem_donor_fenced_connections_total", "counter", "Stale connections closed by a client's fence.", S(fenced), false },

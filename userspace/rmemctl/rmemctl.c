@@ -76,6 +76,8 @@ static void usage(FILE *f)
 "Options:\n"
 "  -k, --key FILE      shared key file (default $RMEM_KEY_FILE, else\n"
 "                      " RMEM_DEFAULT_KEY_FILE ")\n"
+"  -i, --key-id ID     the donor's name of that key, its [client ID]\n"
+"                      (default $RMEM_KEY_ID, else none: its [auth] key)\n"
 "  -t, --timeout MS    connect and request timeout (default 5000)\n"
 "  -q, --quiet         print only errors\n"
 "  -h, --help          show this help\n"
@@ -149,6 +151,12 @@ int connect_donor(struct rmemctl *ctl, const char *spec,
 	if (!c) {
 		fprintf(stderr, "rmemctl: out of memory\n");
 		return EX_FAIL;
+	}
+	if (rmem_set_key_id(c, ctl->key_id)) {
+		/* checked in main(); a table's keyid= in rmemtab_load() */
+		fprintf(stderr, "rmemctl: %s\n", rmem_errmsg(c));
+		rmem_client_free(c);
+		return EX_USAGE;
 	}
 	ret = rmem_connect(c, &o);
 	explicit_bzero(&ctl->key, sizeof(ctl->key));
@@ -324,7 +332,7 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	       st.free_frames, st.free_frames * RMEM_FRAME_SIZE >> 20,
 	       st.flags & RMEM_STATS_F_HUGEPAGES ? ", huge pages" : "",
 	       st.flags & RMEM_STATS_F_LOCKED ? ", locked" : ", NOT locked");
-	printf("quota          %" PRIu64 " frames (%" PRIu64 " MiB) per client\n",
+	printf("quota          %" PRIu64 " frames (%" PRIu64 " MiB) for this key\n",
 	       st.quota_frames, st.quota_frames * RMEM_FRAME_SIZE >> 20);
 	printf("clients        %u of %u, %u regions\n", st.clients,
 	       st.max_clients, st.regions);
@@ -606,6 +614,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
+		{ "key-id", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -618,6 +627,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	ctl.key_file = rmem_default_key_file();
+	ctl.key_id = getenv("RMEM_KEY_ID");
 	stderr_to_journal();
 	/*
 	 * The key passes through our memory, and the supervisor (attach
@@ -631,10 +641,13 @@ int main(int argc, char **argv)
 	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		mlockall(MCL_CURRENT | MCL_FUTURE);
 
-	while ((opt = getopt_long(argc, argv, "+k:t:qhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+k:i:t:qhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k':
 			ctl.key_file = optarg;
+			break;
+		case 'i':
+			ctl.key_id = optarg;
 			break;
 		case 't':
 			ctl.timeout_ms = (int)strtol(optarg, &end, 10);
@@ -662,6 +675,14 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return EX_USAGE;
+	}
+	if (ctl.key_id && *ctl.key_id) {
+		char why[128];
+
+		if (rmem_key_id_check(ctl.key_id, why, sizeof(why))) {
+			fprintf(stderr, "rmemctl: %s\n", why);
+			return EX_USAGE;
+		}
 	}
 	cmd = argv[optind];
 	argc -= optind;

@@ -24,6 +24,7 @@ enum rmemctl_exit {
 
 struct rmemctl {
 	const char *key_file;
+	const char *key_id;		/* NULL: the donor's [auth] key */
 	int timeout_ms;
 	bool quiet;
 	struct rmem_key key;
@@ -70,6 +71,7 @@ struct rmemtab_entry {
 	char donor[256];
 	struct attach_opts opts;	/* .donor points into donor */
 	char key_file[256];		/* key=FILE, or "" for rmemctl's */
+	char key_id[RMEM_KEY_ID_SIZE];	/* keyid=ID, or "" for rmemctl's */
 	bool swap;			/* mkswap and swapon at boot */
 	int priority;			/* pri=N of the swap, or -1 */
 	bool noauto;			/* not at boot */

@@ -7,7 +7,7 @@
  *   rmem0   donor1        size=8G,spare=2G,queues=4,swap,pri=100
  *
  * The attach options are attach's own long options, checked by the same
- * function (attach_option()); key=FILE, swap, pri=N and noauto are the
+ * function (attach_option()); key=FILE, keyid=ID, swap, pri=N and noauto are the
  * table's. `rmemctl attach /dev/rmem0` attaches a line; `rmemctl tab`
  * checks the file and lists it; `rmemctl tab --generate DIR` is the
  * systemd generator (rmem-generator): rmem@NAME.service for each line,
@@ -68,6 +68,12 @@ static int tab_option(struct rmemtab_entry *e, char *opt, char *err,
 			return -1;
 		}
 		strcpy(e->key_file, val);
+		return 0;
+	}
+	if (!strcmp(opt, "keyid")) {
+		if (rmem_key_id_check(val, err, errlen))
+			return -1;
+		strcpy(e->key_id, val);
 		return 0;
 	}
 	if (!strcmp(opt, "device") || !strcmp(opt, "persist")) {
@@ -396,6 +402,8 @@ int cmd_tab(struct rmemctl *ctl, int argc, char **argv)
 		}
 		if (tab[i].key_file[0])
 			printf(", key %s", tab[i].key_file);
+		if (tab[i].key_id[0])
+			printf(", key id %s", tab[i].key_id);
 		printf("%s\n", tab[i].noauto ? ", not at boot" : "");
 	}
 	return EX_OK;
