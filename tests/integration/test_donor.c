@@ -48,7 +48,7 @@
 #define SOURCE_STARTUPS	8	/* unauthenticated, from one address */
 
 static char dir[64];
-static char key_path[128], bad_key_path[128], log_path[128];
+static char key_path[128], bad_key_path[128], log_path[128], conf_path[128];
 /* named keys: [client alice] has two (a rotation), [client bob] one */
 static char alice_path[128], alice2_path[128], bob_path[128];
 static uint16_t port;
@@ -87,10 +87,43 @@ static void dump_log(void)
 		return;
 }
 
+/*
+ * The donor's configuration; alice_old: whether alice's old key is still
+ * hers (test_key_revoked drops it and reloads).
+ */
+static void write_conf(bool alice_old)
+{
+	char conf_text[2048], alice_keys[300];
+
+	snprintf(alice_keys, sizeof(alice_keys), "%s%s%s",
+		 alice_old ? alice_path : "", alice_old ? ", " : "",
+		 alice2_path);
+	snprintf(conf_text, sizeof(conf_text),
+		 "[server]\nlisten = 127.0.0.1\nport = 0\nmax_clients = %d\nthreads = %u\n"
+		 "idle_timeout = %d\nhandshake_timeout = 2\n"
+		 "max_startups = %d\nsource_startups = %d\n"
+		 "[pool]\nsize = %d\nlock = no\n"
+		 "[auth]\nkey_file = %s\n"
+		 /* named keys: "small" is [auth]'s key under a quota, alice
+		  * has two keys (a rotation), bob one of his own */
+		 "[client small]\nkey_file = %s\nquota = %d\n"
+		 "[client alice]\nkey_file = %s\nquota = %d\n"
+		 "[client bob]\nkey_file = %s\n"
+		 "[log]\nlevel = debug\n",
+		 MAX_CLIENTS, donor_threads,
+		 clock_group ? CLOCK_IDLE_TIMEOUT : IDLE_TIMEOUT, MAX_STARTUPS,
+		 SOURCE_STARTUPS,
+		 POOL_FRAMES * RMEM_FRAME_SIZE,
+		 key_path, key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE,
+		 alice_keys, ALICE_FRAMES * RMEM_FRAME_SIZE,
+		 bob_path);
+	write_text(conf_path, conf_text);
+}
+
 static int start_daemon(void **state)
 {
 	const char *build = getenv("RMEM_BUILD");
-	char conf[128], conf_text[2048], port_path[128], bin[256];
+	char port_path[128], bin[256];
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int i;
 
@@ -103,7 +136,7 @@ static int start_daemon(void **state)
 	snprintf(key_path, sizeof(key_path), "%s/key", dir);
 	snprintf(bad_key_path, sizeof(bad_key_path), "%s/bad-key", dir);
 	snprintf(log_path, sizeof(log_path), "%s/poold.log", dir);
-	snprintf(conf, sizeof(conf), "%s/poold.conf", dir);
+	snprintf(conf_path, sizeof(conf_path), "%s/poold.conf", dir);
 	snprintf(port_path, sizeof(port_path), "%s/port", dir);
 	snprintf(faketime_path, sizeof(faketime_path), "%s/faketime", dir);
 	write_text(faketime_path, "+0\n");
@@ -115,26 +148,7 @@ static int start_daemon(void **state)
 	write_text(alice_path, "alice-old-key-0123456789abcdef\n");
 	write_text(alice2_path, "alice-new-key-0123456789abcdef\n");
 	write_text(bob_path, "bob-key-0123456789abcdef\n");
-	snprintf(conf_text, sizeof(conf_text),
-		 "[server]\nlisten = 127.0.0.1\nport = 0\nmax_clients = %d\nthreads = %u\n"
-		 "idle_timeout = %d\nhandshake_timeout = 2\n"
-		 "max_startups = %d\nsource_startups = %d\n"
-		 "[pool]\nsize = %d\nlock = no\n"
-		 "[auth]\nkey_file = %s\n"
-		 /* named keys: "small" is [auth]'s key under a quota, alice
-		  * has two keys (a rotation), bob one of his own */
-		 "[client small]\nkey_file = %s\nquota = %d\n"
-		 "[client alice]\nkey_file = %s, %s\nquota = %d\n"
-		 "[client bob]\nkey_file = %s\n"
-		 "[log]\nlevel = debug\n",
-		 MAX_CLIENTS, donor_threads,
-		 clock_group ? CLOCK_IDLE_TIMEOUT : IDLE_TIMEOUT, MAX_STARTUPS,
-		 SOURCE_STARTUPS,
-		 POOL_FRAMES * RMEM_FRAME_SIZE,
-		 key_path, key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE,
-		 alice_path, alice2_path, ALICE_FRAMES * RMEM_FRAME_SIZE,
-		 bob_path);
-	write_text(conf, conf_text);
+	write_conf(true);
 	snprintf(bin, sizeof(bin), "%s/rmem-poold", build);
 
 	daemon_pid = fork();
@@ -154,7 +168,7 @@ static int start_daemon(void **state)
 			setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
 			setenv("ASAN_OPTIONS", "detect_leaks=1:verify_asan_link_order=0", 1);
 		}
-		execl(bin, bin, "-f", "-c", conf, "--port-file", port_path,
+		execl(bin, bin, "-f", "-c", conf_path, "--port-file", port_path,
 		      (char *)NULL);
 		perror(bin);
 		_exit(127);
@@ -986,6 +1000,49 @@ static void test_named_keys(void **state)
 }
 
 static void raw_ping(int fd);
+
+/*
+ * A rotation's last step: alice's old key leaves the configuration and a
+ * reload (SIGHUP) disconnects what it authenticated, refuses it from
+ * then on, and leaves her region to her new key.
+ */
+static void test_key_revoked(void **state)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct rmem_client *a, *b;
+	struct rmem_region r;
+	uint64_t rtt;
+	int i, err = 0;
+
+	(void)state;
+	wait_quiet(0);
+	a = connect_as_id("alice-old", "alice", alice_path, 16, NULL);
+	assert_int_equal(rmem_open_region(a, 8, &r), 0);
+	write_pattern(a, 21, 0, 8);
+	write_conf(false);
+	assert_int_equal(kill(daemon_pid, SIGHUP), 0);
+	for (i = 0; i < 200 && rmem_ping(a, &rtt) == 0; i++)
+		nanosleep(&ts, NULL);
+	assert_true(i < 200);	/* disconnected within 10 s */
+	rmem_client_free(a);
+	assert_null(connect_as_id("alice-old-2", "alice", alice_path, 4, &err));
+	assert_int_equal(err, -EACCES);
+	b = connect_as_id("alice-new", "alice", alice2_path, 16, NULL);
+	assert_int_equal(rmem_attach_region(b, &r), 0);
+	check_pattern(b, 21, 0, 8);
+	close_client(b);
+	/* back as it was, for the cases after this one */
+	write_conf(true);
+	assert_int_equal(kill(daemon_pid, SIGHUP), 0);
+	for (i = 0; i < 200; i++) {
+		a = connect_as_id("alice-back", "alice", alice_path, 4, &err);
+		if (a)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(a);
+	rmem_client_free(a);
+}
 
 /* HELLO and AUTH of version 3 by hand; the AUTH payload is given. */
 static void raw_hello3(int fd, uint16_t max, struct rmem_hello *hello,
@@ -2360,6 +2417,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_op_is_skipped),
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_named_keys),
+		cmocka_unit_test(test_key_revoked),
 		cmocka_unit_test(test_auth_v3_wire),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_disconnect_mid_request),
