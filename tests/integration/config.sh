@@ -7,6 +7,14 @@
 sed "s#/etc/rmem/key#$TMP/key#" etc/rmem-poold.conf >"$TMP/example.conf"
 expect_exit 0 "$POOLD" -t -c "$TMP/example.conf"
 expect_in "$TMP/out" "configuration OK (pool 256 MiB, quota 256 MiB, port 7609)"
+# and so is its commented [client] example, once its key files exist
+"$RMEMCTL" -q keygen "$TMP/web1"
+"$RMEMCTL" -q keygen "$TMP/web1.next"
+sed -e 's/^#\(\[client \|key_file = \|quota = \)/\1/' \
+    -e "s#$TMP/keys/#$TMP/#; s#/etc/rmem/keys/#$TMP/#g" "$TMP/example.conf" >"$TMP/client.conf"
+grep -q '^\[client web1\]' "$TMP/client.conf" || fail "no [client] example"
+expect_exit 0 "$POOLD" -t -c "$TMP/client.conf"
+expect_in "$TMP/out" ", 1 named key)"
 
 # a bad value: exit 2, file:line: reason
 sed 's/^size = 256M/size = 256Q/' "$TMP/example.conf" >"$TMP/bad.conf"

@@ -305,7 +305,8 @@ int main(int argc, char **argv)
 		       config, (unsigned long long)(srv.cfg.pool_size >> 20),
 		       (unsigned long long)(srv.cfg.quota >> 20), srv.cfg.port);
 		if (srv.cfg.nclients)
-			printf(", %u named keys", srv.cfg.nclients);
+			printf(", %u named key%s", srv.cfg.nclients,
+			       srv.cfg.nclients == 1 ? "" : "s");
 		printf(")\n");
 		return 0;
 	}

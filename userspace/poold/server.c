@@ -1885,8 +1885,9 @@ static void server_load(struct server *s)
 	pthread_mutex_unlock(&s->lock);
 	poold_keyring_clear(&keys);
 	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog || s->background);
-	log_info("configuration reloaded from %s (%u named keys, max_clients %u, idle_timeout %us)",
-		 s->config_path, s->cfg.nclients, s->cfg.max_clients,
+	log_info("configuration reloaded from %s (%u named key%s, max_clients %u, idle_timeout %us)",
+		 s->config_path, s->cfg.nclients,
+		 s->cfg.nclients == 1 ? "" : "s", s->cfg.max_clients,
 		 s->cfg.idle_timeout);
 }
 
@@ -2403,14 +2404,14 @@ int server_run(struct server *s)
 	unsigned int i;
 	int ret = 0;
 
-	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, %u named keys, at most %u clients, %u event loop%s",
+	log_info("serving %llu frames (%llu MiB%s%s) on %s port %u; quota %llu frames, %u named key%s, at most %u clients, %u event loop%s",
 		 (unsigned long long)s->pool.nframes,
 		 (unsigned long long)(s->pool.nframes * RMEM_FRAME_SIZE >> 20),
 		 s->pool.huge ? ", huge pages" : "",
 		 s->locked ? ", locked" : "", s->cfg.listen, s->cfg.port,
 		 (unsigned long long)(s->cfg.quota / RMEM_FRAME_SIZE),
-		 s->cfg.nclients, s->cfg.max_clients, s->nloops,
-		 s->nloops == 1 ? "" : "s");
+		 s->cfg.nclients, s->cfg.nclients == 1 ? "" : "s",
+		 s->cfg.max_clients, s->nloops, s->nloops == 1 ? "" : "s");
 	server_notify_ready(s);
 	if (loop_run(&s->loops[0])) {
 		loop_failed(&s->loops[0]);
