@@ -475,7 +475,8 @@ static void raw_auth(int fd)
 	raw_auth_version(fd, 1);
 }
 
-static void raw_open(int fd, uint64_t frames)
+/* a new region of frames on fd; its id and token in *r if r */
+static void raw_open_region(int fd, uint64_t frames, struct rmem_region *r)
 {
 	struct rmem_open o = { .frames = htole64(frames) };
 	struct rmem_open_reply orep;
@@ -485,6 +486,16 @@ static void raw_open(int fd, uint64_t frames)
 		 sizeof(o));
 	raw_recv(fd, &rep, &orep, sizeof(orep));
 	assert_int_equal(rep.status, RMEM_OK);
+	if (r) {
+		r->id = le64toh(orep.region_id);
+		r->frames = le64toh(orep.frames);
+		memcpy(r->token, orep.token, sizeof(r->token));
+	}
+}
+
+static void raw_open(int fd, uint64_t frames)
+{
+	raw_open_region(fd, frames, NULL);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -1162,6 +1173,410 @@ static void test_version_mismatch(void **state)
 	close(fd);
 }
 
+/*
+ * Malformed input, class by class. Each case is one request sent raw on
+ * a fresh connection, authenticated and with a 4-frame region open: the
+ * status the donor must answer, and whether it then hangs up. After a
+ * refusal that is not fatal the connection must still serve (a PING is
+ * echoed), which proves the refused request's payload was skipped to the
+ * byte; after a fatal one nothing more is answered.
+ */
+struct shape_case {
+	const char *what;
+	uint16_t op, flags;
+	uint64_t frame;
+	uint32_t count, len;
+	uint16_t status;
+	bool fatal;
+};
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+#define FS RMEM_FRAME_SIZE
+#define PH ((uint32_t)sizeof(struct rmem_patch))
+#define EX ((uint32_t)sizeof(struct rmem_extent))
+static const struct shape_case shape_cases[] = {
+	{ "READ of 0 frames", RMEM_OP_READ, 0, 0, 0, 0, RMEM_E_INVAL, false },
+	{ "READ of 257 frames", RMEM_OP_READ, 0, 0, 257, 0, RMEM_E_INVAL, false },
+	{ "READ with a payload", RMEM_OP_READ, 0, 0, 1, FS, RMEM_E_PROTO, true },
+	{ "READ with a flag", RMEM_OP_READ, 1, 0, 1, 0, RMEM_E_OP, false },
+	{ "READ of frame 2^64-1", RMEM_OP_READ, 0, UINT64_MAX, 1, 0,
+	  RMEM_E_RANGE, false },
+	{ "READ wrapping past 2^64", RMEM_OP_READ, 0, UINT64_MAX - 1, 4, 0,
+	  RMEM_E_RANGE, false },
+	{ "READ one frame past the end", RMEM_OP_READ, 0, 3, 2, 0,
+	  RMEM_E_RANGE, false },
+	{ "WRITE of 0 frames", RMEM_OP_WRITE, 0, 0, 0, 0, RMEM_E_INVAL, false },
+	{ "WRITE of 0 frames with a payload", RMEM_OP_WRITE, 0, 0, 0, FS,
+	  RMEM_E_PROTO, true },
+	{ "WRITE a byte short", RMEM_OP_WRITE, 0, 0, 1, FS - 1, RMEM_E_PROTO,
+	  true },
+	{ "WRITE a byte long", RMEM_OP_WRITE, 0, 0, 1, FS + 1, RMEM_E_PROTO,
+	  true },
+	{ "WRITE of 2 frames carrying 1", RMEM_OP_WRITE, 0, 0, 2, FS,
+	  RMEM_E_PROTO, true },
+	{ "WRITE wrapping past 2^64", RMEM_OP_WRITE, 0, UINT64_MAX - 1, 2,
+	  2 * FS, RMEM_E_RANGE, false },
+	{ "WRITE with a flag", RMEM_OP_WRITE, 0x8000, 0, 1, FS, RMEM_E_OP,
+	  false },
+	{ "PATCH of 2 frames", RMEM_OP_PATCH, 0, 0, 2, PH + 64, RMEM_E_INVAL,
+	  false },
+	{ "PATCH shorter than its head", RMEM_OP_PATCH, 0, 0, 1, PH - 1,
+	  RMEM_E_PROTO, true },
+	{ "PATCH with part of a line", RMEM_OP_PATCH, 0, 0, 1, PH + 63,
+	  RMEM_E_PROTO, true },
+	{ "PATCH of 65 lines", RMEM_OP_PATCH, 0, 0, 1, PH + 65 * 64,
+	  RMEM_E_PROTO, true },
+	{ "PATCH past the end", RMEM_OP_PATCH, 0, 4, 1, PH + 64, RMEM_E_RANGE,
+	  false },
+	{ "PATCH of frame 2^64-1", RMEM_OP_PATCH, 0, UINT64_MAX, 1, PH + 64,
+	  RMEM_E_RANGE, false },
+	{ "DISCARD of 0 extents", RMEM_OP_DISCARD, 0, 0, 0, 0, RMEM_E_INVAL,
+	  false },
+	{ "DISCARD of 257 extents", RMEM_OP_DISCARD, 0, 0, 257, 257 * EX,
+	  RMEM_E_INVAL, false },
+	{ "DISCARD count and length apart", RMEM_OP_DISCARD, 0, 0, 1, 2 * EX,
+	  RMEM_E_PROTO, true },
+	{ "DISCARD count whose length wraps 32 bits", RMEM_OP_DISCARD, 0, 0,
+	  0x10000001u, EX, RMEM_E_PROTO, true },
+	{ "STATS with a payload", RMEM_OP_STATS, 0, 0, 0, 8, RMEM_E_PROTO,
+	  true },
+	{ "PING of 65 bytes", RMEM_OP_PING, 0, 0, 0, 65, RMEM_E_PROTO, true },
+	{ "CLOSE with a payload", RMEM_OP_CLOSE, 0, 0, 0, 8, RMEM_E_PROTO,
+	  true },
+	{ "CLOSE with an unknown flag", RMEM_OP_CLOSE, 2, 0, 0, 0, RMEM_E_OP,
+	  false },
+	{ "OPEN with neither CREATE nor ATTACH", RMEM_OP_OPEN, 0, 0, 0, 32,
+	  RMEM_E_OP, false },
+	{ "OPEN with CREATE and ATTACH", RMEM_OP_OPEN, 3, 0, 0, 32, RMEM_E_OP,
+	  false },
+	{ "OPEN with QUEUE alone", RMEM_OP_OPEN, 4, 0, 0, 32, RMEM_E_OP,
+	  false },
+	{ "OPEN with a frame", RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 1, 0, 32,
+	  RMEM_E_INVAL, false },
+	{ "OPEN a byte short", RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 0, 0, 31,
+	  RMEM_E_PROTO, true },
+	{ "a second OPEN", RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 0, 0, 32,
+	  RMEM_E_INVAL, false },
+	{ "HELLO after AUTH", RMEM_OP_HELLO, 0, 0, 0, 80, RMEM_E_PROTO, true },
+	{ "AUTH after AUTH", RMEM_OP_AUTH, 0, 0, 0, 32, RMEM_E_PROTO, true },
+};
+#undef FS
+#undef PH
+#undef EX
+
+/* header and payload in one send; a fatal case's may be cut short */
+static void raw_send_case(int fd, const struct shape_case *k, uint64_t tag)
+{
+	static uint8_t buf[sizeof(struct rmem_req_hdr) + 2 * RMEM_FRAME_SIZE +
+			   RMEM_FRAME_SIZE];
+	struct rmem_req r = {
+		.op = k->op, .flags = k->flags, .tag = tag, .frame = k->frame,
+		.count = k->count, .len = k->len,
+	};
+	size_t pay = k->len, n = sizeof(struct rmem_req_hdr) + pay;
+	uint8_t *p = buf + sizeof(struct rmem_req_hdr);
+	struct rmem_req_hdr h;
+
+	assert_true(n <= sizeof(buf));
+	memset(buf, 0, sizeof(buf));
+	rmem_req_encode(&h, &r);
+	memcpy(buf, &h, sizeof(h));
+	if (k->op == RMEM_OP_OPEN && pay >= 8) {
+		uint64_t frames = htole64(4);
+
+		memcpy(p, &frames, sizeof(frames));
+	}
+	if (k->op == RMEM_OP_PATCH && pay >= sizeof(struct rmem_patch)) {
+		/* a mask as long as the lines carried, so only the header's
+		 * fields are wrong */
+		uint32_t lines = (uint32_t)(pay - sizeof(struct rmem_patch)) / 64;
+		uint64_t mask = htole64(lines >= 64 ? UINT64_MAX :
+					(1ull << lines) - 1);
+
+		memcpy(p + offsetof(struct rmem_patch, mask), &mask,
+		       sizeof(mask));
+	}
+	if (k->op == RMEM_OP_DISCARD)
+		for (size_t i = 0; i + sizeof(struct rmem_extent) <= pay;
+		     i += sizeof(struct rmem_extent)) {
+			struct rmem_extent e = { .frame = 0,
+						 .count = htole32(1) };
+
+			memcpy(p + i, &e, sizeof(e));
+		}
+	if (send(fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+		assert_true(k->fatal);
+}
+
+static void test_malformed_requests(void **state)
+{
+	uint8_t echo[8];
+	struct rmem_reply rep;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(shape_cases); i++) {
+		const struct shape_case *k = &shape_cases[i];
+		int fd = raw_connect();
+
+		raw_auth(fd);
+		raw_open(fd, 4);
+		raw_send_case(fd, k, 100 + i);
+		raw_recv(fd, &rep, NULL, 0);
+		if (rep.status != k->status || rep.tag != 100 + i)
+			fail_msg("%s: status %u (%s), tag %llu; expected %u (%s)",
+				 k->what, rep.status,
+				 rmem_status_name(rep.status),
+				 (unsigned long long)rep.tag, k->status,
+				 rmem_status_name(k->status));
+		if (k->fatal) {
+			raw_expect_eof(fd);
+		} else {
+			raw_send(fd, RMEM_OP_PING, 0, 7, 0, 0, 8, "serving?", 8);
+			raw_recv(fd, &rep, echo, sizeof(echo));
+			if (rep.status != RMEM_OK || rep.tag != 7 ||
+			    memcmp(echo, "serving?", 8))
+				fail_msg("%s: the connection did not serve on (status %u)",
+					 k->what, rep.status);
+			raw_send(fd, RMEM_OP_CLOSE, RMEM_CLOSE_F_RELEASE, 8, 0, 0,
+				 0, NULL, 0);
+			raw_recv(fd, &rep, NULL, 0);
+			assert_int_equal(rep.status, RMEM_OK);
+		}
+		close(fd);
+	}
+	/* OPEN's sizes: none, 2^64-1 (whose bytes overflow), the pool and
+	 * one more; each refused with the connection serving on */
+	{
+		static const struct { uint64_t frames; uint16_t status; } o[] = {
+			{ 0, RMEM_E_INVAL },
+			{ UINT64_MAX, RMEM_E_QUOTA },
+			{ UINT64_MAX / RMEM_FRAME_SIZE + 1, RMEM_E_QUOTA },
+			{ POOL_FRAMES + 1, RMEM_E_QUOTA },
+			{ 4, RMEM_OK },
+		};
+		int fd = raw_connect();
+
+		raw_auth(fd);
+		for (i = 0; i < ARRAY_SIZE(o); i++) {
+			struct rmem_open op = { .frames = htole64(o[i].frames) };
+			struct rmem_open_reply orep;
+
+			raw_send(fd, RMEM_OP_OPEN, RMEM_OPEN_F_CREATE, 20 + i, 0,
+				 0, sizeof(op), &op, sizeof(op));
+			raw_recv(fd, &rep, &orep, sizeof(orep));
+			if (rep.status != o[i].status)
+				fail_msg("OPEN of %llu frames: status %u (%s), expected %s",
+					 (unsigned long long)o[i].frames,
+					 rep.status, rmem_status_name(rep.status),
+					 rmem_status_name(o[i].status));
+		}
+		raw_ping(fd);
+		close(fd);
+	}
+	/* the fatal cases' regions are orphans now: freed in idle_timeout */
+	wait_quiet(0);
+}
+
+/*
+ * The handshake's malformed classes: wrong payload sizes, out of turn,
+ * twice, min > max, header flags. A HELLO or AUTH with a header flag is
+ * refused like any request with an unknown flag (E_OP, payload skipped),
+ * and the handshake may go on.
+ */
+static void test_malformed_handshake(void **state)
+{
+	uint8_t hello[80] = { 0 }, mac[32] = { 0 };
+	struct rmem_hello_reply hr;
+	struct rmem_reply rep;
+	int fd;
+
+	(void)state;
+	hello[0] = 1;		/* min 1 */
+	hello[2] = 3;		/* max 3 */
+	/* HELLO a byte short and a byte long */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 79, hello, 79);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	raw_expect_eof(fd);
+	close(fd);
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 81, hello, 80);
+	assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	raw_expect_eof(fd);
+	close(fd);
+	/* AUTH first */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_AUTH, 0, 1, 0, 0, 32, mac, 32);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_NOAUTH);
+	raw_expect_eof(fd);
+	close(fd);
+	/* min above max */
+	fd = raw_connect();
+	hello[0] = 3;
+	hello[2] = 2;
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	assert_int_equal(rep.status, RMEM_E_VERSION);
+	assert_int_equal(le16toh(hr.max_version), RMEM_PROTO_VERSION);
+	raw_expect_eof(fd);
+	close(fd);
+	hello[0] = 1;
+	hello[2] = 3;
+	/* HELLO twice */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	assert_int_equal(rep.status, RMEM_OK);
+	raw_send(fd, RMEM_OP_HELLO, 0, 2, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_NOAUTH);
+	raw_expect_eof(fd);
+	close(fd);
+	/* AUTH of a size neither version has */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, 31, mac, 31);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);
+	raw_expect_eof(fd);
+	close(fd);
+	/* a header flag on HELLO: refused, and then a proper handshake */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 1, 1, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_OP);
+	raw_auth(fd);
+	raw_ping(fd);
+	close(fd);
+	/* a header flag on AUTH, likewise; HELLO's frame/count are unused
+	 * and ignored (they are not flags) */
+	fd = raw_connect();
+	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
+	raw_recv(fd, &rep, &hr, sizeof(hr));
+	raw_send(fd, RMEM_OP_AUTH, 0x10, 2, 0, 0, 32, mac, 32);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_OP);
+	raw_send(fd, RMEM_OP_AUTH, 0, 3, 0, 0, 32, mac, 32);
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_E_PROTO);	/* 32 bytes under 3 */
+	raw_expect_eof(fd);
+	close(fd);
+}
+
+/*
+ * Framing: requests that straddle the donor's 16 KiB receive stage at
+ * every offset (a stream of PINGs of every payload size, sent as one
+ * buffer), a header and payload dribbled a byte at a time, a WRITE cut
+ * at odd places with pauses, and requests pipelined after a fatal
+ * error, which must never be executed.
+ */
+static void test_framing(void **state)
+{
+	enum { NPING = 1500 };
+	static uint8_t stream[NPING * (sizeof(struct rmem_req_hdr) + 64)];
+	static uint8_t page[2 * RMEM_FRAME_SIZE], back[2 * RMEM_FRAME_SIZE];
+	struct rmem_req_hdr h;
+	struct rmem_reply rep;
+	uint8_t echo[64];
+	size_t n = 0, i, j;
+	struct rmem_region reg;
+	int fd = raw_connect();
+
+	(void)state;
+	raw_auth(fd);
+	raw_open_region(fd, 4, &reg);
+	for (i = 0; i < NPING; i++) {
+		struct rmem_req r = { .op = RMEM_OP_PING, .tag = 1000 + i,
+				      .len = (uint32_t)(i % 65) };
+
+		rmem_req_encode(&h, &r);
+		memcpy(stream + n, &h, sizeof(h));
+		n += sizeof(h);
+		memset(stream + n, (int)(i & 0xff), r.len);
+		n += r.len;
+	}
+	assert_int_equal(send(fd, stream, n, MSG_NOSIGNAL), (ssize_t)n);
+	for (i = 0; i < NPING; i++) {
+		raw_recv(fd, &rep, echo, sizeof(echo));
+		assert_int_equal(rep.status, RMEM_OK);
+		assert_true(rep.tag == 1000 + i);
+		assert_int_equal(rep.len, i % 65);
+		for (j = 0; j < rep.len; j++)
+			assert_int_equal(echo[j], i & 0xff);
+	}
+	/* a WRITE a byte at a time for its header and first line, then
+	 * the rest in three pieces with pauses between */
+	for (i = 0; i < sizeof(page); i++)
+		page[i] = (uint8_t)(i * 7 + 3);
+	{
+		struct rmem_req r = { .op = RMEM_OP_WRITE, .tag = 5,
+				      .frame = 1, .count = 2,
+				      .len = sizeof(page) };
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		size_t cut[] = { 64, 4095, 4097, sizeof(page) };
+		size_t at = 0;
+
+		rmem_req_encode(&h, &r);
+		for (i = 0; i < sizeof(h); i++)
+			assert_int_equal(send(fd, (uint8_t *)&h + i, 1, 0), 1);
+		for (i = 0; i < ARRAY_SIZE(cut); i++) {
+			if (i == 0) {
+				for (; at < cut[0]; at++)
+					assert_int_equal(send(fd, page + at, 1,
+							      0), 1);
+				continue;
+			}
+			nanosleep(&ts, NULL);
+			assert_int_equal(send(fd, page + at, cut[i] - at, 0),
+					 (ssize_t)(cut[i] - at));
+			at = cut[i];
+		}
+	}
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_true(rep.tag == 5);
+	raw_send(fd, RMEM_OP_READ, 0, 6, 1, 2, 0, NULL, 0);
+	raw_recv(fd, &rep, back, sizeof(back));
+	assert_int_equal(rep.status, RMEM_OK);
+	assert_memory_equal(back, page, sizeof(page));
+	/* a bad header, then in the same segment a WRITE over frame 1: the
+	 * E_PROTO is the last reply, and frame 1 keeps its bytes */
+	{
+		struct rmem_req r = { .op = RMEM_OP_WRITE, .tag = 9,
+				      .frame = 1, .count = 1,
+				      .len = RMEM_FRAME_SIZE };
+		static uint8_t seg[2 * sizeof(struct rmem_req_hdr) +
+				   RMEM_FRAME_SIZE];
+		struct rmem_client *c;
+
+		memset(seg, 0x41, sizeof(struct rmem_req_hdr));
+		rmem_req_encode(&h, &r);
+		memcpy(seg + sizeof(h), &h, sizeof(h));
+		memset(seg + 2 * sizeof(struct rmem_req_hdr), 0xee,
+		       RMEM_FRAME_SIZE);
+		/* keep the region: a second connection joins it first */
+		c = connect_client("framing");
+		assert_int_equal(rmem_attach_region(c, &reg), 0);
+		assert_int_equal(send(fd, seg, sizeof(seg), MSG_NOSIGNAL),
+				 (ssize_t)sizeof(seg));
+		raw_recv(fd, &rep, NULL, 0);
+		assert_int_equal(rep.status, RMEM_E_PROTO);
+		raw_expect_eof(fd);
+		assert_int_equal(rmem_read(c, 1, 2, back), 0);
+		assert_memory_equal(back, page, sizeof(page));
+		close_client(c);
+	}
+	close(fd);
+}
+
 static void test_out_of_range(void **state)
 {
 	struct rmem_region r;
@@ -1305,6 +1720,46 @@ static void test_close_release(void **state)
 	rmem_close(b, false);
 	assert_int_equal(rmem_ping(b, NULL), -ENOTCONN);
 	rmem_client_free(b);
+}
+
+/*
+ * CLOSE with RELEASE from one connection while another shares the
+ * region: the other keeps reading and writing it, nobody may join it any
+ * more, and it is freed when the last connection leaves, with no wait
+ * for idle_timeout.
+ */
+static int log_count(const char *text);
+
+static void test_close_release_shared(void **state)
+{
+	char orphan[64];
+	struct rmem_region r;
+	struct rmem_client *a = open_client("rel-a", 4, &r), *b, *c;
+	struct rmem_stats_info st;
+	unsigned int regions;
+
+	(void)state;
+	b = connect_client("rel-b");
+	assert_int_equal(rmem_attach_region(b, &r), 0);
+	write_pattern(a, 11, 0, 4);
+	get_stats(&st);
+	regions = st.regions;
+	assert_int_equal(rmem_close(a, true), 0);
+	rmem_client_free(a);
+	check_pattern(b, 11, 0, 4);
+	write_pattern(b, 12, 1, 2);
+	check_pattern(b, 12, 1, 2);
+	c = connect_client("rel-c");
+	assert_int_equal(rmem_attach_region(c, &r), -ENOENT);
+	rmem_client_free(c);
+	get_stats(&st);
+	assert_int_equal(st.regions, regions);
+	/* b leaves without CLOSE: released, so freed, not orphaned */
+	rmem_client_free(b);
+	wait_quiet(regions - 1);
+	snprintf(orphan, sizeof(orphan), "region %llu (4 frames) orphaned",
+		 (unsigned long long)r.id);
+	assert_int_equal(log_count(orphan), 0);
 }
 
 static void test_discard(void **state)
@@ -2419,11 +2874,15 @@ int main(void)
 		cmocka_unit_test(test_named_keys),
 		cmocka_unit_test(test_key_revoked),
 		cmocka_unit_test(test_auth_v3_wire),
+		cmocka_unit_test(test_malformed_requests),
+		cmocka_unit_test(test_malformed_handshake),
+		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_disconnect_mid_request),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_shared_region_and_reattach),
 		cmocka_unit_test(test_close_release),
+		cmocka_unit_test(test_close_release_shared),
 		cmocka_unit_test(test_discard),
 		cmocka_unit_test(test_fence_stalled_new_first),
 		cmocka_unit_test(test_fence_stalled_old_first),
