@@ -226,6 +226,7 @@ static void client_seeds(const char *dir)
 	struct {
 		struct rmem_stats st;
 		struct rmem_fence_stats fs;
+		struct rmem_key_stats ks;	/* protocol 3 */
 	} stats;
 	struct rmem_hello_reply hr = {
 		.version = cpu_to_le16(RMEM_PROTO_VERSION),

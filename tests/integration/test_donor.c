@@ -537,6 +537,11 @@ static void test_pool_exhaustion_and_quota(void **state)
 	/* a refused OPEN leaves the connection usable */
 	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES, &r), 0);
 	assert_int_equal(r.frames, QUOTA_FRAMES);
+	/* STATS (protocol 3) says what the key holds */
+	assert_int_equal(rmem_stats(c[0], &st), 0);
+	assert_int_equal(st.quota_frames, QUOTA_FRAMES);
+	assert_int_equal(st.key_frames, QUOTA_FRAMES);
+	assert_int_equal(st.key_regions, 1);
 	/* the quota is the key's over all its regions, not per region */
 	{
 		struct rmem_client *x = connect_as_id("quota-2", "small",
@@ -565,6 +570,17 @@ static void test_pool_exhaustion_and_quota(void **state)
 	wait_quiet(0);
 	get_stats(&st);
 	assert_int_equal(st.free_frames, POOL_FRAMES);
+	/* ...dirty, until the scrubber (128 MiB a second) has zeroed the
+	 * whole pool's worth just freed */
+	assert_true(st.dirty_frames + st.scrubbed_frames >= POOL_FRAMES);
+	for (i = 0; i < 100 && st.dirty_frames; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		get_stats(&st);
+	}
+	assert_int_equal(st.dirty_frames, 0);
+	assert_true(st.scrubbed_frames >= POOL_FRAMES);
 }
 
 struct worker {

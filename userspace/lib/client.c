@@ -55,7 +55,8 @@ struct rmem_slot {
 	void *rbuf;		/* READ data goes here */
 	uint32_t rlen;		/* payload length of a successful reply */
 	uint8_t rsmall[sizeof(struct rmem_stats) +
-		       sizeof(struct rmem_fence_stats)];
+		       sizeof(struct rmem_fence_stats) +
+		       sizeof(struct rmem_key_stats)];
 };
 
 struct rmem_client {
@@ -1252,19 +1253,31 @@ int rmem_stats(struct rmem_client *c, struct rmem_stats_info *st)
 	struct {
 		struct rmem_stats st;
 		struct rmem_fence_stats fs;
-	} wire;	/* two wire structs of 8-byte fields: no padding */
+		struct rmem_key_stats ks;
+	} wire = { 0 };	/* wire structs of 8-byte fields: no padding */
 	bool fence = c->info.version >= RMEM_PROTO_VERSION_FENCE;
+	bool keyid = c->info.version >= RMEM_PROTO_VERSION_KEYID;
+	size_t len = sizeof(wire.st);
 	int ret;
 
-	ret = rmem__call_small(c, RMEM_OP_STATS, 0, NULL, 0, &wire,
-			       fence ? sizeof(wire) : sizeof(wire.st));
+	/* the exact length of the version: anything else is malformed */
+	if (fence)
+		len += sizeof(wire.fs);
+	if (keyid)
+		len += sizeof(wire.ks);
+	ret = rmem__call_small(c, RMEM_OP_STATS, 0, NULL, 0, &wire, len);
 	if (ret)
 		return ret;
 	rmem_stats_decode(&wire.st, st);
-	st->fenced = fence ? le64toh(wire.fs.fenced) : 0;
-	st->fenced_bytes = fence ? le64toh(wire.fs.fenced_bytes) : 0;
-	st->region_generation = fence ? le64toh(wire.fs.region_generation) : 0;
-	st->region_fenced = fence ? le64toh(wire.fs.region_fenced) : 0;
+	/* zero from an older donor: wire was zeroed */
+	st->fenced = le64toh(wire.fs.fenced);
+	st->fenced_bytes = le64toh(wire.fs.fenced_bytes);
+	st->region_generation = le64toh(wire.fs.region_generation);
+	st->region_fenced = le64toh(wire.fs.region_fenced);
+	st->key_frames = le64toh(wire.ks.key_frames);
+	st->key_regions = le32toh(wire.ks.key_regions);
+	st->dirty_frames = le64toh(wire.ks.dirty_frames);
+	st->scrubbed_frames = le64toh(wire.ks.scrubbed_frames);
 	return 0;
 }
 

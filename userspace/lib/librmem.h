@@ -78,6 +78,9 @@ struct rmem_stats_info {
 	struct rmem_io_counters region;
 	/* struct rmem_fence_stats; zero from a protocol 1 donor */
 	uint64_t fenced, fenced_bytes, region_generation, region_fenced;
+	/* struct rmem_key_stats; zero from a donor older than protocol 3 */
+	uint64_t key_frames, dirty_frames, scrubbed_frames;
+	uint32_t key_regions;
 };
 
 struct rmem_client *rmem_client_new(void);

@@ -124,6 +124,7 @@ static uint32_t pool_scrub_one(struct pool *p)
 {
 	uint32_t f = p->free_stack[p->nframes - p->ndirty--];
 
+	p->nscrubbed++;
 	memset(p->base + (size_t)f * RMEM_FRAME_SIZE, 0, RMEM_FRAME_SIZE);
 	return f;
 }

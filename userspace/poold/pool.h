@@ -42,6 +42,7 @@ struct pool {
 	uint64_t nfree;		/* nclean + ndirty */
 	uint64_t nclean;	/* zeroed, handed out first */
 	uint64_t ndirty;	/* freed, not yet zeroed (pool_scrub) */
+	uint64_t nscrubbed;	/* freed frames zeroed so far (STATS) */
 	struct pool_region *regions;
 	unsigned int nregions;
 	uint64_t next_id;

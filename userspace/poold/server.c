@@ -80,7 +80,8 @@ struct reply {
 	uint64_t frame;		/* READ: region frames to send */
 	uint32_t count;
 	uint8_t small[sizeof(struct rmem_stats) +
-		      sizeof(struct rmem_fence_stats)];
+		      sizeof(struct rmem_fence_stats) +
+		      sizeof(struct rmem_key_stats)];
 };
 
 struct conn {
@@ -638,15 +639,22 @@ static void do_hello(struct conn *c)
 	conn_reply_small(c, &rep, sizeof(rep));
 }
 
-/* Frames of the regions key id owns, orphans included. Under s->lock. */
-static uint64_t owner_frames(const struct server *s, const char *id)
+/* Frames (and, if nregions, regions) key id owns, orphans included.
+ * Under s->lock. */
+static uint64_t owner_frames(const struct server *s, const char *id,
+			     uint32_t *nregions)
 {
 	const struct pool_region *r;
 	uint64_t n = 0;
+	uint32_t k = 0;
 
 	for (r = s->pool.regions; r; r = r->next)
-		if (!strcmp(r->owner, id))
+		if (!strcmp(r->owner, id)) {
 			n += r->nframes;
+			k++;
+		}
+	if (nregions)
+		*nregions = k;
 	return n;
 }
 
@@ -658,7 +666,7 @@ static uint64_t quota_left(const struct server *s, const char *id)
 
 	if (!ident)
 		return 0;
-	used = owner_frames(s, id);
+	used = owner_frames(s, id, NULL);
 	return used < ident->quota_frames ? ident->quota_frames - used : 0;
 }
 
@@ -1062,8 +1070,19 @@ static void do_stats(struct conn *c)
 {
 	struct server *s = c->srv;
 	struct rmem_stats st = { 0 };
+	struct rmem_key_stats ks = { 0 };
+	struct reply *r;
+	uint32_t len = sizeof(st);
 
 	pthread_mutex_lock(&s->lock);
+	{
+		uint32_t nregions;
+
+		ks.key_frames = htole64(owner_frames(s, c->ident, &nregions));
+		ks.key_regions = htole32(nregions);
+		ks.dirty_frames = htole64(s->pool.ndirty);
+		ks.scrubbed_frames = htole64(s->pool.nscrubbed);
+	}
 	st.pool_frames = htole64(s->pool.nframes);
 	st.free_frames = htole64(s->pool.nfree);
 	{
@@ -1088,9 +1107,15 @@ static void do_stats(struct conn *c)
 		st.region_frames = htole64(c->region->nframes);
 		server_fill_io(&st.region, &c->region->io);
 	}
+	/* each version gets exactly the reply it knows (a client checks the
+	 * length): 208 bytes, + fence counters from 2, + key's from 3 */
+	if (c->version >= RMEM_PROTO_VERSION_FENCE)
+		len += sizeof(struct rmem_fence_stats);
+	if (c->version >= RMEM_PROTO_VERSION_KEYID)
+		len += sizeof(ks);
+	r = conn_reply(c, RMEM_OK, len);
+	memcpy(r->small, &st, sizeof(st));
 	if (c->version >= RMEM_PROTO_VERSION_FENCE) {
-		struct reply *r = conn_reply(c, RMEM_OK, sizeof(st) +
-					     sizeof(struct rmem_fence_stats));
 		struct rmem_fence_stats fs = {
 			.fenced = htole64(s->fenced),
 			.fenced_bytes = htole64(s->fenced_bytes),
@@ -1100,12 +1125,12 @@ static void do_stats(struct conn *c)
 			fs.region_generation = htole64(c->region->generation);
 			fs.region_fenced = htole64(c->region->fenced);
 		}
-		memcpy(r->small, &st, sizeof(st));
 		memcpy(r->small + sizeof(st), &fs, sizeof(fs));
-		r->small_len = sizeof(st) + sizeof(fs);
-		return;
 	}
-	conn_reply_small(c, &st, sizeof(st));
+	if (c->version >= RMEM_PROTO_VERSION_KEYID)
+		memcpy(r->small + sizeof(st) + sizeof(struct rmem_fence_stats),
+		       &ks, sizeof(ks));
+	r->small_len = len;
 }
 
 static void do_close(struct conn *c)

@@ -320,6 +320,10 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 		       st.uptime_sec, st.auth_failures, st.proto_errors);
 		printf("  \"fenced\": %" PRIu64 ",\n  \"fenced_bytes\": %" PRIu64 ",\n",
 		       st.fenced, st.fenced_bytes);
+		printf("  \"key_frames\": %" PRIu64 ",\n  \"key_regions\": %u,\n",
+		       st.key_frames, st.key_regions);
+		printf("  \"dirty_frames\": %" PRIu64 ",\n  \"scrubbed_frames\": %" PRIu64 ",\n",
+		       st.dirty_frames, st.scrubbed_frames);
 		print_io_json("requests", &st.donor, true);
 		printf("}\n");
 		return EX_OK;
@@ -332,8 +336,11 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	       st.free_frames, st.free_frames * RMEM_FRAME_SIZE >> 20,
 	       st.flags & RMEM_STATS_F_HUGEPAGES ? ", huge pages" : "",
 	       st.flags & RMEM_STATS_F_LOCKED ? ", locked" : ", NOT locked");
-	printf("quota          %" PRIu64 " frames (%" PRIu64 " MiB) for this key\n",
-	       st.quota_frames, st.quota_frames * RMEM_FRAME_SIZE >> 20);
+	printf("quota          %" PRIu64 " frames (%" PRIu64 " MiB) for this key, %"
+	       PRIu64 " (%" PRIu64 " MiB) held in %u regions\n",
+	       st.quota_frames, st.quota_frames * RMEM_FRAME_SIZE >> 20,
+	       st.key_frames, st.key_frames * RMEM_FRAME_SIZE >> 20,
+	       st.key_regions);
 	printf("clients        %u of %u, %u regions\n", st.clients,
 	       st.max_clients, st.regions);
 	printf("refused        %" PRIu64 " authentication failures, %" PRIu64
@@ -341,6 +348,9 @@ static int cmd_stats(struct rmemctl *ctl, int argc, char **argv)
 	printf("fenced         %" PRIu64 " stale connections, %" PRIu64
 	       " request bytes dropped unexecuted\n", st.fenced,
 	       st.fenced_bytes);
+	printf("zeroing        %" PRIu64 " freed frames (%" PRIu64 " MiB) not yet zeroed, %"
+	       PRIu64 " zeroed since the start\n", st.dirty_frames,
+	       st.dirty_frames * RMEM_FRAME_SIZE >> 20, st.scrubbed_frames);
 	printf("%-8s %12s %12s %10s %10s %10s %8s %14s %14s\n", "", "reads",
 	       "writes", "patches", "mismatch", "discarded", "errors",
 	       "bytes_in", "bytes_out");

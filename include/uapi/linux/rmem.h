@@ -315,6 +315,21 @@ struct rmem_fence_stats {
 RMEM_WIRE_SIZE(struct rmem_fence_stats, 32);
 
 /*
+ * From version 3 on, this follows struct rmem_fence_stats (272 bytes in
+ * all): what the connection's key holds of its quota, and the pool's
+ * freed frames that still hold a client's bytes until the background
+ * scrubber (or a new region that needs them) zeroes them.
+ */
+struct rmem_key_stats {
+	__le64 key_frames;	/* frames the key's regions hold, orphans too */
+	__le32 key_regions;	/* the key's regions, orphans too */
+	__le32 reserved;	/* zero */
+	__le64 dirty_frames;	/* freed, not yet zeroed */
+	__le64 scrubbed_frames;	/* freed frames zeroed since the start */
+};
+RMEM_WIRE_SIZE(struct rmem_key_stats, 32);
+
+/*
  * Control plane: generic netlink family "rmem", as nbd does it. rmemctl
  * connects, authenticates and opens the region in userspace, then hands
  * the connected sockets (one per hardware queue) to the kernel.
