@@ -19,6 +19,11 @@ cat >>"$TMP/conf" <<-EOF
 	key_file = $TMP/bob
 	EOF
 expect_exit 0 "$POOLD" -t -c "$TMP/conf"
+# one key, one name: bob's file holding alice's key is refused
+cp "$TMP/alice.old" "$TMP/bob.copy"
+sed "s#key_file = $TMP/bob\$#key_file = $TMP/bob.copy#" "$TMP/conf" >"$TMP/dup.conf"
+expect_exit 2 "$POOLD" -t -c "$TMP/dup.conf"
+expect_in "$TMP/err" "[client bob] key_file: key file $TMP/bob.copy: the same key as one of [client alice]'s: a key may belong to one name only"
 start_donor
 
 # both of alice's keys, by option and by environment

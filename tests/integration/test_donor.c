@@ -50,7 +50,7 @@
 static char dir[64];
 static char key_path[128], bad_key_path[128], log_path[128], conf_path[128];
 /* named keys: [client alice] has two (a rotation), [client bob] one */
-static char alice_path[128], alice2_path[128], bob_path[128];
+static char alice_path[128], alice2_path[128], bob_path[128], small_path[128];
 static uint16_t port;
 static pid_t daemon_pid;
 static bool clock_group;	/* the donor's wall clock is faked */
@@ -104,8 +104,8 @@ static void write_conf(bool alice_old)
 		 "max_startups = %d\nsource_startups = %d\n"
 		 "[pool]\nsize = %d\nlock = no\n"
 		 "[auth]\nkey_file = %s\n"
-		 /* named keys: "small" is [auth]'s key under a quota, alice
-		  * has two keys (a rotation), bob one of his own */
+		 /* named keys: "small" has a quota, alice two keys (a
+		  * rotation), bob one and the pool for quota */
 		 "[client small]\nkey_file = %s\nquota = %d\n"
 		 "[client alice]\nkey_file = %s\nquota = %d\n"
 		 "[client bob]\nkey_file = %s\n"
@@ -114,7 +114,7 @@ static void write_conf(bool alice_old)
 		 clock_group ? CLOCK_IDLE_TIMEOUT : IDLE_TIMEOUT, MAX_STARTUPS,
 		 SOURCE_STARTUPS,
 		 POOL_FRAMES * RMEM_FRAME_SIZE,
-		 key_path, key_path, QUOTA_FRAMES * RMEM_FRAME_SIZE,
+		 key_path, small_path, QUOTA_FRAMES * RMEM_FRAME_SIZE,
 		 alice_keys, ALICE_FRAMES * RMEM_FRAME_SIZE,
 		 bob_path);
 	write_text(conf_path, conf_text);
@@ -145,6 +145,8 @@ static int start_daemon(void **state)
 	snprintf(alice_path, sizeof(alice_path), "%s/alice", dir);
 	snprintf(alice2_path, sizeof(alice2_path), "%s/alice.new", dir);
 	snprintf(bob_path, sizeof(bob_path), "%s/bob", dir);
+	snprintf(small_path, sizeof(small_path), "%s/small", dir);
+	write_text(small_path, "small-key-0123456789abcdef\n");
 	write_text(alice_path, "alice-old-key-0123456789abcdef\n");
 	write_text(alice2_path, "alice-new-key-0123456789abcdef\n");
 	write_text(bob_path, "bob-key-0123456789abcdef\n");
@@ -502,7 +504,7 @@ static void raw_open(int fd, uint64_t frames)
 
 static void test_ping_and_stats(void **state)
 {
-	struct rmem_client *c = connect_as_id("ping", "small", key_path, 64,
+	struct rmem_client *c = connect_as_id("ping", "small", small_path, 64,
 					      NULL);
 	struct rmem_stats_info st;
 	uint64_t rtt;
@@ -530,7 +532,7 @@ static void test_pool_exhaustion_and_quota(void **state)
 
 	(void)state;
 	wait_quiet(0);
-	c[0] = connect_as_id("quota", "small", key_path, 64, NULL);
+	c[0] = connect_as_id("quota", "small", small_path, 64, NULL);
 	assert_int_equal(rmem_open_region(c[0], QUOTA_FRAMES + 1, &r), -EDQUOT);
 	assert_non_null(strstr(rmem_errmsg(c[0]), "quota"));
 	assert_int_equal(rmem_last_status(c[0]), RMEM_E_QUOTA);
@@ -545,7 +547,7 @@ static void test_pool_exhaustion_and_quota(void **state)
 	/* the quota is the key's over all its regions, not per region */
 	{
 		struct rmem_client *x = connect_as_id("quota-2", "small",
-						      key_path, 4, NULL);
+						      small_path, 4, NULL);
 
 		assert_int_equal(rmem_donor(x)->quota_frames, 0);
 		assert_int_equal(rmem_open_region(x, 1, &r), -EDQUOT);
@@ -1099,7 +1101,9 @@ static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
 	uint8_t th[32], mac[RMEM_MAC_SIZE];
 	char err[256];
 
-	assert_int_equal(rmem_key_load(key_path, &key, err, sizeof(err)), 0);
+	/* "small" has a key of its own; any other id is tried with [auth]'s */
+	assert_int_equal(rmem_key_load(strcmp(id, "small") ? key_path :
+				       small_path, &key, err, sizeof(err)), 0);
 	raw_hello3(fd, RMEM_PROTO_VERSION, &hello, &hr);
 	assert_int_equal(le16toh(hr.version), 3);
 	memset(&auth, 0, sizeof(auth));

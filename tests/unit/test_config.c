@@ -274,10 +274,11 @@ static void test_keyring(void **state)
 	write_key(dir, "k", "0123456789abcdef-default\n");
 	write_key(dir, "a", "0123456789abcdef-alice-old\n");
 	write_key(dir, "a.new", "0123456789abcdef-alice-new\n");
+	write_key(dir, "b", "0123456789abcdef-bob\n");
 	snprintf(text, sizeof(text),
 		 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/k\nquota = 2M\n"
 		 "[client alice]\nkey_file = a ,%s/a.new\nquota = 4M\n"
-		 "[client bob]\nkey_file = %s/a\n", dir, dir, dir);
+		 "[client bob]\nkey_file = %s/b\n", dir, dir, dir);
 	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
 						   sizeof(err)), 0);
 	assert_int_equal(c.nclients, 2);
@@ -296,12 +297,52 @@ static void test_keyring(void **state)
 	assert_memory_equal(id->keys[1].bytes, "0123456789abcdef-alice-new", 26);
 	memcpy(fp, id->fp[0], sizeof(fp));
 	assert_true(poold_keyring_holds(&kr, "alice", fp));
-	/* one key file under two ids: each holds it, [auth] does not */
-	assert_true(poold_keyring_holds(&kr, "bob", fp));
+	assert_false(poold_keyring_holds(&kr, "bob", fp));
 	assert_false(poold_keyring_holds(&kr, "", fp));
 	assert_null(poold_keyring_find(&kr, "carol"));
 	assert_false(poold_keyring_holds(&kr, "carol", fp));
 	poold_keyring_clear(&kr);
+
+	/* one key, one name: the same key under two names, or under one
+	 * twice (even from a copy of the file), is refused */
+	{
+		static const struct { const char *conf, *why; } dup[] = {
+			{ "[client bob]\nkey_file = %s/a\n",
+			  "the same key as one of [client alice]'s" },
+			{ "[client bob]\nkey_file = %s/k\n",
+			  "the same key as one of [auth]'s" },
+			{ "[client bob]\nkey_file = %s/b, %s/b\n",
+			  "the same key is listed twice" },
+		};
+		size_t i;
+
+		write_key(dir, "a.copy", "0123456789abcdef-alice-old\n");
+		for (i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+			char tail[512];
+
+			snprintf(tail, sizeof(tail), dup[i].conf, dir, dir);
+			snprintf(text, sizeof(text),
+				 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/k\n"
+				 "[client alice]\nkey_file = %s/a\n%s", dir,
+				 dir, tail);
+			assert_int_equal(poold_config_parse_string("t.conf", text,
+					 &c, err, sizeof(err)), 0);
+			assert_int_equal(poold_keyring_load(&c, dir, &kr, err,
+							    sizeof(err)), -EINVAL);
+			if (!strstr(err, dup[i].why))
+				fail_msg("'%s', expected '%s'", err, dup[i].why);
+			assert_non_null(strstr(err, "[client bob] key_file: key file "));
+		}
+		snprintf(text, sizeof(text),
+			 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/k\n"
+			 "[client alice]\nkey_file = %s/a, %s/a.copy\n", dir,
+			 dir, dir);
+		assert_int_equal(poold_config_parse_string("t.conf", text, &c,
+							   err, sizeof(err)), 0);
+		assert_int_equal(poold_keyring_load(&c, dir, &kr, err,
+						    sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "a.copy: the same key is listed twice"));
+	}
 
 	/* no [auth] key: id "" has none and is not found */
 	snprintf(text, sizeof(text),
@@ -323,7 +364,7 @@ static void test_keyring(void **state)
 	assert_non_null(strstr(err, "[client alice] key_file: "));
 	assert_non_null(strstr(err, "an empty key file name"));
 	snprintf(text, sizeof(text),
-		 "[pool]\nsize = 8M\n[auth]\nkey_file = k,k,k,k,k\n");
+		 "[pool]\nsize = 8M\n[auth]\nkey_file = k,a,a.new,b,k\n");
 	assert_int_equal(poold_config_parse_string("t.conf", text, &c, err,
 						   sizeof(err)), 0);
 	assert_int_not_equal(poold_keyring_load(&c, dir, &kr, err,

@@ -595,9 +595,28 @@ int poold_key_files(const char *list,
 }
 
 struct keyring_ctx {
+	struct poold_keyring *kr;	/* ident is its last, being loaded */
 	struct poold_ident *ident;
 	const char *dir;
 };
+
+/*
+ * One key, one name: the MAC proves a key, not a name, so a key under two
+ * names (or twice under one) would let its holder pick either name's
+ * quota and regions. The identity that already has fp, or NULL.
+ */
+static const struct poold_ident *keyring_owner(const struct keyring_ctx *k,
+					       const uint8_t *fp)
+{
+	const struct poold_ident *id;
+	unsigned int i;
+
+	for (id = k->kr->ids; id <= k->ident; id++)
+		for (i = 0; i < id->nkeys; i++)
+			if (!memcmp(id->fp[i], fp, RMEM_MAC_SIZE))
+				return id;
+	return NULL;
+}
 
 static int keyring_add(void *arg, const char *name, char *err, size_t errlen)
 {
@@ -616,6 +635,21 @@ static int keyring_add(void *arg, const char *name, char *err, size_t errlen)
 		return ret;
 	EVP_Digest(id->keys[id->nkeys].bytes, id->keys[id->nkeys].len,
 		   id->fp[id->nkeys], &md, EVP_sha256(), NULL);
+	{
+		const struct poold_ident *other =
+			keyring_owner(k, id->fp[id->nkeys]);
+
+		if (other) {
+			snprintf(err, errlen,
+				 other == id ? "key file %s: the same key is listed twice" :
+				 "key file %s: the same key as one of %s%s%s's: a key may belong to one name only",
+				 path, other->id[0] ? "[client " : "[auth]",
+				 other->id, other->id[0] ? "]" : "");
+			explicit_bzero(&id->keys[id->nkeys],
+				       sizeof(id->keys[id->nkeys]));
+			return -EINVAL;
+		}
+	}
 	id->nkeys++;
 	return 0;
 }
@@ -625,7 +659,7 @@ static int keyring_ident(struct poold_keyring *kr, const char *id,
 			 char *err, size_t errlen)
 {
 	struct poold_ident *ident = &kr->ids[kr->n++];
-	struct keyring_ctx k = { .ident = ident, .dir = dir };
+	struct keyring_ctx k = { .kr = kr, .ident = ident, .dir = dir };
 	char why[768];
 	int ret;
 
