@@ -96,6 +96,8 @@ if command -v python3 >/dev/null; then
 	wait_until test -s "$TMP/proxy.port" || fail "the proxy did not start"
 	expect_exit 6 "$RMEMCTL" -t 3000 -k "$TMP/key" ping -c 1 "127.0.0.1:$(cat "$TMP/proxy.port")"
 	expect_in "$TMP/err" "the HELLO was changed on the way (a downgrade); refusing"
+else
+	echo "SKIP (part): the downgrade proxy needs python3"
 fi
 
 # a reload that drops alice's old key refuses it from then on
@@ -104,5 +106,16 @@ kill -HUP "$DONOR_PID"
 wait_until grep -q "configuration reloaded" "$TMP/poold.log" || fail "no reload in the log"
 expect_exit 4 "$RMEMCTL" -i alice -k "$TMP/alice.old" ping -c 1 "127.0.0.1:$PORT"
 expect_exit 0 "$RMEMCTL" -i alice -k "$TMP/alice.new" ping -c 1 "127.0.0.1:$PORT"
+stop_donor
+
+# no [auth] key_file: only named clients; one that names no key is
+# refused, and the log says why
+sed -e '/^\[auth\]/,/^\[/{/^key_file/d}' "$TMP/conf" >"$TMP/named.conf"
+grep -q "^key_file = $TMP/key" "$TMP/named.conf" && fail "sed kept [auth] key_file"
+cp "$TMP/named.conf" "$TMP/conf"
+start_donor
+expect_exit 4 "$RMEMCTL" -k "$TMP/key" ping -c 1 "127.0.0.1:$PORT"
+expect_in "$TMP/poold.log" "authentication failed: no [auth] key_file, and the client names no key id"
+expect_exit 0 "$RMEMCTL" -i bob -k "$TMP/bob" ping -c 1 "127.0.0.1:$PORT"
 stop_donor
 echo PASS

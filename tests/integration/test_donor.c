@@ -87,6 +87,8 @@ static void dump_log(void)
 		return;
 }
 
+static int log_count(const char *text);
+
 /*
  * The donor's configuration; alice_old: whether alice's old key is still
  * hers (test_key_revoked drops it and reloads).
@@ -1038,7 +1040,7 @@ static void raw_ping(int fd);
 static void test_key_revoked(void **state)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	struct rmem_client *a, *b;
+	struct rmem_client *a, *b, *keep[2];
 	struct rmem_region r;
 	uint64_t rtt;
 	int i, err = 0;
@@ -1048,12 +1050,21 @@ static void test_key_revoked(void **state)
 	a = connect_as_id("alice-old", "alice", alice_path, 16, NULL);
 	assert_int_equal(rmem_open_region(a, 8, &r), 0);
 	write_pattern(a, 21, 0, 8);
+	/* connections whose keys stay: alice's other key, and bob */
+	keep[0] = connect_as_id("alice-new-live", "alice", alice2_path, 4,
+				NULL);
+	keep[1] = connect_as_id("bob-live", "bob", bob_path, 4, NULL);
 	write_conf(false);
 	assert_int_equal(kill(daemon_pid, SIGHUP), 0);
 	for (i = 0; i < 200 && rmem_ping(a, &rtt) == 0; i++)
 		nanosleep(&ts, NULL);
 	assert_true(i < 200);	/* disconnected within 10 s */
 	rmem_client_free(a);
+	assert_true(log_count("(alice-old): its key alice was revoked by the reload") >= 1);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(rmem_ping(keep[i], &rtt), 0);
+		rmem_client_free(keep[i]);
+	}
 	assert_null(connect_as_id("alice-old-2", "alice", alice_path, 4, &err));
 	assert_int_equal(err, -EACCES);
 	b = connect_as_id("alice-new", "alice", alice2_path, 16, NULL);
@@ -1090,7 +1101,9 @@ static void raw_hello3(int fd, uint16_t max, struct rmem_hello *hello,
 	assert_int_equal(rep.status, RMEM_OK);
 }
 
-static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
+/* AUTH with exactly this key id field (32 bytes), MACed with kpath's key */
+static void raw_auth3_field(int fd, const char *field, const char *kpath,
+			    size_t len, uint16_t want)
 {
 	struct rmem_hello hello;
 	struct rmem_hello_reply hr;
@@ -1101,14 +1114,11 @@ static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
 	uint8_t th[32], mac[RMEM_MAC_SIZE];
 	char err[256];
 
-	/* "small" has a key of its own; any other id is tried with [auth]'s */
-	assert_int_equal(rmem_key_load(strcmp(id, "small") ? key_path :
-				       small_path, &key, err, sizeof(err)), 0);
+	assert_int_equal(rmem_key_load(kpath, &key, err, sizeof(err)), 0);
 	raw_hello3(fd, RMEM_PROTO_VERSION, &hello, &hr);
 	assert_int_equal(le16toh(hr.version), 3);
 	memset(&auth, 0, sizeof(auth));
-	memcpy(auth.key_id, id, strlen(id) < sizeof(auth.key_id) ?
-	       strlen(id) : sizeof(auth.key_id));
+	memcpy(auth.key_id, field, sizeof(auth.key_id));
 	rmem_auth_transcript(&hello, &hr, auth.key_id, th);
 	rmem_auth3_client_mac(&key, th, auth.mac);
 	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, (uint32_t)len, &auth, len);
@@ -1124,6 +1134,17 @@ static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
 	raw_ping(fd);
 }
 
+static void raw_auth3(int fd, const char *id, size_t len, uint16_t want)
+{
+	char field[RMEM_KEY_ID_SIZE] = { 0 };
+
+	memcpy(field, id, strlen(id) < sizeof(field) ? strlen(id) :
+	       sizeof(field));
+	/* "small" has a key of its own; any other id is tried with [auth]'s */
+	raw_auth3_field(fd, field, strcmp(id, "small") ? key_path : small_path,
+			len, want);
+}
+
 /*
  * Version 3 by hand: the downgrade mark a donor puts in its nonce when
  * it chose less than it speaks, and AUTH payloads of the wrong shape.
@@ -1133,7 +1154,7 @@ static void test_auth_v3_wire(void **state)
 	struct rmem_hello hello;
 	struct rmem_hello_reply hr;
 	uint16_t dmax = 0;
-	int fd;
+	int fd, malformed;
 
 	(void)state;
 	/* a client of version 2: the donor says it would have chosen 3 */
@@ -1164,6 +1185,7 @@ static void test_auth_v3_wire(void **state)
 	raw_auth3(fd, "", sizeof(struct rmem_auth), RMEM_E_PROTO);
 	close(fd);
 	/* an id that fills the field with no NUL, and one with a slash */
+	malformed = log_count("(raw3): authentication failed (malformed key id)");
 	fd = raw_connect();
 	raw_auth3(fd, "small-small-small-small-small-sm",
 		  sizeof(struct rmem_auth_v3), RMEM_E_AUTH);
@@ -1171,6 +1193,25 @@ static void test_auth_v3_wire(void **state)
 	fd = raw_connect();
 	raw_auth3(fd, "../small", sizeof(struct rmem_auth_v3), RMEM_E_AUTH);
 	close(fd);
+	/* a valid name with bytes after its NUL, MACed with its right key:
+	 * refused as malformed, not as a wrong key */
+	fd = raw_connect();
+	{
+		char field[RMEM_KEY_ID_SIZE] = "small\0x";
+
+		raw_auth3_field(fd, field, small_path,
+				sizeof(struct rmem_auth_v3), RMEM_E_AUTH);
+	}
+	close(fd);
+	/* each of the three by its own reason in the log */
+	assert_int_equal(log_count("(raw3): authentication failed (malformed key id)") - malformed, 3);
+	/* an id of the full 31 characters is a name like any other: unknown
+	 * here, so refused as such */
+	fd = raw_connect();
+	raw_auth3(fd, "abcdefghijklmnopqrstuvwxyz01234", sizeof(struct rmem_auth_v3),
+		  RMEM_E_AUTH);
+	close(fd);
+	assert_true(log_count("(unknown key abcdefghijklmnopqrstuvwxyz01234)") >= 1);
 }
 
 static void test_version_mismatch(void **state)
@@ -1476,8 +1517,7 @@ static void test_malformed_handshake(void **state)
 	raw_auth(fd);
 	raw_ping(fd);
 	close(fd);
-	/* a header flag on AUTH, likewise; HELLO's frame/count are unused
-	 * and ignored (they are not flags) */
+	/* a header flag on AUTH, likewise */
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
 	raw_recv(fd, &rep, &hr, sizeof(hr));
@@ -1748,8 +1788,6 @@ static void test_close_release(void **state)
  * more, and it is freed when the last connection leaves, with no wait
  * for idle_timeout.
  */
-static int log_count(const char *text);
-
 static void test_close_release_shared(void **state)
 {
 	char orphan[64];

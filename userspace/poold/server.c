@@ -674,35 +674,45 @@ static uint64_t quota_left(const struct server *s, const char *id)
  * Which key of the named identity the client's MAC proves, and the
  * donor's MAC with it; false if none. Protocol 3 MACs the transcript
  * (th), earlier ones the version and nonces.
+ *
+ * The work must not depend on the name: a MAC for each of the
+ * POOLD_MAX_KEYS places (the decoy key in those the identity does not
+ * fill, all of them for a name the donor does not know), every one
+ * compared in constant time, no early exit. So the time of an E_AUTH
+ * says neither whether a name exists nor how many keys it has.
  */
 static bool auth_match(struct conn *c, const struct poold_ident *ident,
 		       const uint8_t *client_mac, const uint8_t *th,
 		       struct rmem_auth_reply *rep)
 {
 	uint8_t mac[RMEM_MAC_SIZE];
-	unsigned int i;
+	unsigned int i, hit = POOLD_MAX_KEYS;
 
-	for (i = 0; i < ident->nkeys; i++) {
-		const struct rmem_key *key = &ident->keys[i];
+	for (i = 0; i < POOLD_MAX_KEYS; i++) {
+		const struct rmem_key *key = i < ident->nkeys ?
+					     &ident->keys[i] : &c->srv->decoy;
+		unsigned int eq;
 
 		if (th)
 			rmem_auth3_client_mac(key, th, mac);
 		else
 			rmem_auth_client_mac(key, c->version, c->client_nonce,
 					     c->donor_nonce, mac);
-		if (!rmem_auth_equal(mac, client_mac))
-			continue;
-		if (th)
-			rmem_auth3_donor_mac(key, th, client_mac, rep,
-					     rep->mac);
-		else
-			rmem_auth_donor_mac(key, c->version, c->client_nonce,
-					    c->donor_nonce, rep->mac);
-		memcpy(c->key_fp, ident->fp[i], RMEM_MAC_SIZE);
-		explicit_bzero(mac, sizeof(mac));
-		return true;
+		/* the first match; the decoy never matches (nobody has it) */
+		eq = rmem_auth_equal(mac, client_mac) && i < ident->nkeys;
+		hit = eq && hit == POOLD_MAX_KEYS ? i : hit;
 	}
-	return false;
+	explicit_bzero(mac, sizeof(mac));
+	if (hit == POOLD_MAX_KEYS)
+		return false;
+	if (th)
+		rmem_auth3_donor_mac(&ident->keys[hit], th, client_mac, rep,
+				     rep->mac);
+	else
+		rmem_auth_donor_mac(&ident->keys[hit], c->version,
+				    c->client_nonce, c->donor_nonce, rep->mac);
+	memcpy(c->key_fp, ident->fp[hit], RMEM_MAC_SIZE);
+	return true;
 }
 
 static void do_auth(struct conn *c)
@@ -716,7 +726,7 @@ static void do_auth(struct conn *c)
 	bool keyid = c->version >= RMEM_PROTO_VERSION_KEYID;
 	const char *shown;
 	unsigned int max;
-	bool over, ok;
+	bool over, ok, known;
 
 	if (c->req.len != (keyid ? sizeof(struct rmem_auth_v3) :
 				   sizeof(struct rmem_auth))) {
@@ -748,9 +758,18 @@ static void do_auth(struct conn *c)
 	}
 	shown = c->ident[0] ? c->ident : "[auth]";
 	pthread_mutex_lock(&s->lock);
-	ok = poold_keyring_find(&s->keys, c->ident);
-	if (ok)
-		ident = *poold_keyring_find(&s->keys, c->ident);
+	/* a name the donor does not know is tried as one with no keys: the
+	 * same MACs (auth_match), the same answer as a wrong key */
+	{
+		const struct poold_ident *found =
+			poold_keyring_find(&s->keys, c->ident);
+
+		known = found;
+		if (found)
+			ident = *found;
+		else
+			memset(&ident, 0, sizeof(ident));
+	}
 	rep.quota_frames = htole64(quota_left(s, c->ident));
 	rep.free_frames = htole64(s->pool.nfree);
 	c->keys_gen = s->keys_gen;
@@ -758,14 +777,19 @@ static void do_auth(struct conn *c)
 	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
 	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
 	rep.frame_size = htole32(RMEM_FRAME_SIZE);
-	if (ok)
-		ok = auth_match(c, &ident, client_mac, keyid ? th : NULL, &rep);
+	ok = auth_match(c, &ident, client_mac, keyid ? th : NULL, &rep);
 	explicit_bzero(&ident, sizeof(ident));
 	if (!ok) {
 		count(&s->auth_failures, 1);
-		log_warn("%s (%s): authentication failed (%s key %s)", c->peer,
-			 c->name, c->ident[0] ? "wrong or unknown" : "wrong",
-			 shown);
+		if (!known && !c->ident[0])
+			log_warn("%s (%s): authentication failed: no [auth] key_file, and %s",
+				 c->peer, c->name,
+				 keyid ? "the client names no key id" :
+				 "a client of protocol 1 or 2 cannot name one");
+		else
+			log_warn("%s (%s): authentication failed (%s key %s)",
+				 c->peer, c->name,
+				 known ? "wrong" : "unknown", shown);
 		conn_error(c, RMEM_E_AUTH);
 		return;
 	}
@@ -1767,6 +1791,40 @@ static void server_accept(struct server *s)
 	}
 }
 
+/*
+ * After a reload (keyring generation gen): close the loop's connections
+ * whose key is no longer accepted. server_load() wakes every loop for
+ * it, so a revoked key is cut off at the reload, not at the next tick
+ * (which runs it too, in case a wake-up was lost).
+ */
+static void loop_revoke(struct loop *l, unsigned int gen)
+{
+	struct server *s = l->srv;
+	struct conn *c, *next;
+	bool revoked;
+
+	if (l->keys_gen == gen)
+		return;
+	l->keys_gen = gen;
+	for (c = l->conns; c; c = next) {
+		next = c->next;
+		if (c->fenced || c->dead || c->state != CONN_READY ||
+		    c->closing || c->keys_gen == gen)
+			continue;
+		/* is the key it proved still accepted? */
+		pthread_mutex_lock(&s->lock);
+		revoked = !poold_keyring_holds(&s->keys, c->ident, c->key_fp);
+		c->keys_gen = s->keys_gen;
+		pthread_mutex_unlock(&s->lock);
+		if (revoked) {
+			log_warn("%s (%s): its key %s was revoked by the reload; disconnecting",
+				 c->peer, c->name,
+				 c->ident[0] ? c->ident : "[auth]");
+			conn_free(c);
+		}
+	}
+}
+
 /* Take the connections accept handed over; under exec's read side. */
 static void loop_adopt(struct loop *l)
 {
@@ -1774,12 +1832,17 @@ static void loop_adopt(struct loop *l)
 	struct conn *c, *next;
 	uint64_t n;
 
+	unsigned int gen;
+
 	if (read(l->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("eventfd: %s", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	c = l->incoming;
 	l->incoming = NULL;
+	gen = s->keys_gen;
 	pthread_mutex_unlock(&s->lock);
+	/* woken by a reload too: first the connections it revoked */
+	loop_revoke(l, gen);
 	for (; c; c = next) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
@@ -1908,6 +1971,9 @@ static void server_load(struct server *s)
 	s->keys = keys;
 	s->keys_gen++;
 	pthread_mutex_unlock(&s->lock);
+	/* each loop closes its connections of a dropped key now (loop_revoke) */
+	for (unsigned int i = 0; i < s->nloops; i++)
+		loop_wake(&s->loops[i]);
 	poold_keyring_clear(&keys);
 	poold_log_setup(s->cfg.log_level, s->cfg.log_syslog || s->background);
 	log_info("configuration reloaded from %s (%u named key%s, max_clients %u, idle_timeout %us)",
@@ -1986,7 +2052,6 @@ static void loop_tick(struct loop *l)
 	struct conn *c, *next;
 	time_t now = monotonic_sec();
 	unsigned int handshake, gen;
-	bool revoked;
 	uint64_t ticks;
 
 	if (read(l->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -1996,26 +2061,11 @@ static void loop_tick(struct loop *l)
 	handshake = s->cfg.handshake_timeout;
 	gen = s->keys_gen;
 	pthread_mutex_unlock(&s->lock);
+	loop_revoke(l, gen);
 	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->fenced || c->dead)
 			continue;	/* loop_reap's */
-		if (c->state == CONN_READY && c->keys_gen != gen &&
-		    !c->closing) {
-			/* a reload: is the key it proved still accepted? */
-			pthread_mutex_lock(&s->lock);
-			revoked = !poold_keyring_holds(&s->keys, c->ident,
-						       c->key_fp);
-			c->keys_gen = s->keys_gen;
-			pthread_mutex_unlock(&s->lock);
-			if (revoked) {
-				log_warn("%s (%s): its key %s was revoked by the reload; disconnecting",
-					 c->peer, c->name,
-					 c->ident[0] ? c->ident : "[auth]");
-				conn_free(c);
-				continue;
-			}
-		}
 		if (c->state != CONN_READY && !c->closing &&
 		    now - c->since >= (time_t)handshake) {
 			log_warn("%s (%s): no authentication within %us; disconnecting",
@@ -2365,6 +2415,12 @@ int server_start(struct server *s, char *err, size_t errlen)
 	/* unguessable, so that no one can time connects into the kept ones */
 	if (rmem_random(&s->drop_rand, sizeof(s->drop_rand)) || !s->drop_rand)
 		s->drop_rand = (uint32_t)getpid() * 2654435761u | 1;
+	/* as long as rmemctl keygen's keys, so that its MAC costs the same */
+	s->decoy.len = 64;
+	if (rmem_random(s->decoy.bytes, s->decoy.len)) {
+		snprintf(err, errlen, "no random bytes for the decoy key");
+		return -EIO;
+	}
 	s->loops = calloc(s->nloops, sizeof(*s->loops));
 	if (!s->loops) {
 		snprintf(err, errlen, "out of memory for %u event loops",

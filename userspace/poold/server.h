@@ -53,6 +53,7 @@ struct loop {
 	bool draining;		/* this loop has seen the drain */
 	time_t drain_deadline;
 	time_t beat;		/* its last tick (atomic): the watchdog */
+	unsigned int keys_gen;	/* the keyring its connections were checked against */
 
 	/* under srv->lock */
 	struct conn *incoming;	/* accepted, not yet taken by the loop */
@@ -91,6 +92,9 @@ struct server {
 	 * each loop's tick then closes the connections whose key went */
 	struct poold_keyring keys;
 	unsigned int keys_gen;
+	/* random, held by no one: AUTH computes a MAC with it for each
+	 * empty key place, so its time says nothing about names (do_auth) */
+	struct rmem_key decoy;
 	struct pool pool;
 	bool locked;
 
