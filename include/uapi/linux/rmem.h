@@ -98,7 +98,7 @@ enum rmem_status {
 	RMEM_E_TOOBIG	= 7,	/* payload length over the limit (fatal) */
 	RMEM_E_RANGE	= 8,	/* frame outside the region */
 	RMEM_E_NOREGION	= 9,	/* no region open on this connection */
-	RMEM_E_QUOTA	= 10,	/* region larger than the client's quota */
+	RMEM_E_QUOTA	= 10,	/* the key's regions would exceed its quota */
 	RMEM_E_NOSPC	= 11,	/* the pool has too few free frames */
 	RMEM_E_NOENT	= 12,	/* no region with that id and token */
 	RMEM_E_MISMATCH	= 13,	/* patched frame's hash differs; frame unchanged */
