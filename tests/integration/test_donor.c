@@ -371,6 +371,8 @@ static int raw_connect(void)
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* a send the donor never drains fails the test, not hangs it */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -391,6 +393,8 @@ static int raw_connect_from(const char *src)
 	assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* a send the donor never drains fails the test, not hangs it */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -1061,6 +1065,12 @@ static void test_key_revoked(void **state)
 	assert_true(i < 200);	/* disconnected within 10 s */
 	rmem_client_free(a);
 	assert_true(log_count("(alice-old): its key alice was revoked by the reload") >= 1);
+	/* past every loop's tick, which would also have closed them */
+	{
+		struct timespec tick = { 1, 300 * 1000 * 1000 };
+
+		nanosleep(&tick, NULL);
+	}
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(rmem_ping(keep[i], &rtt), 0);
 		rmem_client_free(keep[i]);
@@ -1378,17 +1388,22 @@ static void test_malformed_requests(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(shape_cases); i++) {
-		const struct shape_case *k = &shape_cases[i];
+	/* every case as a version 1 and as a version 3 connection */
+	for (i = 0; i < 2 * ARRAY_SIZE(shape_cases); i++) {
+		const struct shape_case *k = &shape_cases[i % ARRAY_SIZE(shape_cases)];
 		int fd = raw_connect();
 
-		raw_auth(fd);
+		if (i < ARRAY_SIZE(shape_cases))
+			raw_auth(fd);
+		else
+			raw_auth3(fd, "", sizeof(struct rmem_auth_v3), RMEM_OK);
 		raw_open(fd, 4);
 		raw_send_case(fd, k, 100 + i);
 		raw_recv(fd, &rep, NULL, 0);
 		if (rep.status != k->status || rep.tag != 100 + i)
-			fail_msg("%s: status %u (%s), tag %llu; expected %u (%s)",
-				 k->what, rep.status,
+			fail_msg("%s (protocol %d): status %u (%s), tag %llu; expected %u (%s)",
+				 k->what, i < ARRAY_SIZE(shape_cases) ? 1 : 3,
+				 rep.status,
 				 rmem_status_name(rep.status),
 				 (unsigned long long)rep.tag, k->status,
 				 rmem_status_name(k->status));
@@ -1439,6 +1454,38 @@ static void test_malformed_requests(void **state)
 	}
 	/* the fatal cases' regions are orphans now: freed in idle_timeout */
 	wait_quiet(0);
+}
+
+/* STATS is exactly as long as the connection's version knows */
+static void test_stats_length(void **state)
+{
+	static const struct { uint16_t version; uint32_t len; } v[] = {
+		{ 1, sizeof(struct rmem_stats) },
+		{ 2, sizeof(struct rmem_stats) + sizeof(struct rmem_fence_stats) },
+		{ 3, sizeof(struct rmem_stats) + sizeof(struct rmem_fence_stats) +
+		     sizeof(struct rmem_key_stats) },
+	};
+	uint8_t buf[512];
+	struct rmem_reply rep;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(v[2].len, 272);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		int fd = raw_connect();
+
+		if (v[i].version < 3)
+			raw_auth_version(fd, v[i].version);
+		else
+			raw_auth3(fd, "", sizeof(struct rmem_auth_v3), RMEM_OK);
+		raw_send(fd, RMEM_OP_STATS, 0, 40, 0, 0, 0, NULL, 0);
+		raw_recv(fd, &rep, buf, sizeof(buf));
+		assert_int_equal(rep.status, RMEM_OK);
+		if (rep.len != v[i].len)
+			fail_msg("STATS on protocol %u: %u bytes, expected %u",
+				 v[i].version, rep.len, v[i].len);
+		close(fd);
+	}
 }
 
 /*
@@ -1517,17 +1564,30 @@ static void test_malformed_handshake(void **state)
 	raw_auth(fd);
 	raw_ping(fd);
 	close(fd);
-	/* a header flag on AUTH, likewise */
+	/* a header flag on AUTH, likewise: then the proper AUTH (version
+	 * 1 here, whose MAC needs only the nonces) authenticates */
 	fd = raw_connect();
+	hello[2] = 1;		/* max 1 */
+	memset(hello + 8, 7, RMEM_NONCE_SIZE);
 	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
 	raw_recv(fd, &rep, &hr, sizeof(hr));
+	assert_int_equal(rep.status, RMEM_OK);
 	raw_send(fd, RMEM_OP_AUTH, 0x10, 2, 0, 0, 32, mac, 32);
 	raw_recv(fd, &rep, NULL, 0);
 	assert_int_equal(rep.status, RMEM_E_OP);
-	raw_send(fd, RMEM_OP_AUTH, 0, 3, 0, 0, 32, mac, 32);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);	/* 32 bytes under 3 */
-	raw_expect_eof(fd);
+	{
+		struct rmem_auth_reply ar;
+		struct rmem_key key;
+		char why[256];
+
+		assert_int_equal(rmem_key_load(key_path, &key, why,
+					       sizeof(why)), 0);
+		rmem_auth_client_mac(&key, 1, hello + 8, hr.nonce, mac);
+		raw_send(fd, RMEM_OP_AUTH, 0, 3, 0, 0, 32, mac, 32);
+		raw_recv(fd, &rep, &ar, sizeof(ar));
+		assert_int_equal(rep.status, RMEM_OK);
+	}
+	raw_ping(fd);
 	close(fd);
 }
 
@@ -2934,6 +2994,7 @@ int main(void)
 		cmocka_unit_test(test_auth_v3_wire),
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_malformed_handshake),
+		cmocka_unit_test(test_stats_length),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_disconnect_mid_request),

@@ -344,6 +344,44 @@ static void test_keyring(void **state)
 		assert_non_null(strstr(err, "a.copy: the same key is listed twice"));
 	}
 
+	/* the donor keeps each key as HMAC uses it (64 bytes: hashed if
+	 * longer, zero-padded): the same MACs as the key file's bytes */
+	{
+		static const char *const text_keys[] = {
+			"0123456789abcdef",
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			"0123456789abcdef0123456789abcdef0123456789abcdef-longer-than-a-block",
+		};
+		uint8_t th[RMEM_MAC_SIZE], m1[RMEM_MAC_SIZE], m2[RMEM_MAC_SIZE];
+		struct rmem_key raw;
+		size_t i;
+
+		memset(th, 0x33, sizeof(th));
+		for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++) {
+			char line[300], path[300];
+
+			snprintf(line, sizeof(line), "%s\n", text_keys[i]);
+			write_key(dir, "n", line);
+			snprintf(text, sizeof(text),
+				 "[pool]\nsize = 8M\n[auth]\nkey_file = %s/n\n", dir);
+			assert_int_equal(poold_config_parse_string("t.conf", text,
+					 &c, err, sizeof(err)), 0);
+			assert_int_equal(poold_keyring_load(&c, dir, &kr, err,
+							    sizeof(err)), 0);
+			id = poold_keyring_find(&kr, "");
+			assert_non_null(id);
+			assert_int_equal(id->keys[0].len, 64);
+			snprintf(path, sizeof(path), "%s/n", dir);
+			assert_int_equal(rmem_key_load(path, &raw, err,
+						       sizeof(err)), 0);
+			rmem_auth3_client_mac(&raw, th, m1);
+			rmem_auth3_client_mac(&id->keys[0], th, m2);
+			assert_memory_equal(m1, m2, sizeof(m1));
+			poold_keyring_clear(&kr);
+		}
+	}
+
 	/* no [auth] key: id "" has none and is not found */
 	snprintf(text, sizeof(text),
 		 "[pool]\nsize = 8M\n[client alice]\nkey_file = %s/a\n", dir);

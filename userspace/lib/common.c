@@ -113,6 +113,7 @@ int rmem_key_load(const char *path, struct rmem_key *key,
 		if (n < 0) {
 			e = errno;
 			close(fd);
+			explicit_bzero(buf, sizeof(buf));
 			snprintf(err, errlen, "key file %s: %s", path,
 				 strerror(e));
 			return -e;
@@ -124,6 +125,8 @@ int rmem_key_load(const char *path, struct rmem_key *key,
 	close(fd);
 	while (len && isspace(buf[len - 1]))
 		len--;
+	if (len > RMEM_KEY_MAX || len < RMEM_KEY_MIN)
+		explicit_bzero(buf, sizeof(buf));	/* refused, but secret */
 	if (len > RMEM_KEY_MAX) {
 		snprintf(err, errlen, "key file %s: longer than %d bytes",
 			 path, RMEM_KEY_MAX);

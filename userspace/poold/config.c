@@ -618,6 +618,31 @@ static const struct poold_ident *keyring_owner(const struct keyring_ctx *k,
 	return NULL;
 }
 
+/*
+ * The key as HMAC-SHA256 uses it: a key longer than the hash's 64-byte
+ * block is hashed first, and any key is padded with zeros to the block
+ * (RFC 2104). Doing that here gives the same MACs, makes every key's MAC
+ * cost the same as the decoy's (server.c, auth_find), and makes keys
+ * HMAC cannot tell apart (K and K with NULs after it) one fingerprint,
+ * so that keyring_owner() sees them as the one key they are.
+ */
+#define HMAC_BLOCK 64
+static void keyring_normalize(struct rmem_key *key)
+{
+	uint8_t h[RMEM_MAC_SIZE];
+	unsigned int md = sizeof(h);
+
+	if (key->len > HMAC_BLOCK) {
+		EVP_Digest(key->bytes, key->len, h, &md, EVP_sha256(), NULL);
+		explicit_bzero(key->bytes, key->len);
+		memcpy(key->bytes, h, md);
+		explicit_bzero(h, sizeof(h));
+		key->len = md;
+	}
+	memset(key->bytes + key->len, 0, HMAC_BLOCK - key->len);
+	key->len = HMAC_BLOCK;
+}
+
 static int keyring_add(void *arg, const char *name, char *err, size_t errlen)
 {
 	struct keyring_ctx *k = arg;
@@ -633,6 +658,7 @@ static int keyring_add(void *arg, const char *name, char *err, size_t errlen)
 	ret = rmem_key_load(path, &id->keys[id->nkeys], err, errlen);
 	if (ret)
 		return ret;
+	keyring_normalize(&id->keys[id->nkeys]);
 	EVP_Digest(id->keys[id->nkeys].bytes, id->keys[id->nkeys].len,
 		   id->fp[id->nkeys], &md, EVP_sha256(), NULL);
 	{
@@ -696,12 +722,15 @@ int poold_keyring_load(const struct poold_config *cfg, const char *dir,
 const struct poold_ident *poold_keyring_find(const struct poold_keyring *kr,
 					     const char *id)
 {
+	const struct poold_ident *found = NULL;
 	unsigned int i;
 
+	/* every name, no early exit: AUTH looks names up, and its time
+	 * must not say where in the file one is (or whether it is there) */
 	for (i = 0; i < kr->n; i++)
-		if (!strcmp(kr->ids[i].id, id))
-			return kr->ids[i].nkeys ? &kr->ids[i] : NULL;
-	return NULL;
+		if (!strcmp(kr->ids[i].id, id) && kr->ids[i].nkeys)
+			found = &kr->ids[i];
+	return found;
 }
 
 bool poold_keyring_holds(const struct poold_keyring *kr, const char *id,

@@ -671,19 +671,20 @@ static uint64_t quota_left(const struct server *s, const char *id)
 }
 
 /*
- * Which key of the named identity the client's MAC proves, and the
- * donor's MAC with it; false if none. Protocol 3 MACs the transcript
- * (th), earlier ones the version and nonces.
+ * Which key of the named identity the client's MAC proves: its place, or
+ * -1. Protocol 3 MACs the transcript (th), earlier ones the version and
+ * nonces.
  *
  * The work must not depend on the name: a MAC for each of the
  * POOLD_MAX_KEYS places (the decoy key in those the identity does not
  * fill, all of them for a name the donor does not know), every one
  * compared in constant time, no early exit. So the time of an E_AUTH
- * says neither whether a name exists nor how many keys it has.
+ * says neither whether a name exists nor how many keys it has; nothing
+ * else that depends on the name (its regions, for the quota) is done
+ * before the MAC has matched.
  */
-static bool auth_match(struct conn *c, const struct poold_ident *ident,
-		       const uint8_t *client_mac, const uint8_t *th,
-		       struct rmem_auth_reply *rep)
+static int auth_find(struct conn *c, const struct poold_ident *ident,
+		     const uint8_t *client_mac, const uint8_t *th)
 {
 	uint8_t mac[RMEM_MAC_SIZE];
 	unsigned int i, hit = POOLD_MAX_KEYS;
@@ -703,16 +704,7 @@ static bool auth_match(struct conn *c, const struct poold_ident *ident,
 		hit = eq && hit == POOLD_MAX_KEYS ? i : hit;
 	}
 	explicit_bzero(mac, sizeof(mac));
-	if (hit == POOLD_MAX_KEYS)
-		return false;
-	if (th)
-		rmem_auth3_donor_mac(&ident->keys[hit], th, client_mac, rep,
-				     rep->mac);
-	else
-		rmem_auth_donor_mac(&ident->keys[hit], c->version,
-				    c->client_nonce, c->donor_nonce, rep->mac);
-	memcpy(c->key_fp, ident->fp[hit], RMEM_MAC_SIZE);
-	return true;
+	return hit == POOLD_MAX_KEYS ? -1 : (int)hit;
 }
 
 static void do_auth(struct conn *c)
@@ -726,7 +718,8 @@ static void do_auth(struct conn *c)
 	bool keyid = c->version >= RMEM_PROTO_VERSION_KEYID;
 	const char *shown;
 	unsigned int max;
-	bool over, ok, known;
+	bool over, known;
+	int hit;
 
 	if (c->req.len != (keyid ? sizeof(struct rmem_auth_v3) :
 				   sizeof(struct rmem_auth))) {
@@ -770,16 +763,29 @@ static void do_auth(struct conn *c)
 		else
 			memset(&ident, 0, sizeof(ident));
 	}
-	rep.quota_frames = htole64(quota_left(s, c->ident));
-	rep.free_frames = htole64(s->pool.nfree);
 	c->keys_gen = s->keys_gen;
 	pthread_mutex_unlock(&s->lock);
-	rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
-	rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
-	rep.frame_size = htole32(RMEM_FRAME_SIZE);
-	ok = auth_match(c, &ident, client_mac, keyid ? th : NULL, &rep);
+	hit = auth_find(c, &ident, client_mac, keyid ? th : NULL);
+	if (hit >= 0) {
+		/* proved: now what the key may use, and the donor's proof */
+		pthread_mutex_lock(&s->lock);
+		rep.quota_frames = htole64(quota_left(s, c->ident));
+		rep.free_frames = htole64(s->pool.nfree);
+		pthread_mutex_unlock(&s->lock);
+		rep.max_io_frames = htole32(RMEM_MAX_IO_FRAMES);
+		rep.max_discard_extents = htole32(RMEM_MAX_DISCARD_EXTENTS);
+		rep.frame_size = htole32(RMEM_FRAME_SIZE);
+		if (keyid)
+			rmem_auth3_donor_mac(&ident.keys[hit], th, client_mac,
+					     &rep, rep.mac);
+		else
+			rmem_auth_donor_mac(&ident.keys[hit], c->version,
+					    c->client_nonce, c->donor_nonce,
+					    rep.mac);
+		memcpy(c->key_fp, ident.fp[hit], RMEM_MAC_SIZE);
+	}
 	explicit_bzero(&ident, sizeof(ident));
-	if (!ok) {
+	if (hit < 0) {
 		count(&s->auth_failures, 1);
 		if (!known && !c->ident[0])
 			log_warn("%s (%s): authentication failed: no [auth] key_file, and %s",
