@@ -452,6 +452,18 @@ static void raw_expect_eof(int fd)
 	assert_true(n == 0 || errno == ECONNRESET);
 }
 
+/* A fatal refusal: the reply (no payload) is status, then the donor
+ * hangs up; fd is closed. */
+static void raw_expect_fatal(int fd, uint16_t status)
+{
+	struct rmem_reply rep;
+
+	raw_recv(fd, &rep, NULL, 0);
+	assert_int_equal(rep.status, status);
+	raw_expect_eof(fd);
+	close(fd);
+}
+
 static void raw_auth_version(int fd, uint16_t version)
 {
 	struct rmem_hello hello = {
@@ -833,7 +845,6 @@ static void test_wrong_key(void **state)
 static void test_malformed_header(void **state)
 {
 	uint8_t junk[32];
-	struct rmem_reply rep;
 	struct rmem_region r;
 	struct rmem_client *witness = open_client("witness", 4, &r);
 	int fd = raw_connect();
@@ -842,10 +853,7 @@ static void test_malformed_header(void **state)
 	write_pattern(witness, 7, 0, 4);
 	memset(junk, 0x41, sizeof(junk));
 	assert_int_equal(send(fd, junk, sizeof(junk), 0), sizeof(junk));
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_PROTO);
 	check_pattern(witness, 7, 0, 4);
 	close_client(witness);
 }
@@ -928,7 +936,6 @@ static void test_request_before_auth(void **state)
 
 static void test_oversized_length(void **state)
 {
-	struct rmem_reply rep;
 	int fd = raw_connect();
 
 	(void)state;
@@ -936,10 +943,7 @@ static void test_oversized_length(void **state)
 	raw_open(fd, 4);
 	raw_send(fd, RMEM_OP_WRITE, 0, 6, 0, 257, 257 * RMEM_FRAME_SIZE,
 		 NULL, 0);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_TOOBIG);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_TOOBIG);
 }
 
 static void test_unknown_op_is_skipped(void **state)
@@ -965,10 +969,7 @@ static void test_unknown_op_is_skipped(void **state)
 	raw_recv(fd, &rep, NULL, 0);
 	assert_int_equal(rep.status, RMEM_E_NOREGION);
 	raw_send(fd, RMEM_OP_HELLO, 0, 13, 0, 0, 80, junk, 80);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);	/* twice: fatal */
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_PROTO);	/* twice: fatal */
 }
 
 /*
@@ -1507,24 +1508,15 @@ static void test_malformed_handshake(void **state)
 	/* HELLO a byte short and a byte long */
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 79, hello, 79);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_PROTO);
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 81, hello, 80);
 	assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), 1);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_PROTO);
 	/* AUTH first */
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_AUTH, 0, 1, 0, 0, 32, mac, 32);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_NOAUTH);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_NOAUTH);
 	/* min above max */
 	fd = raw_connect();
 	hello[0] = 3;
@@ -1543,19 +1535,13 @@ static void test_malformed_handshake(void **state)
 	raw_recv(fd, &rep, &hr, sizeof(hr));
 	assert_int_equal(rep.status, RMEM_OK);
 	raw_send(fd, RMEM_OP_HELLO, 0, 2, 0, 0, 80, hello, 80);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_NOAUTH);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_NOAUTH);
 	/* AUTH of a size neither version has */
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_HELLO, 0, 1, 0, 0, 80, hello, 80);
 	raw_recv(fd, &rep, &hr, sizeof(hr));
 	raw_send(fd, RMEM_OP_AUTH, 0, 2, 0, 0, 31, mac, 31);
-	raw_recv(fd, &rep, NULL, 0);
-	assert_int_equal(rep.status, RMEM_E_PROTO);
-	raw_expect_eof(fd);
-	close(fd);
+	raw_expect_fatal(fd, RMEM_E_PROTO);
 	/* a header flag on HELLO: refused, and then a proper handshake */
 	fd = raw_connect();
 	raw_send(fd, RMEM_OP_HELLO, 1, 1, 0, 0, 80, hello, 80);

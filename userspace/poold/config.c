@@ -626,21 +626,20 @@ static const struct poold_ident *keyring_owner(const struct keyring_ctx *k,
  * HMAC cannot tell apart (K and K with NULs after it) one fingerprint,
  * so that keyring_owner() sees them as the one key they are.
  */
-#define HMAC_BLOCK 64
 static void keyring_normalize(struct rmem_key *key)
 {
 	uint8_t h[RMEM_MAC_SIZE];
 	unsigned int md = sizeof(h);
 
-	if (key->len > HMAC_BLOCK) {
+	if (key->len > POOLD_KEY_BLOCK) {
 		EVP_Digest(key->bytes, key->len, h, &md, EVP_sha256(), NULL);
 		explicit_bzero(key->bytes, key->len);
 		memcpy(key->bytes, h, md);
 		explicit_bzero(h, sizeof(h));
 		key->len = md;
 	}
-	memset(key->bytes + key->len, 0, HMAC_BLOCK - key->len);
-	key->len = HMAC_BLOCK;
+	memset(key->bytes + key->len, 0, POOLD_KEY_BLOCK - key->len);
+	key->len = POOLD_KEY_BLOCK;
 }
 
 static int keyring_add(void *arg, const char *name, char *err, size_t errlen)

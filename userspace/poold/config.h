@@ -37,6 +37,9 @@ struct poold_startups {
  */
 #define POOLD_MAX_IDS		64
 #define POOLD_MAX_KEYS		4
+/* HMAC-SHA256's block: the donor keeps every key this long (config.c,
+ * keyring_normalize), and its decoy key too (server.c) */
+#define POOLD_KEY_BLOCK		64
 #define POOLD_KEY_FILES_LEN	2048
 
 struct poold_client_conf {

@@ -752,7 +752,7 @@ static void do_auth(struct conn *c)
 	shown = c->ident[0] ? c->ident : "[auth]";
 	pthread_mutex_lock(&s->lock);
 	/* a name the donor does not know is tried as one with no keys: the
-	 * same MACs (auth_match), the same answer as a wrong key */
+	 * same MACs (auth_find), the same answer as a wrong key */
 	{
 		const struct poold_ident *found =
 			poold_keyring_find(&s->keys, c->ident);
@@ -1837,7 +1837,6 @@ static void loop_adopt(struct loop *l)
 	struct server *s = l->srv;
 	struct conn *c, *next;
 	uint64_t n;
-
 	unsigned int gen;
 
 	if (read(l->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -2421,8 +2420,8 @@ int server_start(struct server *s, char *err, size_t errlen)
 	/* unguessable, so that no one can time connects into the kept ones */
 	if (rmem_random(&s->drop_rand, sizeof(s->drop_rand)) || !s->drop_rand)
 		s->drop_rand = (uint32_t)getpid() * 2654435761u | 1;
-	/* as long as rmemctl keygen's keys, so that its MAC costs the same */
-	s->decoy.len = 64;
+	/* as long as every key the donor keeps, so its MAC costs the same */
+	s->decoy.len = POOLD_KEY_BLOCK;
 	if (rmem_random(s->decoy.bytes, s->decoy.len)) {
 		snprintf(err, errlen, "no random bytes for the decoy key");
 		return -EIO;

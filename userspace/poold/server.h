@@ -89,7 +89,8 @@ struct server {
 	 * whatever [log] target says, after a SIGHUP too */
 	bool background;
 	/* the keys of this moment, under lock; a reload bumps keys_gen and
-	 * each loop's tick then closes the connections whose key went */
+	 * wakes each loop to close the connections whose key went
+	 * (loop_revoke, run again by every tick) */
 	struct poold_keyring keys;
 	unsigned int keys_gen;
 	/* random, held by no one: AUTH computes a MAC with it for each
